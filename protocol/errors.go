@@ -1,0 +1,88 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is the one wire error of samagate: {"status": <int>, "message": "<text>"}.
+// It is always an object (SAMA sometimes sends a bare string; samagate never does).
+// Handlers in every package return *Error values for failures a client caused;
+// anything else becomes ErrInternal through ToWire, so internal text never
+// reaches a client.
+type Error struct {
+	Status  int    `json:"status"`
+	Message string `json:"message"`
+	// Errors optionally names the offending fields, e.g. {"cid": ["is required"]}.
+	Errors map[string][]string `json:"errors,omitempty"`
+}
+
+// Error implements error.
+func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message) }
+
+// Is makes errors.Is match two wire errors with the same status and message,
+// so a sentinel still matches after WithField copies it.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Status == e.Status && t.Message == e.Message
+}
+
+// WithField returns a copy of e that also names the offending field.
+func (e *Error) WithField(field, problem string) *Error {
+	c := *e
+	c.Errors = map[string][]string{field: {problem}}
+	return &c
+}
+
+// The SAMA error table (sama-reference.md §1.4): exact statuses and wording,
+// because existing clients show error.message to their users.
+var (
+	ErrBadFormat      = &Error{Status: 400, Message: "Bad request - invalid data format"}
+	ErrBadRequest     = &Error{Status: 400, Message: "Bad Request."}
+	ErrNoMethod       = &Error{Status: 400, Message: "Bad request - missing method"}
+	ErrManyMethods    = &Error{Status: 400, Message: "Bad request - more than one method"}
+	ErrUnauthorized   = &Error{Status: 401, Message: "Unauthorized."}
+	ErrForbidden      = &Error{Status: 403, Message: "Forbidden."}
+	ErrUnknownMethod  = &Error{Status: 404, Message: "Method not found."}
+	ErrNotSupported   = &Error{Status: 404, Message: "Method not supported."}
+	ErrTooLarge       = &Error{Status: 413, Message: "Request too large."}
+	ErrTooManyRequest = &Error{Status: 429, Message: "Too many attempts. Try again later."}
+	ErrInternal       = &Error{Status: 500, Message: "Internal server error."}
+
+	ErrOrgNotFound          = &Error{Status: 404, Message: "Organization not found"}
+	ErrIncorrectToken       = &Error{Status: 422, Message: "Incorrect token."}
+	ErrTokenExpired         = &Error{Status: 422, Message: "The token has expired."}
+	ErrUserIDMissed         = &Error{Status: 422, Message: "User ID missed."}
+	ErrLoginOrPasswordMiss  = &Error{Status: 422, Message: "The 'login' or 'password' field is missing."}
+	ErrSelectUsers          = &Error{Status: 422, Message: "Please select at least one user."}
+	ErrUserExists           = &Error{Status: 422, Message: "The provided data is already associated with an existing user account."}
+	ErrIncorrectUser        = &Error{Status: 422, Message: "The specified user is incorrect."}
+	ErrIncorrectPassword    = &Error{Status: 422, Message: "The password entered is incorrect."}
+	ErrIncorrectLogin       = &Error{Status: 422, Message: "The login provided is incorrect."}
+	ErrWrongCurrentPassword = &Error{Status: 401, Message: "The current password you entered is incorrect."}
+	ErrBadCredentials       = &Error{Status: 401, Message: "Incorrect username or password."}
+	ErrDeviceIDRequired     = &Error{Status: 422, Message: "'device_id' is required."}
+	ErrMissingCredentials   = &Error{Status: 401, Message: "Missing authentication credentials."}
+	ErrRouteNotFound        = &Error{Status: 404, Message: "Route not found"}
+)
+
+// FieldRequired is SAMA's generic "'<x>' field is required." (422).
+func FieldRequired(field string) *Error {
+	return &Error{Status: 422, Message: fmt.Sprintf("'%s' field is required.", field),
+		Errors: map[string][]string{field: {"is required"}}}
+}
+
+// Invalid is a 422 whose message is SAMA-style text and which names the field.
+func Invalid(field, message string) *Error {
+	return &Error{Status: 422, Message: message, Errors: map[string][]string{field: {message}}}
+}
+
+// ToWire turns any error into the wire error a client may see: a *Error found
+// with errors.As is passed through; anything else becomes ErrInternal.
+func ToWire(err error) *Error {
+	var we *Error
+	if errors.As(err, &we) {
+		return we
+	}
+	return ErrInternal
+}

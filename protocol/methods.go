@@ -1,0 +1,70 @@
+// Package protocol is samagate's wire format: the SAMA JSON envelope, method
+// names, the wire error type with SAMA's table of messages, and close codes.
+// It does no I/O beyond []byte.
+//
+// Protocol flow:
+//
+//	client opens a websocket on / (no auth at upgrade)
+//	  -> {"request":{"user_create":{...},"id":"1"}}      optional sign-up
+//	  -> HTTP POST /login                                 issues an access token
+//	  -> {"request":{"connect":{"token":"..","device_id":".."},"id":"2"}}
+//	  <- {"response":{"id":"2","success":true}}          socket bound to (user, device)
+//	  -> request-style methods, each answered by exactly one
+//	     {"response":{"id":..,...}} in request order
+//	  -> top-level {"message":{...}}                      answered by {"ask":{...}}
+//	  <- events pushed at any time: {"message":{...}}, {"last_activity":{...}}, ...
+//	  <- close frame with a code from closecode.go when the server ends the socket
+//
+// The deprecated flow replaces POST /login + connect with
+// {"request":{"user_login":{"login":..,"password":..,"device_id":..},"id":..}}.
+package protocol
+
+// Method names, each with its payload (sama-reference.md §2 and §6).
+const (
+	// MethodPing {} -> {"pong":{}}. No auth needed.
+	MethodPing = "ping"
+	// MethodConnect {token, device_id} -> {"success":true}; binds the socket.
+	MethodConnect = "connect"
+	// MethodUserLogin {organization_id?, login|userId, password, device_id} or
+	// {token, device_id} -> {"user":{..},"token":".."}; deprecated, binds the socket.
+	MethodUserLogin = "user_login"
+	// MethodUserLogout {} -> {"success":true}; ends the device session everywhere.
+	MethodUserLogout = "user_logout"
+	// MethodUserCreate {organization_id?, login, password, email?, phone?, ...} -> {"user":{..}}.
+	MethodUserCreate = "user_create"
+	// MethodUserEdit {current_password?, new_password?, email?, phone?, login?, first_name?, last_name?, avatar_object?} -> {"user":{..}}.
+	MethodUserEdit = "user_edit"
+	// MethodUserDelete {} -> {"success":true}; ends every session of the user.
+	MethodUserDelete = "user_delete"
+	// MethodUserSearch {keyword, limit?, updated_at?{gt}, ignore_ids?} -> {"users":[..]}.
+	MethodUserSearch = "user_search"
+	// MethodGetUsersByIDs {ids:[1..100]} -> {"users":[..]}.
+	MethodGetUsersByIDs = "get_users_by_ids"
+)
+
+// outOfScope lists SAMA methods samagate knows but does not serve yet; they get
+// ErrNotSupported rather than ErrUnknownMethod (PROTOCOL.md "Methods in scope").
+var outOfScope = map[string]bool{
+	"user_send_otp": true, "user_reset_password": true,
+	"contact_add": true, "contact_batch_add": true, "contact_update": true, "contact_list": true,
+	"contact_delete": true, "contact_match": true,
+	"create_files": true, "get_file_urls": true,
+	"block_user": true, "unblock_user": true, "list_blocked_users": true, "block_list_enable": true,
+	"push_subscription_create": true, "push_subscription_list": true, "push_subscription_delete": true,
+	"push_event_create": true,
+	"device_register":   true, "device_list": true, "request_keys": true, "device_delete": true,
+	"message_decryption_failed":   true,
+	"conversation_handler_create": true, "get_conversation_handler": true, "conversation_handler_delete": true,
+	"message_summary": true, "message_tone": true,
+	"message_reactions_update": true, "message_reactions_list": true,
+	"get_admins_by_cids": true, "conversation_subscribe": true, "conversation_unsubscribe": true,
+}
+
+// UnknownMethodError is the error for a method the router has no handler for:
+// ErrNotSupported for SAMA methods outside samagate's scope, ErrUnknownMethod otherwise.
+func UnknownMethodError(method string) *Error {
+	if outOfScope[method] {
+		return ErrNotSupported
+	}
+	return ErrUnknownMethod
+}
