@@ -37,11 +37,11 @@ func Decode(frame []byte) (Request, error) {
 	if err != nil {
 		return req, ErrBadFormat
 	}
+	req.ID = top["id"]
 	method, params, err := onlyMethod(top)
 	if err != nil {
 		return req, err
 	}
-	req.ID = top["id"]
 	if method == "request" {
 		inner, err := object(params)
 		if err != nil {
@@ -50,11 +50,11 @@ func Decode(frame []byte) (Request, error) {
 		if id, ok := inner["id"]; ok {
 			req.ID = id
 		}
+		req.Wrapped = true
 		method, params, err = onlyMethod(inner)
 		if err != nil {
 			return req, err
 		}
-		req.Wrapped = true
 	}
 	if method == "request" {
 		return req, ErrBadFormat

@@ -1,0 +1,184 @@
+// Package app wires samagate together from a Config: store, auth, presence,
+// the websocket gateway and the HTTP side, on one port. End-to-end tests
+// start a whole gateway with New + Run on 127.0.0.1:0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/gateway"
+	"github.com/samagate/samagate/httpauth"
+	"github.com/samagate/samagate/presence"
+	"github.com/samagate/samagate/store/sqlite"
+)
+
+// Config is everything samagate needs. The zero value runs a single node on
+// :9001 with an SQLite database under ./data and in-memory presence.
+type Config struct {
+	// Addr is the listen address for HTTP and websockets. Default ":9001" (as SAMA).
+	Addr string
+	// DataDir holds the SQLite database and the signing keys. Default "./data".
+	DataDir string
+	// DatabasePath is the SQLite file. Default <DataDir>/samagate.db.
+	DatabasePath string
+
+	Gateway gateway.Config
+	HTTP    httpauth.Config
+	Auth    auth.Config
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = ":9001"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.DatabasePath == "" {
+		c.DatabasePath = filepath.Join(c.DataDir, "samagate.db")
+	}
+	return c
+}
+
+// App is one running samagate node.
+type App struct {
+	cfg Config
+	log zerolog.Logger
+
+	mu       sync.Mutex // guards the fields below
+	db       *sqlite.DB
+	gw       *gateway.Gateway
+	addr     net.Addr
+	accounts *auth.Service
+}
+
+// New returns an App that is not running yet.
+func New(cfg Config, log zerolog.Logger) *App {
+	return &App{cfg: cfg.withDefaults(), log: log}
+}
+
+// Run opens the store, builds every part and starts serving; it returns once
+// the listener is up (or on the first error). Close stops it.
+func (a *App) Run(ctx context.Context) (err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gw != nil {
+		return errors.New("run: already running")
+	}
+	cfg := a.cfg
+	defer func() {
+		if err != nil {
+			a.closeLocked(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	a.db, err = sqlite.Open(ctx, sqlite.Config{Path: cfg.DatabasePath})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	keys, err := auth.LoadOrCreateKeys(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+
+	// auth tells the gateway when a session ends; the gateway exists only
+	// after auth, so the hook looks it up late.
+	var gw *gateway.Gateway
+	authCfg := cfg.Auth
+	next := authCfg.OnSessionEnd
+	authCfg.OnSessionEnd = func(ctx context.Context, e auth.SessionEnd) {
+		if gw != nil {
+			gw.EndSession(ctx, e)
+		}
+		if next != nil {
+			next(ctx, e)
+		}
+	}
+	a.accounts, err = auth.New(a.db, keys, authCfg, a.log.With().Str("component", "auth").Logger())
+	if err != nil {
+		return fmt.Errorf("build auth: %w", err)
+	}
+	gw = gateway.New(cfg.Gateway, a.accounts, presence.NewMemory(), a.log.With().Str("component", "gateway").Logger())
+	web := httpauth.New(a.accounts, cfg.HTTP, a.log.With().Str("component", "http").Logger())
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if err := gw.Serve(ln, web); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	a.gw = gw
+	a.addr = ln.Addr()
+	a.log.Info().Str("addr", a.addr.String()).Str("data", cfg.DataDir).
+		Msg("samagate listening (HTTP and websocket)")
+	return nil
+}
+
+// Addr is the address the node listens on (useful with port 0), or nil.
+func (a *App) Addr() net.Addr {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.addr
+}
+
+// Accounts exposes the auth service (for the CLI's admin commands and tests).
+func (a *App) Accounts() *auth.Service {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.accounts
+}
+
+// Online is the number of open sockets.
+func (a *App) Online() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gw == nil {
+		return 0
+	}
+	return a.gw.Online()
+}
+
+// Close shuts the node down gracefully: sockets are told to reconnect, then
+// the store is closed. It waits at most the gateway's ShutdownTimeout.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	timeout := a.cfg.Gateway.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return a.closeLocked(ctx)
+}
+
+func (a *App) closeLocked(ctx context.Context) error {
+	var errs []error
+	if a.gw != nil {
+		if err := a.gw.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		a.gw = nil
+	}
+	if a.db != nil {
+		if err := a.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+		a.db = nil
+	}
+	return errors.Join(errs...)
+}

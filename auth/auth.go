@@ -1,0 +1,174 @@
+// Package auth is accounts and sessions: argon2id passwords, access JWTs
+// bound to server-side sessions, rotating refresh tokens with reuse
+// detection, and the login throttle. The websocket and the HTTP side both
+// call it, so both behave the same.
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/samagate/samagate/store"
+)
+
+// Config tunes auth. The zero value works; each field's comment gives its
+// default and unit.
+type Config struct {
+	// Issuer and Audience are the iss and aud of access tokens. Default "samagate".
+	Issuer, Audience string
+	// AccessTTL is the lifetime of access tokens. Default 3h (SAMA's example).
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of refresh tokens and sessions. Default 14 days.
+	RefreshTTL time.Duration
+	// RefreshReuseGrace: a just-rotated refresh token presented again within
+	// this window (two tabs refreshing at once) gets a fresh successor
+	// instead of revoking the session. Default 10s.
+	RefreshReuseGrace time.Duration
+	// HashConcurrency bounds argon2id hashes running at once, so logins cannot
+	// starve socket work. Default max(1, NumCPU/2).
+	HashConcurrency int
+	// Hash are the argon2id parameters; the zero value is OWASP's
+	// (19 MiB, 2 passes, 1 lane). Tests use cheaper ones.
+	Hash HashParams
+	// Throttle limits failed logins per account and per address.
+	Throttle ThrottleConfig
+	// OnSessionEnd is called after sessions are revoked (logout, deletion,
+	// refresh-token reuse), so live sockets of them can be closed. It must
+	// not block long.
+	OnSessionEnd func(ctx context.Context, e SessionEnd)
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.Issuer == "" {
+		c.Issuer = "samagate"
+	}
+	if c.Audience == "" {
+		c.Audience = "samagate"
+	}
+	if c.AccessTTL <= 0 {
+		c.AccessTTL = 3 * time.Hour
+	}
+	if c.RefreshTTL <= 0 {
+		c.RefreshTTL = 14 * 24 * time.Hour
+	}
+	if c.RefreshReuseGrace <= 0 {
+		c.RefreshReuseGrace = 10 * time.Second
+	}
+	if c.HashConcurrency <= 0 {
+		c.HashConcurrency = max(1, runtime.NumCPU()/2)
+	}
+	c.Hash = c.Hash.withDefaults()
+	c.Throttle = c.Throttle.withDefaults()
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Service is the auth core.
+type Service struct {
+	cfg      Config
+	st       store.Store
+	keys     *Keys
+	log      zerolog.Logger
+	hashSem  chan struct{}
+	throttle Throttle
+	dummy    string // hash verified for unknown users, so timing does not tell
+}
+
+// New builds the service.
+func New(st store.Store, keys *Keys, cfg Config, log zerolog.Logger) (*Service, error) {
+	if st == nil || keys == nil {
+		return nil, errors.New("auth: store and keys are required")
+	}
+	cfg = cfg.withDefaults()
+	s := &Service{
+		cfg:      cfg,
+		st:       st,
+		keys:     keys,
+		log:      log,
+		hashSem:  make(chan struct{}, cfg.HashConcurrency),
+		throttle: newMemoryThrottle(cfg.Throttle, cfg.Now),
+	}
+	d, err := hashPassword("not a password", cfg.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	s.dummy = d
+	return s, nil
+}
+
+// Principal is who a socket or request acts as.
+type Principal struct {
+	UserID, OrgID, DeviceID, SessionID, Login string
+	ExpiresAt                                 time.Time
+}
+
+// Grant is the result of a login: a session's tokens.
+type Grant struct {
+	User             *User
+	Principal        Principal
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+}
+
+// SessionEnd says which sessions ended and why (Reason: "logout",
+// "deleted", "revoked").
+type SessionEnd struct {
+	UserID, OrgID string
+	DeviceID      string // "" = every device of the user
+	Reason        string
+}
+
+// User is the public wire user object (sama-reference.md §2.9): never
+// hashes, organization or device ids. _id and native_id carry the same value.
+type User struct {
+	NativeID       string          `json:"native_id"`
+	ID             string          `json:"_id"`
+	Login          string          `json:"login"`
+	Email          string          `json:"email,omitempty"`
+	Phone          string          `json:"phone,omitempty"`
+	RecentActivity int64           `json:"recent_activity,omitempty"`
+	CreatedAt      string          `json:"created_at"`
+	UpdatedAt      string          `json:"updated_at"`
+	FirstName      string          `json:"first_name,omitempty"`
+	LastName       string          `json:"last_name,omitempty"`
+	AvatarObject   json.RawMessage `json:"avatar_object,omitempty"`
+}
+
+// isoTime is SAMA's created_at/updated_at format (JS Date JSON).
+const isoTime = "2006-01-02T15:04:05.000Z"
+
+func publicUser(u *store.User) *User {
+	return &User{
+		NativeID:       u.ID,
+		ID:             u.ID,
+		Login:          u.Login,
+		Email:          u.Email,
+		Phone:          u.Phone,
+		RecentActivity: u.RecentActivity,
+		CreatedAt:      u.CreatedAt.UTC().Format(isoTime),
+		UpdatedAt:      u.UpdatedAt.UTC().Format(isoTime),
+		FirstName:      u.FirstName,
+		LastName:       u.LastName,
+		AvatarObject:   u.AvatarObject,
+	}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now() }
+
+// endSessions tells the hook.
+func (s *Service) endSessions(ctx context.Context, e SessionEnd) {
+	if s.cfg.OnSessionEnd != nil {
+		s.cfg.OnSessionEnd(ctx, e)
+	}
+}

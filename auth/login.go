@@ -1,0 +1,267 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/samagate/samagate/protocol"
+	"github.com/samagate/samagate/store"
+)
+
+// PasswordLogin is a login with a password (HTTP /login and websocket
+// user_login). OrgID "" means the default organization; UserID may replace
+// Login (SAMA's userId variant).
+type PasswordLogin struct {
+	OrgID, Login, UserID, Password, DeviceID, Addr, UserAgent string
+}
+
+func orgOrDefault(org string) string {
+	if org == "" {
+		return store.DefaultOrg
+	}
+	return org
+}
+
+// LoginPassword checks the password and opens a new session for
+// (user, device). Unknown users and wrong passwords get the same error after
+// the same work; both count towards the throttle.
+func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, error) {
+	if l.DeviceID == "" {
+		return nil, protocol.ErrDeviceIDRequired
+	}
+	if (l.Login == "" && l.UserID == "") || l.Password == "" {
+		return nil, protocol.ErrLoginOrPasswordMiss
+	}
+	org := orgOrDefault(l.OrgID)
+	ident := l.Login
+	if ident == "" {
+		ident = "id:" + l.UserID
+	}
+	account := org + "\x00" + strings.ToLower(ident)
+	if err := s.throttle.Check(account, l.Addr); err != nil {
+		return nil, err
+	}
+	var (
+		u   *store.User
+		err error
+	)
+	if l.UserID != "" {
+		u, err = s.st.UserByID(ctx, org, l.UserID)
+	} else {
+		u, err = s.st.UserByLogin(ctx, org, l.Login)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	hash := s.dummy
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, verr := s.verify(ctx, l.Password, hash)
+	if verr != nil {
+		return nil, verr
+	}
+	if u == nil || !ok {
+		s.throttle.Fail(account, l.Addr)
+		return nil, protocol.ErrBadCredentials
+	}
+	s.throttle.Succeed(account)
+	return s.openSession(ctx, u, l.DeviceID, l.Addr, l.UserAgent)
+}
+
+// openSession creates a session with its first refresh and access tokens.
+func (s *Service) openSession(ctx context.Context, u *store.User, device, addr, ua string) (*Grant, error) {
+	now := s.now()
+	sess := &store.Session{
+		ID: store.NewID(), UserID: u.ID, OrgID: u.OrgID, DeviceID: device, Addr: addr, UserAgent: ua,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL),
+	}
+	if err := s.st.CreateSession(ctx, sess); err != nil {
+		return nil, fmt.Errorf("open session: %w", err)
+	}
+	return s.grant(ctx, u, sess, nil)
+}
+
+// grant issues an access token and a refresh token for sess. With prev set
+// the refresh token replaces prev atomically (rotation).
+func (s *Service) grant(ctx context.Context, u *store.User, sess *store.Session, prev *store.RefreshToken) (*Grant, error) {
+	now := s.now()
+	p := Principal{UserID: u.ID, OrgID: u.OrgID, DeviceID: sess.DeviceID, SessionID: sess.ID, Login: u.Login}
+	access, exp, err := s.issueAccess(p)
+	if err != nil {
+		return nil, err
+	}
+	p.ExpiresAt = exp
+	refresh, hash, err := newRefreshToken()
+	if err != nil {
+		return nil, err
+	}
+	rt := &store.RefreshToken{Hash: hash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}
+	if prev != nil {
+		rotated, err := s.st.RotateRefreshToken(ctx, prev.Hash, rt, now)
+		if err != nil {
+			return nil, err
+		}
+		if !rotated { // a concurrent refresh won; this one is within grace
+			err = s.st.CreateRefreshToken(ctx, rt)
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else if err := s.st.CreateRefreshToken(ctx, rt); err != nil {
+		return nil, err
+	}
+	return &Grant{User: publicUser(u), Principal: p, AccessToken: access, AccessExpiresAt: exp,
+		RefreshToken: refresh, RefreshExpiresAt: sess.ExpiresAt}, nil
+}
+
+// liveSession loads a session that is neither revoked nor expired.
+func (s *Service) liveSession(ctx context.Context, id string) (*store.Session, error) {
+	sess, err := s.st.Session(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, protocol.ErrTokenExpired
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	if !sess.RevokedAt.IsZero() || !s.now().Before(sess.ExpiresAt) {
+		return nil, protocol.ErrTokenExpired
+	}
+	return sess, nil
+}
+
+// Authenticate verifies an access token for deviceID (websocket connect and
+// the token variant of user_login). A revoked session reads as expired, as
+// SAMA answers for a deleted token.
+func (s *Service) Authenticate(ctx context.Context, accessToken, deviceID string) (*Principal, error) {
+	c, err := s.parseAccess(accessToken)
+	if err != nil {
+		return nil, err
+	}
+	if c.DeviceID != deviceID {
+		return nil, protocol.ErrIncorrectToken
+	}
+	sess, err := s.liveSession(ctx, c.SID)
+	if err != nil {
+		return nil, err
+	}
+	if sess.UserID != c.UID || sess.DeviceID != deviceID {
+		return nil, protocol.ErrIncorrectToken
+	}
+	return &Principal{UserID: c.UID, OrgID: sess.OrgID, DeviceID: deviceID, SessionID: sess.ID,
+		Login: c.Login, ExpiresAt: c.ExpiresAt.Time}, nil
+}
+
+// IssueAccess signs a fresh access token for an authenticated principal
+// (user_login returns one, as SAMA does).
+func (s *Service) IssueAccess(_ context.Context, p Principal) (string, time.Time, error) {
+	return s.issueAccess(p)
+}
+
+// LoginAccess is SAMA's Bearer re-login: a live access token for deviceID
+// gets a fresh access token and a new refresh token of the same session.
+func (s *Service) LoginAccess(ctx context.Context, accessToken, deviceID, addr, userAgent string) (*Grant, error) {
+	p, err := s.Authenticate(ctx, accessToken, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	return s.resume(ctx, p.OrgID, p.UserID, p.SessionID, nil)
+}
+
+// resume re-grants a live session.
+func (s *Service) resume(ctx context.Context, orgID, userID, sessionID string, prev *store.RefreshToken) (*Grant, error) {
+	sess, err := s.liveSession(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.st.UserByID(ctx, orgID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, protocol.ErrTokenExpired
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	if err := s.st.TouchSession(ctx, sess.ID, s.now()); err != nil {
+		return nil, fmt.Errorf("touch session: %w", err)
+	}
+	return s.grant(ctx, u, sess, prev)
+}
+
+// Refresh is the cookie re-login. The refresh token is rotated on every use;
+// presenting a used one after RefreshReuseGrace means it leaked, so the whole
+// session is revoked.
+func (s *Service) Refresh(ctx context.Context, refreshToken, deviceID, addr, userAgent string) (*Grant, error) {
+	rt, err := s.st.RefreshToken(ctx, hashToken(refreshToken))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, protocol.ErrTokenExpired
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refresh token: %w", err)
+	}
+	now := s.now()
+	if !now.Before(rt.ExpiresAt) {
+		return nil, protocol.ErrTokenExpired
+	}
+	sess, err := s.liveSession(ctx, rt.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	if sess.DeviceID != deviceID {
+		return nil, protocol.ErrIncorrectToken
+	}
+	if !rt.UsedAt.IsZero() {
+		if now.Sub(rt.UsedAt) > s.cfg.RefreshReuseGrace {
+			if err := s.st.RevokeSession(ctx, sess.ID, now); err != nil {
+				return nil, fmt.Errorf("revoke session: %w", err)
+			}
+			s.log.Warn().Str("user", sess.UserID).Str("session", sess.ID).Msg("refresh token reused; session revoked")
+			s.endSessions(ctx, SessionEnd{UserID: sess.UserID, OrgID: sess.OrgID, DeviceID: sess.DeviceID, Reason: "revoked"})
+			return nil, protocol.ErrTokenExpired
+		}
+		return s.resume(ctx, sess.OrgID, sess.UserID, sess.ID, nil)
+	}
+	return s.resume(ctx, sess.OrgID, sess.UserID, sess.ID, rt)
+}
+
+// Logout revokes every session of (user, device) and tells the gateway.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	if _, err := s.st.RevokeSessions(ctx, p.UserID, p.DeviceID, s.now()); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	s.endSessions(ctx, SessionEnd{UserID: p.UserID, OrgID: p.OrgID, DeviceID: p.DeviceID, Reason: "logout"})
+	return nil
+}
+
+// LogoutTokens is HTTP /logout: a live access token plus the refresh token
+// of a session of the same user and device.
+func (s *Service) LogoutTokens(ctx context.Context, accessToken, refreshToken string) (*Principal, error) {
+	c, err := s.parseAccess(accessToken)
+	if err != nil {
+		return nil, protocol.ErrMissingCredentials
+	}
+	p, err := s.Authenticate(ctx, accessToken, c.DeviceID)
+	if err != nil {
+		return nil, protocol.ErrMissingCredentials
+	}
+	if refreshToken == "" {
+		return nil, protocol.ErrIncorrectToken
+	}
+	rt, err := s.st.RefreshToken(ctx, hashToken(refreshToken))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, protocol.ErrIncorrectToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refresh token: %w", err)
+	}
+	sess, err := s.st.Session(ctx, rt.SessionID)
+	if err != nil || sess.UserID != p.UserID || sess.DeviceID != p.DeviceID {
+		return nil, protocol.ErrIncorrectToken
+	}
+	if err := s.Logout(ctx, *p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/samagate/samagate/app"
+)
+
+// options are settings of the process itself, not of the node.
+type options struct {
+	logLevel  string
+	logFormat string
+}
+
+// parseConfig turns flags and SAMAGATE_* variables into an app.Config. A
+// flag's variable is SAMAGATE_ plus its name in upper case with '-' as '_'.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.Config, options, error) {
+	var (
+		c       app.Config
+		o       options
+		origins string
+		cors    string
+	)
+	fs := flag.NewFlagSet("samagate", flag.ContinueOnError)
+	fs.SetOutput(out)
+
+	fs.StringVar(&c.Addr, "addr", ":9001", "listen address for HTTP and websockets")
+	fs.StringVar(&c.DataDir, "data-dir", "data", "directory of the SQLite database and the signing keys")
+	fs.StringVar(&c.DatabasePath, "db-path", "", "SQLite database file (default <data-dir>/samagate.db)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.logFormat, "log-format", "console", "log format: console or json")
+
+	g := &c.Gateway
+	fs.IntVar(&g.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest websocket frame processed; larger ones get a 413 reply")
+	fs.IntVar(&g.SendQueueBytes, "send-queue-bytes", 1<<20, "unsent bytes kept per socket before it is closed as a slow consumer")
+	fs.DurationVar(&g.WriteTimeout, "write-timeout", 10*time.Second, "close a socket whose queued bytes make no progress for this long")
+	fs.DurationVar(&g.PingInterval, "ping-interval", 25*time.Second, "websocket ping interval")
+	fs.DurationVar(&g.KeepaliveTimeout, "keepalive-timeout", 75*time.Second, "close a socket silent for this long (no frame, no pong)")
+	fs.IntVar(&g.MaxBadFrames, "max-bad-frames", 20, "undecodable frames in a row before a socket is closed")
+	fs.DurationVar(&g.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "bound of graceful shutdown")
+	fs.StringVar(&origins, "ws-origins", "", "comma-separated browser origins allowed to open websockets (empty: any)")
+
+	h := &c.HTTP
+	fs.StringVar(&cors, "cors-origins", "", "comma-separated origins allowed by CORS on the HTTP API (empty: echo any origin)")
+	fs.BoolVar(&h.InsecureCookie, "insecure-cookie", false, "drop the Secure flag of the refresh_token cookie (plain-http development only)")
+	fs.BoolVar(&h.TrustProxyHeaders, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a trusted proxy)")
+
+	au := &c.Auth
+	fs.DurationVar(&au.AccessTTL, "access-ttl", 3*time.Hour, "lifetime of access tokens")
+	fs.DurationVar(&au.RefreshTTL, "refresh-ttl", 14*24*time.Hour, "lifetime of refresh tokens")
+	fs.StringVar(&au.Issuer, "jwt-issuer", "samagate", "iss claim of access tokens")
+	fs.StringVar(&au.Audience, "jwt-audience", "samagate", "aud claim of access tokens")
+
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: samagate [flags]\n\nRuns the samagate messaging gateway. Every flag can also be set\nwith the environment variable shown; flags win.\n\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(out, "  --%s (%s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+		})
+	}
+
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s: %w", envName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, o, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, o, err
+	}
+	if fs.NArg() > 0 {
+		return c, o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	g.AllowedOrigins = splitList(origins)
+	h.AllowedOrigins = splitList(cors)
+	return c, o, nil
+}
+
+// envName is the environment variable of a flag.
+func envName(flagName string) string {
+	return "SAMAGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

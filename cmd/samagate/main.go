@@ -1,0 +1,68 @@
+// Command samagate runs the samagate messaging gateway. With no flags it
+// serves HTTP and websockets on :9001 with an SQLite database under ./data
+// and no other service. Every flag has a SAMAGATE_* environment equivalent;
+// flags win over the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"github.com/samagate/samagate/app"
+	"github.com/samagate/samagate/gateway"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "samagate:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses the configuration, starts the node and waits for SIGINT or
+// SIGTERM, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, opts, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(opts, stderr)
+	if err != nil {
+		return err
+	}
+	gateway.RouteLibraryLogs(log.With().Str("component", "nbio").Logger())
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a := app.New(cfg, log)
+	if err := a.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info().Msg("shutting down")
+	return a.Close()
+}
+
+// newLogger builds the one logger passed down to every package.
+func newLogger(o options, w io.Writer) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(o.logLevel)
+	if err != nil {
+		return zerolog.Logger{}, fmt.Errorf("log level %q: %w", o.logLevel, err)
+	}
+	if o.logFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"}
+	} else if o.logFormat != "json" {
+		return zerolog.Logger{}, fmt.Errorf("log format %q: want json or console", o.logFormat)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,196 @@
+package gateway_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/samagate/samagate/app"
+)
+
+const userPattern = `{"...":true,"_id":"<string>","native_id":"<string>","login":"<string>","created_at":"<string>","updated_at":"<string>"}`
+
+func TestUserCreateTranscript(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.dial(t)
+	c.roundTrip(`{"request":{"user_create":{"login":"alice","password":"secret1","email":"alice"},"id":"1"}}`,
+		`{"response":{"id":"1","user":`+userPattern+`}}`)
+	steps := []struct{ name, params, want string }{
+		{"same login other case", `{"login":"ALICE","password":"secret1"}`, `{"status":422,"message":"The provided data is already associated with an existing user account."}`},
+		{"same email other case", `{"login":"alice2","password":"secret1","email":"ALICE"}`, `{"status":422,"message":"The provided data is already associated with an existing user account."}`},
+		{"short login", `{"login":"al","password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect."}`},
+		{"long login", `{"login":"` + strings.Repeat("a", 41) + `","password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect."}`},
+		{"missing login", `{"password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect."}`},
+		{"short password", `{"login":"bob","password":"12"}`, `{"...":true,"status":422,"message":"The password entered is incorrect."}`},
+		{"unknown organization", `{"login":"bob","password":"secret1","organization_id":"nope"}`, `{"status":404,"message":"Organization not found"}`},
+		{"login of wrong type", `{"login":5,"password":"secret1"}`, `{"...":true,"status":422,"message":"<string>"}`},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			c.t = t
+			c.roundTrip(`{"request":{"user_create":`+s.params+`,"id":"e"}}`, `{"response":{"id":"e","error":`+s.want+`}}`)
+		})
+	}
+	c.t = t
+	c.roundTrip(`{"request":{"user_create":{"login":"carol","password":"secret1","phone":"12345","organization_id":"default"},"id":"2"}}`,
+		`{"response":{"id":"2","user":`+userPattern+`}}`)
+	c.roundTrip(`{"request":{"user_create":{"login":"dave","password":"secret1","phone":12345},"id":"3"}}`,
+		`{"response":{"id":"3","error":{"status":422,"message":"The provided data is already associated with an existing user account."}}}`)
+}
+
+func TestUserLoginTranscript(t *testing.T) {
+	n := startNode(t, nil)
+	a := n.signUp(t, "alice")
+	c := n.dial(t)
+	steps := []struct{ name, params, want string }{
+		{"unknown login", `{"login":"nobody","password":"x12","device_id":"d1"}`, `{"status":401,"message":"Incorrect username or password."}`},
+		{"wrong password", `{"login":"alice","password":"wrong","device_id":"d1"}`, `{"status":401,"message":"Incorrect username or password."}`},
+		{"missing device", `{"login":"alice","password":"` + a.password + `"}`, `{"status":422,"message":"'device_id' is required."}`},
+		{"missing password", `{"login":"alice","device_id":"d1"}`, `{"status":422,"message":"The 'login' or 'password' field is missing."}`},
+		{"bad token", `{"token":"not-a-jwt","device_id":"d1"}`, `{"status":422,"message":"Incorrect token."}`},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			c.t = t
+			c.roundTrip(`{"request":{"user_login":`+s.params+`,"id":"e"}}`, `{"response":{"id":"e","error":`+s.want+`}}`)
+		})
+	}
+	c.t = t
+	got := c.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"organization_id":"default","login":"ALICE","password":%q,"device_id":1234},"id":"ok"}}`, a.password),
+		`{"response":{"id":"ok","user":`+userPattern+`,"token":"<string>"}}`)
+	tok := str(t, got, "response.token")
+	if str(t, got, "response.user._id") != a.id {
+		t.Fatalf("user_login: got user %s, want %s", str(t, got, "response.user._id"), a.id)
+	}
+	// The socket is bound now.
+	c.roundTrip(`{"request":{"get_users_by_ids":{"ids":["`+a.id+`"]},"id":"g"}}`, `{"response":{"id":"g","users":[`+userPattern+`]}}`)
+
+	// Token variant on another socket, numeric device id stringified the same way.
+	c2 := n.dial(t)
+	got = c2.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"token":%q,"device_id":"1234"},"id":"tv"}}`, tok),
+		`{"response":{"id":"tv","user":`+userPattern+`,"token":"<string>"}}`)
+	c2.roundTrip(fmt.Sprintf(`{"request":{"connect":{"token":%q,"device_id":1234},"id":"cv"}}`, str(t, got, "response.token")),
+		`{"response":{"id":"cv","success":true}}`)
+	// A token is bound to its device.
+	c2.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"token":%q,"device_id":"other"},"id":"od"}}`, tok),
+		`{"response":{"id":"od","error":{"status":422,"message":"Incorrect token."}}}`)
+}
+
+func TestConnectTranscript(t *testing.T) {
+	clock := newClock()
+	n := startNode(t, func(c *app.Config) { c.Auth.Now = clock.now; c.Auth.AccessTTL = time.Hour })
+	a := n.signUp(t, "alice")
+	tok, _ := n.token(t, a, "web")
+	c := n.dial(t)
+	steps := []struct{ name, params, want string }{
+		{"missing device", `{"token":"` + tok + `"}`, `{"status":422,"message":"'device_id' is required."}`},
+		{"missing token", `{"device_id":"web"}`, `{"...":true,"status":422,"message":"'token' field is required."}`},
+		{"garbage token", `{"token":"a.b.c","device_id":"web"}`, `{"status":422,"message":"Incorrect token."}`},
+		{"other device", `{"token":"` + tok + `","device_id":"phone"}`, `{"status":422,"message":"Incorrect token."}`},
+		{"tampered token", `{"token":"` + tok[:len(tok)-2] + `xx","device_id":"web"}`, `{"status":422,"message":"Incorrect token."}`},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			c.t = t
+			c.roundTrip(`{"request":{"connect":`+s.params+`,"id":"e"}}`, `{"response":{"id":"e","error":`+s.want+`}}`)
+		})
+	}
+	c.t = t
+	c.roundTrip(`{"request":{"connect":{"token":"`+tok+`","device_id":"web"},"id":"ok"}}`, `{"response":{"id":"ok","success":true}}`)
+
+	clock.advance(2 * time.Hour)
+	c2 := n.dial(t)
+	c2.roundTrip(`{"request":{"connect":{"token":"`+tok+`","device_id":"web"},"id":"x"}}`,
+		`{"response":{"id":"x","error":{"status":422,"message":"The token has expired."}}}`)
+}
+
+// TestTwoSocketsOneDevice: tabs of one browser share the device id; all stay
+// bound (no kick loops).
+func TestTwoSocketsOneDevice(t *testing.T) {
+	n := startNode(t, nil)
+	a := n.signUp(t, "alice")
+	tok, _ := n.token(t, a, "browser")
+	s1 := n.connectWith(t, tok, "browser")
+	s2 := n.connectWith(t, tok, "browser")
+	for i, s := range []*client{s1, s2, s1} {
+		s.roundTrip(fmt.Sprintf(`{"request":{"get_users_by_ids":{"ids":[%q]},"id":"%d"}}`, a.id, i),
+			fmt.Sprintf(`{"response":{"id":"%d","users":[%s]}}`, i, userPattern))
+	}
+}
+
+// TestRebind: a second connect on a bound socket re-binds it to the new
+// user; logging the old user out no longer touches it.
+func TestRebind(t *testing.T) {
+	n := startNode(t, nil)
+	a := n.signUp(t, "alice")
+	b := n.signUp(t, "bob")
+	s := n.connected(t, a, "shared-device")
+	tokB, _ := n.token(t, b, "shared-device")
+	s.roundTrip(`{"request":{"connect":{"token":"`+tokB+`","device_id":"shared-device"},"id":"rb"}}`, `{"response":{"id":"rb","success":true}}`)
+
+	// alice logs out her shared-device session from another socket.
+	other := n.connected(t, a, "shared-device")
+	other.roundTrip(`{"request":{"user_logout":{},"id":"lo"}}`, `{"response":{"id":"lo","success":true}}`)
+
+	// s is bob's now and stays open and bound.
+	got := s.roundTrip(`{"request":{"user_search":{"keyword":"ali"},"id":"q"}}`, `{"response":{"id":"q","users":[`+userPattern+`]}}`)
+	if id := got["response"].(map[string]any)["users"].([]any)[0].(map[string]any)["_id"]; id != a.id {
+		t.Fatalf("search as bob: got %v, want alice %s", id, a.id)
+	}
+}
+
+// TestLogoutUnbindsLiveSockets: user_logout ends the device session: the
+// caller's socket stays open unauthenticated, the device's other sockets are
+// closed with 4100, other devices are untouched; HTTP /logout does the same.
+func TestLogoutUnbindsLiveSockets(t *testing.T) {
+	n := startNode(t, nil)
+	a := n.signUp(t, "alice")
+	tok, _ := n.token(t, a, "laptop")
+	s1 := n.connectWith(t, tok, "laptop")
+	s2 := n.connectWith(t, tok, "laptop")
+	phoneTok, phoneResp := n.token(t, a, "phone")
+	s3 := n.connectWith(t, phoneTok, "phone")
+
+	s1.roundTrip(`{"request":{"user_logout":{},"id":"lo"}}`, `{"response":{"id":"lo","success":true}}`)
+	s1.roundTrip(`{"request":{"user_logout":{},"id":"lo2"}}`, `{"response":{"id":"lo2","error":{"status":401,"message":"Unauthorized."}}}`)
+	s2.expectClose(4100)
+	s3.roundTrip(`{"request":{"get_users_by_ids":{"ids":["`+a.id+`"]},"id":"alive"}}`, `{"response":{"id":"alive","users":[`+userPattern+`]}}`)
+	// The laptop token is dead.
+	n.dial(t).roundTrip(`{"request":{"connect":{"token":"`+tok+`","device_id":"laptop"},"id":"x"}}`,
+		`{"response":{"id":"x","error":{"status":422,"message":"The token has expired."}}}`)
+
+	// HTTP /logout of the phone session closes its live socket too.
+	req, _ := http.NewRequest(http.MethodPost, n.base+"/logout", nil)
+	req.Header.Set("Authorization", "Bearer "+phoneTok)
+	for _, ck := range phoneResp.Cookies() {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /logout: got %d, want 200", resp.StatusCode)
+	}
+	s3.expectClose(4100)
+}
+
+// TestUserDeleteClosesOtherSockets: the deleting socket stays open and
+// unauthenticated; the user's other sockets are closed with 4101; the
+// account can no longer log in.
+func TestUserDeleteClosesOtherSockets(t *testing.T) {
+	n := startNode(t, nil)
+	a := n.signUp(t, "alice")
+	s1 := n.connected(t, a, "laptop")
+	s2 := n.connected(t, a, "phone")
+	s1.roundTrip(`{"request":{"user_delete":{},"id":"del"}}`, `{"response":{"id":"del","success":true}}`)
+	s2.expectClose(4101)
+	s1.roundTrip(`{"request":{"user_delete":{},"id":"again"}}`, `{"response":{"id":"again","error":{"status":401,"message":"Unauthorized."}}}`)
+	s1.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"login":%q,"password":%q,"device_id":"d"},"id":"l"}}`, a.login, a.password),
+		`{"response":{"id":"l","error":{"status":401,"message":"Incorrect username or password."}}}`)
+	_ = websocket.StatusNormalClosure
+}

@@ -1,0 +1,203 @@
+// Package gateway owns the sockets: upgrade, per-socket frame handling in
+// order, the local hub of (user, device) -> sockets, the method router and
+// the handlers that turn frames into calls on auth, and graceful shutdown.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/samagate/samagate/auth"
+)
+
+// Config tunes the websocket side. The zero value works; each field's comment
+// gives its default and unit.
+type Config struct {
+	// MaxFrameBytes is the largest frame processed; a larger one gets a 413
+	// error reply and the socket stays open. Default 64 KiB.
+	MaxFrameBytes int
+	// SendQueueBytes bounds the unsent bytes kept for one socket once the
+	// kernel buffer is full; past it the socket is closed as a slow consumer
+	// (close code 4000) and nobody else waits. Default 1 MiB.
+	SendQueueBytes int
+	// WriteTimeout closes a socket whose queued bytes make no progress for
+	// this long. Default 10s.
+	WriteTimeout time.Duration
+	// PingInterval is how often every socket gets a websocket ping. Default 25s.
+	PingInterval time.Duration
+	// KeepaliveTimeout closes a socket from which nothing (frame or pong) was
+	// read for this long. Default 75s.
+	KeepaliveTimeout time.Duration
+	// HandshakeTimeout bounds the websocket upgrade. Default 10s.
+	HandshakeTimeout time.Duration
+	// RequestTimeout bounds the handling of one frame. Default 15s.
+	RequestTimeout time.Duration
+	// MaxBadFrames is how many undecodable frames in a row a socket may send
+	// (each answered with an error) before it is closed with 1008. Default 20.
+	MaxBadFrames int
+	// AllowedOrigins lists browser origins allowed to open a websocket.
+	// Empty (the default) allows any origin, as SAMA does: the socket carries
+	// no ambient credentials (auth is in-band), so cross-site use cannot act
+	// for a user. "*" in the list also allows any.
+	AllowedOrigins []string
+	// MaxHTTPBodyBytes bounds plain HTTP request bodies. Default 1 MiB.
+	MaxHTTPBodyBytes int64
+	// ShutdownTimeout bounds graceful shutdown. Default 10s.
+	ShutdownTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 64 << 10
+	}
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = 1 << 20
+	}
+	if c.MaxBadFrames <= 0 {
+		c.MaxBadFrames = 20
+	}
+	if c.MaxHTTPBodyBytes <= 0 {
+		c.MaxHTTPBodyBytes = 1 << 20
+	}
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.PingInterval, 25*time.Second)
+	def(&c.KeepaliveTimeout, keepaliveTimeoutDefault)
+	def(&c.HandshakeTimeout, 10*time.Second)
+	def(&c.RequestTimeout, 15*time.Second)
+	def(&c.ShutdownTimeout, 10*time.Second)
+	return c
+}
+
+// hardFrameLimit is where the library stops reading a frame at all: frames
+// up to it are read and answered with 413 when over MaxFrameBytes.
+func (c Config) hardFrameLimit() int {
+	if n := 4 * c.MaxFrameBytes; n > 1<<20 {
+		return n
+	}
+	return 1 << 20
+}
+
+// Accounts is what the gateway needs from auth (implemented by *auth.Service).
+type Accounts interface {
+	CreateUser(ctx context.Context, u auth.NewUser) (*auth.User, error)
+	LoginPassword(ctx context.Context, l auth.PasswordLogin) (*auth.Grant, error)
+	Authenticate(ctx context.Context, accessToken, deviceID string) (*auth.Principal, error)
+	IssueAccess(ctx context.Context, p auth.Principal) (string, time.Time, error)
+	GetUser(ctx context.Context, orgID, userID string) (*auth.User, error)
+	Logout(ctx context.Context, p auth.Principal) error
+	EditUser(ctx context.Context, p auth.Principal, e auth.UserEdit) (*auth.User, error)
+	DeleteUser(ctx context.Context, p auth.Principal) error
+	SearchUsers(ctx context.Context, p auth.Principal, q auth.UserSearch) ([]auth.User, error)
+	UsersByIDs(ctx context.Context, orgID string, ids []string) ([]auth.User, error)
+	SetRecentActivity(ctx context.Context, userID string, t time.Time) error
+}
+
+// Presence is what the gateway needs from presence: which users have a
+// device online. Add reports whether the user just came online, Remove
+// whether the user's last device just went.
+type Presence interface {
+	Add(ctx context.Context, userID, deviceID, connID string) (first bool, err error)
+	Remove(ctx context.Context, userID, deviceID, connID string) (last bool, err error)
+}
+
+// Gateway serves SAMA websockets. Create it with New, start it with Serve.
+type Gateway struct {
+	// immutable after New
+	cfg      Config
+	log      zerolog.Logger
+	accounts Accounts
+	presence Presence
+	routes   map[string]route
+	origins  map[string]bool // nil: any origin
+
+	hub      *hub
+	nextID   atomic.Uint64
+	draining atomic.Bool
+
+	// guarded by mu
+	mu        sync.Mutex
+	transport *transport
+	stopPing  chan struct{}
+	pingDone  chan struct{}
+}
+
+// New builds a gateway.
+func New(cfg Config, accounts Accounts, presence Presence, log zerolog.Logger) *Gateway {
+	cfg = cfg.withDefaults()
+	g := &Gateway{
+		cfg:      cfg,
+		log:      log,
+		accounts: accounts,
+		presence: presence,
+		hub:      newHub(),
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if o == "*" {
+			g.origins = nil
+			break
+		}
+		if g.origins == nil {
+			g.origins = map[string]bool{}
+		}
+		g.origins[o] = true
+	}
+	g.routes = g.routeTable()
+	return g
+}
+
+// Serve starts serving websockets (and next for every other HTTP request) on
+// ln and returns at once; Shutdown stops it.
+func (g *Gateway) Serve(ln net.Listener, next http.Handler) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.transport != nil {
+		return errors.New("serve: already serving")
+	}
+	t := newTransport(ln, g, next)
+	if err := t.start(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	g.transport = t
+	g.stopPing = make(chan struct{})
+	g.pingDone = make(chan struct{})
+	go g.pingLoop(g.stopPing, g.pingDone)
+	return nil
+}
+
+// checkOrigin allows browsers from AllowedOrigins (any when unset) and
+// clients that send no Origin.
+func (g *Gateway) checkOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	return o == "" || g.origins == nil || g.origins[o]
+}
+
+// Online is the number of open sockets on this node.
+func (g *Gateway) Online() int { return g.hub.count() }
+
+// pingLoop sends a websocket ping to every socket each PingInterval; a peer
+// that stops answering is closed by the keep-alive read deadline.
+func (g *Gateway) pingLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(g.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			g.hub.each(func(s *Socket) { s.ping() })
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package gateway
+
+import (
+	"context"
+	"net"
+
+	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/protocol"
+)
+
+// maxDeviceIDLen is SAMA's limit on device_id (Joi string max 255).
+const maxDeviceIDLen = 255
+
+func deviceID(v protocol.FlexString) (string, error) {
+	d := string(v)
+	if d == "" {
+		return "", protocol.ErrDeviceIDRequired
+	}
+	if len(d) > maxDeviceIDLen {
+		return "", protocol.Invalid("device_id", "'device_id' max length 255")
+	}
+	return d, nil
+}
+
+// handleConnect binds the socket with an access token from POST /login:
+// {token, device_id} -> {"success":true}.
+func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		Token    string              `json:"token"`
+		DeviceID protocol.FlexString `json:"device_id"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	dev, err := deviceID(prm.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	if prm.Token == "" {
+		return nil, protocol.FieldRequired("token")
+	}
+	p, err := g.accounts.Authenticate(ctx, prm.Token, dev)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.bind(ctx, p); err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("success", true))
+}
+
+// handleUserLogin is SAMA's deprecated websocket login, password or token
+// variant: -> {"user":{..},"token":"<access jwt>"}, and binds the socket.
+func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		OrgID    string              `json:"organization_id"`
+		Login    string              `json:"login"`
+		UserID   protocol.FlexString `json:"userId"`
+		Password string              `json:"password"`
+		Token    string              `json:"token"`
+		DeviceID protocol.FlexString `json:"device_id"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	dev, err := deviceID(prm.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		p     *auth.Principal
+		user  *auth.User
+		token string
+	)
+	if prm.Token != "" {
+		if p, err = g.accounts.Authenticate(ctx, prm.Token, dev); err != nil {
+			return nil, err
+		}
+		if token, _, err = g.accounts.IssueAccess(ctx, *p); err != nil {
+			return nil, err
+		}
+		if user, err = g.accounts.GetUser(ctx, p.OrgID, p.UserID); err != nil {
+			return nil, err
+		}
+	} else {
+		if (prm.Login == "" && prm.UserID == "") || prm.Password == "" {
+			return nil, protocol.ErrLoginOrPasswordMiss
+		}
+		grant, err := g.accounts.LoginPassword(ctx, auth.PasswordLogin{
+			OrgID:    prm.OrgID,
+			Login:    prm.Login,
+			UserID:   string(prm.UserID),
+			Password: prm.Password,
+			DeviceID: dev,
+			Addr:     s.addrHost(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		p, user, token = &grant.Principal, grant.User, grant.AccessToken
+	}
+	if err := s.bind(ctx, p); err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("user", user), protocol.F("token", token))
+}
+
+// handleUserCreate signs a user up on an unauthenticated socket; the socket
+// stays unauthenticated (SAMA). -> {"user":{..}}
+func (g *Gateway) handleUserCreate(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+	var prm struct {
+		OrgID     string              `json:"organization_id"`
+		Login     string              `json:"login"`
+		Password  string              `json:"password"`
+		Email     string              `json:"email"`
+		Phone     protocol.FlexString `json:"phone"`
+		FirstName string              `json:"first_name"`
+		LastName  string              `json:"last_name"`
+		DeviceID  protocol.FlexString `json:"device_id"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	u, err := g.accounts.CreateUser(ctx, auth.NewUser{
+		OrgID:     prm.OrgID,
+		Login:     prm.Login,
+		Password:  prm.Password,
+		Email:     prm.Email,
+		Phone:     string(prm.Phone),
+		FirstName: prm.FirstName,
+		LastName:  prm.LastName,
+		DeviceID:  string(prm.DeviceID),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("user", u))
+}
+
+// handleUserLogout ends this device's session everywhere: this socket stays
+// open but unauthenticated; every other socket of (user, device), on any
+// node, is closed with CloseLoggedOut. -> {"success":true}
+func (g *Gateway) handleUserLogout(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	s.unbind(ctx)
+	if err := g.accounts.Logout(ctx, *c.p); err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("success", true))
+}
+
+// addrHost is the peer's IP, the key of the per-address login throttle.
+func (s *Socket) addrHost() string {
+	a := s.conn.remoteAddr()
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		return h
+	}
+	return a
+}

@@ -1,0 +1,48 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/protocol"
+)
+
+// call is one request as a handler sees it.
+type call struct {
+	req protocol.Request
+	p   *auth.Principal // nil unless the route needs auth
+}
+
+// respond encodes the success reply {"response":{"id":..,fields...}}.
+func (c call) respond(fields ...protocol.Field) ([]byte, error) {
+	return protocol.Response(c.req.ID, fields...)
+}
+
+// route is one entry of the method table.
+type route struct {
+	// auth: the socket must be bound (else 401 Unauthorized., checked before
+	// the params, as SAMA does).
+	auth bool
+	// handle returns the encoded reply, or nil for none (typing).
+	handle func(ctx context.Context, s *Socket, c call) ([]byte, error)
+}
+
+// routeTable is the explicit method table: names never reach a lookup on
+// anything but this map (SAMA's object router crashed on "constructor").
+func (g *Gateway) routeTable() map[string]route {
+	return map[string]route{
+		protocol.MethodPing:          {handle: g.handlePing},
+		protocol.MethodConnect:       {handle: g.handleConnect},
+		protocol.MethodUserLogin:     {handle: g.handleUserLogin},
+		protocol.MethodUserCreate:    {handle: g.handleUserCreate},
+		protocol.MethodUserLogout:    {auth: true, handle: g.handleUserLogout},
+		protocol.MethodUserEdit:      {auth: true, handle: g.handleUserEdit},
+		protocol.MethodUserDelete:    {auth: true, handle: g.handleUserDelete},
+		protocol.MethodUserSearch:    {auth: true, handle: g.handleUserSearch},
+		protocol.MethodGetUsersByIDs: {auth: true, handle: g.handleGetUsersByIDs},
+	}
+}
+
+func (g *Gateway) handlePing(_ context.Context, _ *Socket, c call) ([]byte, error) {
+	return c.respond(protocol.F("pong", struct{}{}))
+}

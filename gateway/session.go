@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/protocol"
+)
+
+// bind attaches the socket to p. A socket that was bound to someone else is
+// re-bound cleanly: it stops receiving the previous user's events at once
+// (SAMA left it in the old user's delivery list).
+func (s *Socket) bind(ctx context.Context, p *auth.Principal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed {
+		return errSocketClosed
+	}
+	s.unbindLocked(ctx)
+	s.principal = p
+	s.g.hub.bind(s, p.UserID)
+	if _, err := s.g.presence.Add(ctx, p.UserID, p.DeviceID, s.id); err != nil {
+		s.g.log.Error().Err(err).Str("user", p.UserID).Msg("presence add failed")
+	}
+	return nil
+}
+
+// unbind detaches the socket from its user; it stays open, unauthenticated.
+func (s *Socket) unbind(ctx context.Context) {
+	s.mu.Lock()
+	s.unbindLocked(ctx)
+	s.mu.Unlock()
+}
+
+// unbindLocked detaches the socket; when the user's last device goes, the
+// user's last activity time is stored.
+func (s *Socket) unbindLocked(ctx context.Context) {
+	p := s.principal
+	if p == nil {
+		return
+	}
+	s.principal = nil
+	g := s.g
+	g.hub.unbind(s, p.UserID)
+	last, err := g.presence.Remove(ctx, p.UserID, p.DeviceID, s.id)
+	if err != nil {
+		g.log.Error().Err(err).Str("user", p.UserID).Msg("presence remove failed")
+		return
+	}
+	if last {
+		if err := g.accounts.SetRecentActivity(ctx, p.UserID, time.Now()); err != nil {
+			g.log.Debug().Err(err).Str("user", p.UserID).Msg("store recent activity")
+		}
+	}
+}
+
+// endIf unbinds and closes the socket with code when it is still bound to
+// userID (and deviceID, unless empty).
+func (s *Socket) endIf(ctx context.Context, userID, deviceID string, code int) bool {
+	s.mu.Lock()
+	p := s.principal
+	if p == nil || p.UserID != userID || (deviceID != "" && p.DeviceID != deviceID) {
+		s.mu.Unlock()
+		return false
+	}
+	s.unbindLocked(ctx)
+	s.mu.Unlock()
+	s.close(code)
+	return true
+}
+
+// EndSession closes every live socket of a session that auth has ended
+// (logout, account deletion, revocation): they are unbound at once and told
+// why with a terminal close code. auth calls it through Config.OnSessionEnd.
+func (g *Gateway) EndSession(ctx context.Context, e auth.SessionEnd) {
+	code := protocol.CloseSessionRevoked
+	switch e.Reason {
+	case "logout":
+		code = protocol.CloseLoggedOut
+	case "deleted":
+		code = protocol.CloseUserDeleted
+	}
+	n := 0
+	for _, s := range g.hub.userSockets(e.UserID) {
+		if s.endIf(ctx, e.UserID, e.DeviceID, code) {
+			n++
+		}
+	}
+	g.log.Debug().Str("user", e.UserID).Str("device", e.DeviceID).Str("reason", e.Reason).
+		Int("sockets", n).Msg("session ended")
+}

@@ -1,0 +1,132 @@
+package httpauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/protocol"
+)
+
+// maxDeviceIDLen is SAMA's limit on device_id (Joi string max 255), the same
+// on the websocket side.
+const maxDeviceIDLen = 255
+
+// loginRequest is the body of POST /login. device_id and organization_id may
+// be JSON strings or numbers and are stringified the same way on every path
+// (SAMA bug 11 fixed).
+type loginRequest struct {
+	OrgID    protocol.FlexString `json:"organization_id"`
+	Login    string              `json:"login"`
+	Password string              `json:"password"`
+	DeviceID protocol.FlexString `json:"device_id"`
+}
+
+// loginReply is SAMA's /login reply; expired_at is epoch milliseconds.
+type loginReply struct {
+	User        *auth.User `json:"user"`
+	AccessToken string     `json:"access_token"`
+	ExpiredAt   int64      `json:"expired_at"`
+}
+
+// login serves POST /login with SAMA's variants, in SAMA's order: device_id
+// required; login+password; else Bearer access token; else refresh cookie;
+// else 401. Success sets exactly one refresh_token cookie.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	dev, err := deviceID(req.DeviceID)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+
+	ctx, addr, ua := r.Context(), h.clientAddr(r), r.UserAgent()
+	var grant *auth.Grant
+	switch bearer, refresh := bearerToken(r), refreshToken(r); {
+	case req.Login != "" && req.Password != "":
+		grant, err = h.auth.LoginPassword(ctx, auth.PasswordLogin{
+			OrgID:     string(req.OrgID),
+			Login:     req.Login,
+			Password:  req.Password,
+			DeviceID:  dev,
+			Addr:      addr,
+			UserAgent: ua,
+		})
+	case bearer != "":
+		grant, err = h.auth.LoginAccess(ctx, bearer, dev, addr, ua)
+	case refresh != "":
+		grant, err = h.auth.Refresh(ctx, refresh, dev, addr, ua)
+	default:
+		err = protocol.ErrMissingCredentials
+	}
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, loginReply{
+		User:        grant.User,
+		AccessToken: grant.AccessToken,
+		ExpiredAt:   grant.AccessExpiresAt.UnixMilli(),
+	}, h.refreshCookie(grant.RefreshToken, grant.RefreshExpiresAt))
+}
+
+// decodeJSON reads a JSON body into v, but only when the Content-Type is
+// JSON (as SAMA); any other body counts as empty. An empty body is {}.
+// Unlike SAMA, which silently turns malformed JSON into {}, malformed JSON is
+// a 400, and a body over MaxBodyBytes is a 413.
+func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return protocol.ErrTooLarge
+		}
+		return protocol.ErrBadFormat // the client hung up or sent a broken body
+	}
+	body = bytes.TrimSpace(body)
+	switch {
+	case len(body) == 0 || bytes.Equal(body, []byte("null")):
+		return nil
+	case body[0] != '{' || !json.Valid(body):
+		return protocol.ErrBadFormat
+	}
+	return protocol.DecodeParams(body, v) // a field of the wrong type is a 422 naming it
+}
+
+// isJSON reports whether a Content-Type contains "application/json", SAMA's
+// test (so parameters such as charset do not matter).
+func isJSON(contentType string) bool {
+	return strings.Contains(strings.ToLower(contentType), "application/json")
+}
+
+// deviceID validates device_id as the websocket side does.
+func deviceID(v protocol.FlexString) (string, error) {
+	d := string(v)
+	if d == "" {
+		return "", protocol.ErrDeviceIDRequired
+	}
+	if len(d) > maxDeviceIDLen {
+		return "", protocol.Invalid("device_id", "'device_id' max length 255")
+	}
+	return d, nil
+}
+
+// bearerToken is the token of an "Authorization: Bearer <token>" header
+// (scheme matched case-insensitively), "" when absent.
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}

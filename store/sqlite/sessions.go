@@ -1,0 +1,137 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/samagate/samagate/store"
+)
+
+// CreateSession implements store.Sessions.
+func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, user_id, org_id, device_id, addr, user_agent,
+		created_at, last_used_at, expires_at, revoked_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		x.ID, x.UserID, x.OrgID, x.DeviceID, x.Addr, x.UserAgent, ms(x.CreatedAt), ms(x.LastUsedAt),
+		ms(x.ExpiresAt), ms(x.RevokedAt))
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// Session implements store.Sessions.
+func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
+	var x store.Session
+	var c, l, e, r int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, user_id, org_id, device_id, addr, user_agent, created_at,
+		last_used_at, expires_at, revoked_at FROM sessions WHERE id = ?`, id).
+		Scan(&x.ID, &x.UserID, &x.OrgID, &x.DeviceID, &x.Addr, &x.UserAgent, &c, &l, &e, &r)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	x.CreatedAt, x.LastUsedAt, x.ExpiresAt, x.RevokedAt = fromMS(c), fromMS(l), fromMS(e), fromMS(r)
+	return &x, nil
+}
+
+// TouchSession implements store.Sessions.
+func (s *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = ? WHERE id = ?`, ms(at), id)
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return affected(res, "touch session")
+}
+
+// RevokeSession implements store.Sessions.
+func (s *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(at), id); err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSessions implements store.Sessions.
+func (s *DB) RevokeSessions(ctx context.Context, userID, deviceID string, at time.Time) (int, error) {
+	q := `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`
+	args := []any{ms(at), userID}
+	if deviceID != "" {
+		q += ` AND device_id = ?`
+		args = append(args, deviceID)
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// CreateRefreshToken implements store.Sessions.
+func (s *DB) CreateRefreshToken(ctx context.Context, t *store.RefreshToken) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
+		VALUES (?,?,?,?,?,?)`, t.Hash, t.SessionID, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.UsedAt), t.ReplacedBy)
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("create refresh token: %w", err)
+	}
+	return nil
+}
+
+// RefreshToken implements store.Sessions.
+func (s *DB) RefreshToken(ctx context.Context, hash string) (*store.RefreshToken, error) {
+	var t store.RefreshToken
+	var c, e, u int64
+	err := s.db.QueryRowContext(ctx, `SELECT hash, session_id, created_at, expires_at, used_at, replaced_by
+		FROM refresh_tokens WHERE hash = ?`, hash).Scan(&t.Hash, &t.SessionID, &c, &e, &u, &t.ReplacedBy)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMS(c), fromMS(e), fromMS(u)
+	return &t, nil
+}
+
+// RotateRefreshToken implements store.Sessions in one transaction: the
+// conditional update makes a concurrent second rotation of the same token
+// lose, so a token is rotated at most once.
+func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.RefreshToken, at time.Time) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE hash = ? AND used_at = 0`,
+		ms(at), next.Hash, hash)
+	if err != nil {
+		return false, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
+		VALUES (?,?,?,?,0,'')`, next.Hash, next.SessionID, ms(next.CreatedAt), ms(next.ExpiresAt)); err != nil {
+		return false, fmt.Errorf("rotate refresh token: %w", mapErr(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return true, nil
+}
+
+// LiveDevices implements store.Sessions.
+func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT device_id FROM sessions
+		WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY device_id`, userID, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("live devices: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("live devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,183 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/samagate/samagate/store"
+)
+
+const userCols = `id, org_id, login, COALESCE(email, ''), COALESCE(phone, ''), first_name, last_name,
+	COALESCE(avatar_object, ''), password_hash, recent_activity, created_at, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(r scanner) (*store.User, error) {
+	var u store.User
+	var avatar string
+	var created, updated int64
+	if err := r.Scan(&u.ID, &u.OrgID, &u.Login, &u.Email, &u.Phone, &u.FirstName, &u.LastName,
+		&avatar, &u.PasswordHash, &u.RecentActivity, &created, &updated); err != nil {
+		return nil, mapErr(err)
+	}
+	if avatar != "" {
+		u.AvatarObject = []byte(avatar)
+	}
+	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	return &u, nil
+}
+
+func avatarArg(u *store.User) any {
+	if len(u.AvatarObject) == 0 {
+		return nil
+	}
+	return string(u.AvatarObject)
+}
+
+// CreateUser implements store.Users.
+func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO users (id, org_id, login, email, phone, first_name, last_name,
+		avatar_object, password_hash, recent_activity, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		u.ID, u.OrgID, u.Login, nullable(u.Email), nullable(u.Phone), u.FirstName, u.LastName,
+		avatarArg(u), u.PasswordHash, u.RecentActivity, ms(u.CreatedAt), ms(u.UpdatedAt))
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// UserByID implements store.Users.
+func (s *DB) UserByID(ctx context.Context, orgID, id string) (*store.User, error) {
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, id))
+}
+
+// UserByLogin implements store.Users: login first, then e-mail.
+func (s *DB) UserByLogin(ctx context.Context, orgID, login string) (*store.User, error) {
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users
+		WHERE org_id = ? AND (login = ? COLLATE NOCASE OR email = ? COLLATE NOCASE)
+		ORDER BY login = ? COLLATE NOCASE DESC LIMIT 1`, orgID, login, login, login))
+}
+
+// UpdateUser implements store.Users.
+func (s *DB) UpdateUser(ctx context.Context, u *store.User) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET login = ?, email = ?, phone = ?, first_name = ?, last_name = ?,
+		avatar_object = ?, password_hash = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
+		u.Login, nullable(u.Email), nullable(u.Phone), u.FirstName, u.LastName, avatarArg(u),
+		u.PasswordHash, ms(u.UpdatedAt), u.OrgID, u.ID)
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
+	return affected(res, "update user")
+}
+
+// DeleteUser implements store.Users; sessions and tokens go by cascade.
+func (s *DB) DeleteUser(ctx context.Context, orgID, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return affected(res, "delete user")
+}
+
+// likePrefix escapes LIKE wildcards so user input matches literally.
+func likePrefix(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(p) + "%"
+}
+
+// SearchUsers implements store.Users: case-insensitive prefix on login,
+// first or last name; SAMA's order (first_name desc, last_name, login).
+func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) ([]store.User, error) {
+	like := likePrefix(q.Prefix)
+	sqlq := `SELECT ` + userCols + ` FROM users WHERE org_id = ?
+		AND (login LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\')`
+	args := []any{orgID, like, like, like}
+	if len(q.ExcludeIDs) > 0 {
+		sqlq += ` AND id NOT IN (?` + strings.Repeat(",?", len(q.ExcludeIDs)-1) + `)`
+		for _, id := range q.ExcludeIDs {
+			args = append(args, id)
+		}
+	}
+	if !q.UpdatedAfter.IsZero() {
+		sqlq += ` AND updated_at > ?`
+		args = append(args, ms(q.UpdatedAfter))
+	}
+	sqlq += ` ORDER BY first_name DESC, last_name, login LIMIT ?`
+	args = append(args, q.Limit)
+	return s.queryUsers(ctx, sqlq, args...)
+}
+
+// UsersByIDs implements store.Users.
+func (s *DB) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]store.User, error) {
+	if len(ids) == 0 {
+		return []store.User{}, nil
+	}
+	args := []any{orgID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return s.queryUsers(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id IN (?`+
+		strings.Repeat(",?", len(ids)-1)+`) ORDER BY id DESC`, args...)
+}
+
+func (s *DB) queryUsers(ctx context.Context, q string, args ...any) ([]store.User, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query users: %w", err)
+	}
+	defer rows.Close()
+	out := []store.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan user: %w", err)
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+// SetRecentActivity implements store.Users.
+func (s *DB) SetRecentActivity(ctx context.Context, userID string, unix int64) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET recent_activity = ? WHERE id = ?`, unix, userID)
+	if err != nil {
+		return fmt.Errorf("set recent activity: %w", err)
+	}
+	return affected(res, "set recent activity")
+}
+
+// Organization implements store.Organizations.
+func (s *DB) Organization(ctx context.Context, id string) (*store.Organization, error) {
+	var o store.Organization
+	var c, u int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?`, id).
+		Scan(&o.ID, &o.Name, &c, &u)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	o.CreatedAt, o.UpdatedAt = fromMS(c), fromMS(u)
+	return &o, nil
+}
+
+// CreateOrganization implements store.Organizations.
+func (s *DB) CreateOrganization(ctx context.Context, o *store.Organization) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?,?,?,?)`,
+		o.ID, o.Name, ms(o.CreatedAt), ms(o.UpdatedAt))
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("create organization: %w", err)
+	}
+	return nil
+}
+
+func affected(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}

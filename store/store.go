@@ -1,0 +1,132 @@
+// Package store is samagate's durable data behind small repository
+// interfaces. Backends are siblings: sqlite (the embedded default) and, for
+// many nodes, postgres (a later issue); both pass storetest.Run.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// ErrNotFound: no such record.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict: a unique field (login, email or phone within an
+// organization) is already taken.
+var ErrConflict = errors.New("conflict")
+
+// DefaultOrg is the organization every store creates on first start.
+const DefaultOrg = "default"
+
+// User is an account. Login, Email and Phone are unique per organization,
+// case-insensitively; empty Email/Phone are not stored.
+type User struct {
+	ID             string
+	OrgID          string
+	Login          string
+	Email          string
+	Phone          string
+	FirstName      string
+	LastName       string
+	AvatarObject   json.RawMessage
+	PasswordHash   string
+	RecentActivity int64 // unix seconds of the last disconnect, 0 = never
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Organization isolates users and everything they own.
+type Organization struct {
+	ID, Name             string
+	CreatedAt, UpdatedAt time.Time
+}
+
+// Session is one login of a user on a device; access tokens carry its id, so
+// revoking it ends them at once.
+type Session struct {
+	ID, UserID, OrgID, DeviceID string
+	Addr, UserAgent             string
+	CreatedAt, LastUsedAt       time.Time
+	ExpiresAt                   time.Time
+	RevokedAt                   time.Time // zero while live
+}
+
+// RefreshToken is stored by the SHA-256 hash of the opaque token.
+type RefreshToken struct {
+	Hash       string
+	SessionID  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UsedAt     time.Time // zero until rotated
+	ReplacedBy string    // hash of the successor once rotated
+}
+
+// UserQuery is a prefix search over login, first and last name.
+type UserQuery struct {
+	Prefix       string
+	ExcludeIDs   []string
+	UpdatedAfter time.Time // zero: no bound
+	Limit        int
+}
+
+// Users stores accounts.
+type Users interface {
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, orgID, id string) (*User, error)
+	// UserByLogin finds a user by login or e-mail, case-insensitively.
+	UserByLogin(ctx context.Context, orgID, login string) (*User, error)
+	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser removes the user with their sessions and refresh tokens.
+	DeleteUser(ctx context.Context, orgID, id string) error
+	SearchUsers(ctx context.Context, orgID string, q UserQuery) ([]User, error)
+	// UsersByIDs returns the existing users among ids, _id descending.
+	UsersByIDs(ctx context.Context, orgID string, ids []string) ([]User, error)
+	SetRecentActivity(ctx context.Context, userID string, unix int64) error
+}
+
+// Organizations stores organizations.
+type Organizations interface {
+	Organization(ctx context.Context, id string) (*Organization, error)
+	CreateOrganization(ctx context.Context, o *Organization) error
+}
+
+// Sessions stores device sessions and their refresh tokens.
+type Sessions interface {
+	CreateSession(ctx context.Context, s *Session) error
+	Session(ctx context.Context, id string) (*Session, error)
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// RevokeSession revokes one session; revoking twice is not an error.
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// RevokeSessions revokes the user's live sessions on deviceID ("" = all
+	// devices) and returns how many it revoked.
+	RevokeSessions(ctx context.Context, userID, deviceID string, at time.Time) (int, error)
+	// LiveDevices lists the distinct devices with a live session of the user.
+	LiveDevices(ctx context.Context, userID string, now time.Time) ([]string, error)
+	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
+	RefreshToken(ctx context.Context, hash string) (*RefreshToken, error)
+	// RotateRefreshToken marks hash used and replaced by next (which it
+	// stores), atomically: it reports false, storing nothing, when hash was
+	// already used — the caller then decides about reuse.
+	RotateRefreshToken(ctx context.Context, hash string, next *RefreshToken, at time.Time) (bool, error)
+}
+
+// Store is every repository of one backend.
+type Store interface {
+	Users
+	Organizations
+	Sessions
+}
+
+// NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as
+// SAMA clients expect) with 8 random bytes.
+func NewID() string {
+	var b [12]byte
+	binary.BigEndian.PutUint32(b[:4], uint32(time.Now().Unix()))
+	_, _ = rand.Read(b[4:])
+	return hex.EncodeToString(b[:])
+}
