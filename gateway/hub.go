@@ -7,7 +7,7 @@ import "sync"
 // tabs), which keeps the per-socket memory low; each socket knows its device.
 type hub struct {
 	mu      sync.RWMutex
-	sockets map[*Socket]struct{}  // guarded by mu: every open socket
+	sockets map[*Socket]struct{} // guarded by mu: every open socket
 	users   map[string][]*Socket // guarded by mu: userID -> bound sockets
 }
 

@@ -86,8 +86,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stderr, "idle: %d users signed up and logged in in %s\n", c.users, time.Since(start).Round(time.Millisecond))
-	time.Sleep(2 * time.Second)
-	before, err := rssKiB(c.pid)
+	before, err := settledRSS(c.pid)
 	if err != nil {
 		return err
 	}
@@ -138,7 +137,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	after, err := rssKiB(c.pid)
+	after, err := settledRSS(c.pid)
 	if err != nil {
 		return err
 	}
@@ -190,6 +189,17 @@ func prepareUsers(ctx context.Context, t target, src net.IP, n int) ([]string, [
 
 func login2(ctx context.Context, hc *http.Client, t target, name, dev string) (string, error) {
 	return login(ctx, hc, t, name, "bench-password", dev)
+}
+
+// settledRSS asks the gateway to collect garbage and return free memory to
+// the OS (SIGUSR1, handled by samagate), waits, and reads its RSS, so that
+// both readings count live memory rather than garbage awaiting collection.
+func settledRSS(pid int) (int64, error) {
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		return 0, fmt.Errorf("signal gateway: %w", err)
+	}
+	time.Sleep(2 * time.Second)
+	return rssKiB(pid)
 }
 
 // rssKiB reads a process's resident set size from /proc.

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// nbio starts pool goroutines at package init; IgnoreCurrent skips those.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, o, err := parseConfig(nil, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9001" || c.DataDir != "data" || o.logLevel != "info" {
+		t.Fatalf("defaults: got addr %q dir %q level %q, want :9001 data info", c.Addr, c.DataDir, o.logLevel)
+	}
+	if c.Gateway.MaxFrameBytes != 64<<10 || c.Auth.AccessTTL != 3*time.Hour {
+		t.Fatalf("defaults: got frame %d ttl %s", c.Gateway.MaxFrameBytes, c.Auth.AccessTTL)
+	}
+}
+
+func TestParseConfigEnvAndFlags(t *testing.T) {
+	e := env(map[string]string{
+		"SAMAGATE_ADDR":            "127.0.0.1:7000",
+		"SAMAGATE_PING_INTERVAL":   "5s",
+		"SAMAGATE_CORS_ORIGINS":    "https://a.example, https://b.example",
+		"SAMAGATE_INSECURE_COOKIE": "true",
+	})
+	c, _, err := parseConfig([]string{"--addr", "127.0.0.1:8000"}, e, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8000" {
+		t.Fatalf("flag over env: got %q, want 127.0.0.1:8000", c.Addr)
+	}
+	if c.Gateway.PingInterval != 5*time.Second || !c.HTTP.InsecureCookie {
+		t.Fatalf("env: got ping %s insecure %v", c.Gateway.PingInterval, c.HTTP.InsecureCookie)
+	}
+	if got := strings.Join(c.HTTP.AllowedOrigins, "|"); got != "https://a.example|https://b.example" {
+		t.Fatalf("origins: got %q", got)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	cases := map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"bad env duration": {env: map[string]string{"SAMAGATE_PING_INTERVAL": "soon"}},
+		"unknown flag":     {args: []string{"--nope"}},
+		"stray argument":   {args: []string{"extra"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{}); err == nil {
+				t.Fatal("got nil error, want one")
+			}
+		})
+	}
+}
+
+func TestHelpListsEnv(t *testing.T) {
+	var out bytes.Buffer
+	_, _, err := parseConfig([]string{"--help"}, env(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("got %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"--addr", "SAMAGATE_ADDR", `default ":9001"`, "SAMAGATE_SEND_QUEUE_BYTES"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
