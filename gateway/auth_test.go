@@ -194,3 +194,42 @@ func TestUserDeleteClosesOtherSockets(t *testing.T) {
 		`{"response":{"id":"l","error":{"status":401,"message":"Incorrect username or password."}}}`)
 	_ = websocket.StatusNormalClosure
 }
+
+// TestRestartKeepsTokens: the signing key and the sessions live in the data
+// dir, so a token issued before a restart still connects after it.
+func TestRestartKeepsTokens(t *testing.T) {
+	dir := t.TempDir()
+	n1 := startNode(t, func(c *app.Config) { c.DataDir = dir })
+	a := n1.signUp(t, "alice")
+	tok, _ := n1.token(t, a, "laptop")
+	if err := n1.app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n2 := startNode(t, func(c *app.Config) { c.DataDir = dir })
+	n2.connectWith(t, tok, "laptop")
+}
+
+// TestThrottleSharedWithHTTP: failures over websocket user_login and HTTP
+// /login count against one throttle per account; a blocked account gets a
+// clear 429 on both, even with the right password.
+func TestThrottleSharedWithHTTP(t *testing.T) {
+	n := startNode(t, func(c *app.Config) { c.Auth.Throttle.PerAccount = 3 })
+	a := n.signUp(t, "alice")
+	c := n.dial(t)
+	for i := range 2 {
+		c.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"login":"alice","password":"bad","device_id":"d"},"id":"%d"}}`, i),
+			fmt.Sprintf(`{"response":{"id":"%d","error":{"status":401,"message":"Incorrect username or password."}}}`, i))
+	}
+	if status, _, _ := n.httpLogin(t, `{"login":"alice","password":"bad","device_id":"d"}`, nil); status != 401 {
+		t.Fatalf("third failure over HTTP: got %d, want 401", status)
+	}
+	status, body, resp := n.httpLogin(t, fmt.Sprintf(`{"login":"alice","password":%q,"device_id":"d"}`, a.password), nil)
+	if status != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("blocked HTTP login: got %d %q Retry-After %q, want 429 with Retry-After", status, body, resp.Header.Get("Retry-After"))
+	}
+	c.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"login":"alice","password":%q,"device_id":"d"},"id":"b"}}`, a.password),
+		`{"response":{"id":"b","error":{"status":429,"message":"Too many attempts. Try again later."}}}`)
+	// Another account is not affected.
+	b := n.signUp(t, "bob")
+	n.token(t, b, "d")
+}
