@@ -8,19 +8,7 @@ import (
 	"github.com/samagate/samagate/protocol"
 )
 
-// maxDeviceIDLen is SAMA's limit on device_id (Joi string max 255).
-const maxDeviceIDLen = 255
 
-func deviceID(v protocol.FlexString) (string, error) {
-	d := string(v)
-	if d == "" {
-		return "", protocol.ErrDeviceIDRequired
-	}
-	if len(d) > maxDeviceIDLen {
-		return "", protocol.Invalid("device_id", "'device_id' max length 255")
-	}
-	return d, nil
-}
 
 // handleConnect binds the socket with an access token from POST /login:
 // {token, device_id} -> {"success":true}.
@@ -32,7 +20,7 @@ func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte,
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	dev, err := deviceID(prm.DeviceID)
+	dev, err := protocol.DeviceID(prm.DeviceID)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +51,7 @@ func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byt
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	dev, err := deviceID(prm.DeviceID)
+	dev, err := protocol.DeviceID(prm.DeviceID)
 	if err != nil {
 		return nil, err
 	}

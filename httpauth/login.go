@@ -12,10 +12,6 @@ import (
 	"github.com/samagate/samagate/protocol"
 )
 
-// maxDeviceIDLen is SAMA's limit on device_id (Joi string max 255), the same
-// on the websocket side.
-const maxDeviceIDLen = 255
-
 // loginRequest is the body of POST /login. device_id and organization_id may
 // be JSON strings or numbers and are stringified the same way on every path
 // (SAMA bug 11 fixed).
@@ -42,7 +38,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, err)
 		return
 	}
-	dev, err := deviceID(req.DeviceID)
+	dev, err := protocol.DeviceID(req.DeviceID)
 	if err != nil {
 		h.Error(w, r, err)
 		return
@@ -109,17 +105,6 @@ func isJSON(contentType string) bool {
 	return strings.Contains(strings.ToLower(contentType), "application/json")
 }
 
-// deviceID validates device_id as the websocket side does.
-func deviceID(v protocol.FlexString) (string, error) {
-	d := string(v)
-	if d == "" {
-		return "", protocol.ErrDeviceIDRequired
-	}
-	if len(d) > maxDeviceIDLen {
-		return "", protocol.Invalid("device_id", "'device_id' max length 255")
-	}
-	return d, nil
-}
 
 // bearerToken is the token of an "Authorization: Bearer <token>" header
 // (scheme matched case-insensitively), "" when absent.

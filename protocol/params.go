@@ -97,3 +97,19 @@ func shortError(err error) string {
 	}
 	return msg
 }
+
+// MaxDeviceIDLen is SAMA's limit on device_id (Joi string max 255).
+const MaxDeviceIDLen = 255
+
+// DeviceID validates a device_id the same way on the websocket and the HTTP
+// side: required, at most MaxDeviceIDLen bytes.
+func DeviceID(v FlexString) (string, error) {
+	d := string(v)
+	if d == "" {
+		return "", ErrDeviceIDRequired
+	}
+	if len(d) > MaxDeviceIDLen {
+		return "", Invalid("device_id", fmt.Sprintf("'device_id' max length %d", MaxDeviceIDLen))
+	}
+	return d, nil
+}
