@@ -8,8 +8,6 @@ import (
 	"github.com/samagate/samagate/protocol"
 )
 
-
-
 // handleConnect binds the socket with an access token from POST /login:
 // {token, device_id} -> {"success":true}.
 func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte, error) {

@@ -105,7 +105,6 @@ func isJSON(contentType string) bool {
 	return strings.Contains(strings.ToLower(contentType), "application/json")
 }
 
-
 // bearerToken is the token of an "Authorization: Bearer <token>" header
 // (scheme matched case-insensitively), "" when absent.
 func bearerToken(r *http.Request) string {
