@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,9 +63,8 @@ func startNode(t *testing.T, tweak func(*app.Config)) *node {
 
 // client is one test websocket with transcript helpers.
 type client struct {
-	t  *testing.T
-	c  *websocket.Conn
-	mu sync.Mutex
+	t *testing.T
+	c *websocket.Conn
 }
 
 // dial opens a websocket to the node.
@@ -130,18 +127,6 @@ func (c *client) roundTrip(frame, pattern string) map[string]any {
 	c.t.Helper()
 	c.send(frame)
 	return c.expect(pattern)
-}
-
-// expectNothing asserts no frame arrives within d.
-func (c *client) expectNothing(d time.Duration) {
-	c.t.Helper()
-	data, err := c.read(d)
-	if err == nil {
-		c.t.Fatalf("expected no frame, got %s", data)
-	}
-	if !errors.Is(err, context.DeadlineExceeded) {
-		c.t.Fatalf("expected no frame, got error %v", err)
-	}
 }
 
 // expectClose reads until the server closes the socket and checks the code.

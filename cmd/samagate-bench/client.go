@@ -127,7 +127,7 @@ func sources(spec string) ([]net.IP, error) {
 			continue
 		}
 		b := net.ParseIP(hi).To4()
-		if b == nil || !b.IsLoopback() || b[3] < a[3] || !bytes.Equal(a[:3], b[:3]) {
+		if b == nil || !b.IsLoopback() || b[3] < a[3] || a[0] != b[0] || a[1] != b[1] || a[2] != b[2] {
 			return nil, fmt.Errorf("source range %q: want e.g. 127.0.0.1-127.0.0.9", part)
 		}
 		for i := a[3]; ; i++ {
