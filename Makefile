@@ -1,0 +1,27 @@
+# Makefile is a thin index over scripts/. `make test` is what CI runs.
+.PHONY: test test-short lint fmt fuzz bench bench-idle run
+
+test: ## whole suite with -race against real Redis and PostgreSQL (installed if missing)
+	bash scripts/test.sh
+
+test-short: ## go test -race without starting services
+	go test -race ./...
+
+lint: ## gofmt, vet, staticcheck, tidy go.mod
+	bash scripts/lint.sh
+
+fmt:
+	gofmt -w .
+
+fuzz: ## every fuzz target for FUZZTIME (default 60s)
+	bash scripts/fuzz.sh
+
+bench: ## go benchmarks
+	go test -run '^$$' -bench . -benchmem ./...
+
+bench-idle: ## idle memory per authenticated socket at 15,000 connections
+	go build -o bin/samagate ./cmd/samagate
+	go run ./cmd/samagate-bench idle -spawn bin/samagate -n 15000
+
+run:
+	go run ./cmd/samagate
