@@ -103,7 +103,7 @@ func onlyMethod(m map[string]json.RawMessage) (string, json.RawMessage, error) {
 		}
 	}
 	switch {
-	case n == 0:
+	case n == 0 || name == "":
 		return "", nil, ErrNoMethod
 	case n > 1:
 		return "", nil, ErrManyMethods
