@@ -1,8 +1,12 @@
 # Makefile is a thin index over scripts/. `make test` is what CI runs.
+#   make test                        whole suite, -race, real Redis + PostgreSQL
+#   make test ARGS=./protocol/...    the same for some packages (any go test args)
 .PHONY: test test-short lint fmt fuzz bench bench-idle run
 
+ARGS ?=
+
 test: ## whole suite with -race against real Redis and PostgreSQL (installed if missing)
-	bash scripts/test.sh
+	bash scripts/test.sh $(ARGS)
 
 test-short: ## go test -race without starting services
 	go test -race ./...
@@ -10,7 +14,7 @@ test-short: ## go test -race without starting services
 lint: ## gofmt, vet, staticcheck, tidy go.mod
 	bash scripts/lint.sh
 
-fmt:
+fmt: ## gofmt -w
 	gofmt -w .
 
 fuzz: ## every fuzz target for FUZZTIME (default 60s)
@@ -23,5 +27,5 @@ bench-idle: ## idle memory per authenticated socket at 15,000 connections
 	go build -o bin/samagate ./cmd/samagate
 	go run ./cmd/samagate-bench idle -spawn bin/samagate -n 15000
 
-run:
+run: ## the gateway on :9001 with SQLite under ./data
 	go run ./cmd/samagate

@@ -22,9 +22,6 @@ type Request struct {
 	Params json.RawMessage
 	// Wrapped is true when the frame was {"request":{...}}.
 	Wrapped bool
-	// innerID is Params.id for top-level frames: SAMA echoes it in the error
-	// reply of a top-level method ({"message":{"id":"mid","error":...}}).
-	innerID json.RawMessage
 }
 
 var nullJSON = []byte("null")
@@ -65,14 +62,6 @@ func Decode(frame []byte) (Request, error) {
 	}
 	if len(params) == 0 || params[0] != '{' {
 		return req, ErrBadFormat.WithField(method, "must be an object")
-	}
-	if !req.Wrapped {
-		var p struct {
-			ID json.RawMessage `json:"id"`
-		}
-		if json.Unmarshal(params, &p) == nil && len(p.ID) > 0 && !bytes.Equal(p.ID, nullJSON) {
-			req.innerID = p.ID
-		}
 	}
 	req.Method = method
 	req.Params = params
@@ -142,9 +131,14 @@ func (r Request) ErrorReply(e *Error) []byte {
 	if r.Method == "" || r.Wrapped {
 		return errorFrame("response", r.ID, e)
 	}
-	id := r.innerID
-	if id == nil {
-		id = r.ID
+	// SAMA echoes json[K].id, the exact key "id" inside the method object. A
+	// map, not a struct: encoding/json matches struct fields case-insensitively,
+	// so {"message":{"ID":..}} would echo the wrong value. Read here, on the
+	// error path, so Decode does not pay for it.
+	var p map[string]json.RawMessage
+	id := r.ID
+	if json.Unmarshal(r.Params, &p) == nil && len(p["id"]) > 0 && !bytes.Equal(p["id"], nullJSON) {
+		id = p["id"]
 	}
 	return errorFrame(r.Method, id, e)
 }

@@ -1,103 +1,136 @@
 #!/usr/bin/env bash
-# test.sh runs the whole samagate test suite on a fresh Debian machine:
-# installs Redis and PostgreSQL if missing (as root, non-interactive), starts
-# throw-away instances on free loopback ports in a temp dir, runs
-# `go test -race` against them and always stops them.
+# test.sh runs the whole samagate test suite on a fresh Debian machine, as root
+# and non-interactive (CI=true, no stdin): installs Redis and PostgreSQL if
+# missing, starts throw-away instances on free loopback ports in a temp dir,
+# runs `go test -race -count=1` against them, and always stops them.
 #
 #   scripts/test.sh                 # go test -race -count=1 ./...
-#   scripts/test.sh ./gateway/...   # only some packages
+#   scripts/test.sh ./gateway/...   # only some packages (any go test args)
+#
+# Tests find the services through SAMAGATE_TEST_REDIS_URL and
+# SAMAGATE_TEST_DATABASE_URL. The exit code is go test's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "test.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+# pg_bin prints the newest /usr/lib/postgresql/*/bin that holds a server
+# (the psql client package alone has the directory but no postgres/initdb).
+pg_bin() {
+	local d
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
+		[[ -x $d/postgres && -x $d/initdb && -x $d/pg_ctl && -x $d/pg_isready ]] && { echo "$d"; return; }
+	done
+	return 0
+}
 
-# install_missing installs the Debian packages of the services the tests use.
-install_missing() {
-	local need=()
-	command -v redis-server >/dev/null || need+=(redis-server)
-	[[ -n "$(pg_bin)" && -x "$(pg_bin)/initdb" ]] || need+=(postgresql)
-	((${#need[@]})) || return 0
-	if [[ $(id -u) -ne 0 ]]; then
-		log "missing ${need[*]}; run as root or install them first"
-		exit 1
-	fi
-	log "installing ${need[*]}"
+# apt_install installs Debian packages as root, running apt-get update once.
+apt_updated=""
+apt_install() {
+	[[ $(id -u) -eq 0 ]] || die "missing $*: run as root, or install them first"
+	log "installing $*"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq </dev/null >/dev/null
-	apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null >/dev/null
+	if [[ -z $apt_updated ]]; then
+		apt-get update -qq </dev/null >/dev/null
+		apt_updated=1
+	fi
+	apt-get install -y -qq --no-install-recommends "$@" </dev/null >/dev/null
+}
+
+# ensure_services installs redis-server and PostgreSQL if missing.
+ensure_services() {
+	local need=()
+	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(redis-server)
+	[[ -n $(pg_bin) ]] || need+=(postgresql)
+	((${#need[@]} == 0)) || apt_install "${need[@]}"
+	[[ -n $(pg_bin) ]] || die "no PostgreSQL server under /usr/lib/postgresql/*/bin"
+}
+
+# ensure_chromium is the hook for browser tests: not called yet. The issue
+# that adds a browser test calls it before go test (Debian's package; tests
+# run it with --headless --no-sandbox, never a downloaded browser).
+ensure_chromium() {
+	command -v chromium >/dev/null || apt_install chromium
 }
 
 # free_port prints a TCP port nobody listens on at 127.0.0.1.
 free_port() {
 	local p
-	for _ in $(seq 1 100); do
+	for _ in $(seq 100); do
 		p=$((20000 + RANDOM % 20000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
-	log "no free port found"
-	exit 1
+	die "no free port found"
 }
 
-wait_for() { # wait_for <what> <command...>
-	local what=$1
-	shift
-	for _ in $(seq 1 100); do
+# wait_for <what> <log file> <command...> retries the command for 15 s.
+wait_for() {
+	local what=$1 logf=$2
+	shift 2
+	for _ in $(seq 150); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
-	log "$what did not start"
-	return 1
+	log "$what did not start; its log:"
+	cat "$logf" >&2 || true
+	exit 1
 }
 
-install_missing
+ensure_services
+PGBIN=$(pg_bin)
 
 tmp=$(mktemp -d /tmp/samagate-test.XXXXXX)
-chmod 755 "$tmp"
+chmod 755 "$tmp" # the postgres user must reach $tmp/pg
+pg_dir=$tmp/pg
 redis_pid=""
-pg_dir="$tmp/pg"
-PGBIN=$(pg_bin)
+pg_started=""
+
+# PostgreSQL refuses to run as root: as root, run it as the postgres user.
 as_pg=()
 if [[ $(id -u) -eq 0 ]]; then
-	id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+	id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
 	as_pg=(runuser -u postgres --)
 fi
 
 cleanup() {
 	local code=$?
-	[[ -n "$redis_pid" ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-	if [[ -f "$pg_dir/postmaster.pid" ]]; then
+	if [[ -n $redis_pid ]]; then
+		kill "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
+	fi
+	if [[ -n $pg_started ]]; then
 		"${as_pg[@]}" "$PGBIN/pg_ctl" -D "$pg_dir" -m immediate -w stop >/dev/null 2>&1 || true
 	fi
 	rm -rf "$tmp"
 	exit "$code"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
+# Redis: no persistence, loopback only, in the foreground of a background job.
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-	--dir "$tmp" --logfile "$tmp/redis.log" </dev/null &
+	--dir "$tmp" --logfile "$tmp/redis.log" --daemonize no </dev/null &
 redis_pid=$!
-wait_for redis redis-cli -p "$redis_port" ping
+wait_for redis "$tmp/redis.log" redis-cli -h 127.0.0.1 -p "$redis_port" ping
 
+# PostgreSQL: a throw-away cluster, trust auth, socket in its own dir, no fsync.
 pg_port=$(free_port)
 mkdir -p "$pg_dir"
-[[ ${#as_pg[@]} -eq 0 ]] || chown postgres "$pg_dir"
+((${#as_pg[@]} == 0)) || chown postgres "$pg_dir"
 "${as_pg[@]}" "$PGBIN/initdb" -D "$pg_dir" -U postgres --auth=trust -E UTF8 >"$tmp/initdb.log" 2>&1 ||
-	{ cat "$tmp/initdb.log" >&2; exit 1; }
-"${as_pg[@]}" "$PGBIN/pg_ctl" -D "$pg_dir" -l "$pg_dir/server.log" -w start \
-	-o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" >/dev/null
-wait_for postgresql pg_isready -h 127.0.0.1 -p "$pg_port"
+	{ cat "$tmp/initdb.log" >&2; die "initdb failed"; }
+pg_started=1
+"${as_pg[@]}" "$PGBIN/pg_ctl" -D "$pg_dir" -l "$pg_dir/server.log" -w -t 30 start \
+	-o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+	>/dev/null || { cat "$pg_dir/server.log" >&2; die "postgresql did not start"; }
+wait_for postgresql "$pg_dir/server.log" "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$pg_port" -U postgres
 
 export SAMAGATE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export SAMAGATE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
-log "redis on 127.0.0.1:$redis_port, postgresql on 127.0.0.1:$pg_port (temp dir $tmp)"
+log "started redis-server on 127.0.0.1:$redis_port and postgresql $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$pg_port (temp dir $tmp)"
 
-if (($# == 0)); then
-	set -- ./...
-fi
+(($# > 0)) || set -- ./...
 go test -race -count=1 "$@"
