@@ -49,7 +49,8 @@ func TestEnvelopeTranscript(t *testing.T) {
 func TestUnauthorizedEveryMethod(t *testing.T) {
 	n := startNode(t, nil)
 	c := n.dial(t)
-	for _, m := range []string{"user_logout", "user_edit", "user_delete", "user_search", "get_users_by_ids"} {
+	for _, m := range []string{"user_logout", "user_edit", "user_delete", "user_search", "get_users_by_ids",
+		"user_last_activity_subscribe", "user_last_activity_unsubscribe", "user_last_activity", "online_list", "activity_status"} {
 		t.Run(m, func(t *testing.T) {
 			c.t = t
 			c.roundTrip(`{"request":{"`+m+`":{"bogus":[1,2,3]},"id":"r"}}`,

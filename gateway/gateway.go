@@ -108,8 +108,10 @@ type Accounts interface {
 // device online. Add reports whether the user just came online, Remove
 // whether the user's last device just went.
 type Presence interface {
-	Add(ctx context.Context, userID, deviceID, connID string) (first bool, err error)
+	Add(ctx context.Context, orgID, userID, deviceID, connID string) (first bool, err error)
 	Remove(ctx context.Context, userID, deviceID, connID string) (last bool, err error)
+	Online(ctx context.Context, userID string) (bool, error)
+	OnlineUsers(ctx context.Context, orgID string) ([]string, error)
 }
 
 // Gateway serves SAMA websockets. Create it with New, start it with Serve.
@@ -123,6 +125,7 @@ type Gateway struct {
 	origins  map[string]bool // nil: any origin
 
 	hub      *hub
+	activity *activity
 	nextID   atomic.Uint64
 	draining atomic.Bool
 
@@ -142,6 +145,7 @@ func New(cfg Config, accounts Accounts, presence Presence, log zerolog.Logger) *
 		accounts: accounts,
 		presence: presence,
 		hub:      newHub(),
+		activity: newActivity(),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" {

@@ -40,6 +40,12 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodUserDelete:    {auth: true, handle: g.handleUserDelete},
 		protocol.MethodUserSearch:    {auth: true, handle: g.handleUserSearch},
 		protocol.MethodGetUsersByIDs: {auth: true, handle: g.handleGetUsersByIDs},
+
+		protocol.MethodActivitySubscribe:   {auth: true, handle: g.handleActivitySubscribe},
+		protocol.MethodActivityUnsubscribe: {auth: true, handle: g.handleActivityUnsubscribe},
+		protocol.MethodLastActivity:        {auth: true, handle: g.handleLastActivity},
+		protocol.MethodOnlineList:          {auth: true, handle: g.handleOnlineList},
+		protocol.MethodActivityStatus:      {auth: true, handle: g.handleActivityStatus},
 	}
 }
 

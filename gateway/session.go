@@ -20,8 +20,12 @@ func (s *Socket) bind(ctx context.Context, p *auth.Principal) error {
 	s.unbindLocked(ctx)
 	s.principal = p
 	s.g.hub.bind(s, p.UserID)
-	if _, err := s.g.presence.Add(ctx, p.UserID, p.DeviceID, s.id); err != nil {
+	first, err := s.g.presence.Add(ctx, p.OrgID, p.UserID, p.DeviceID, s.id)
+	if err != nil {
 		s.g.log.Error().Err(err).Str("user", p.UserID).Msg("presence add failed")
+	}
+	if first {
+		s.g.notifyActivity(p.UserID, 0)
 	}
 	return nil
 }
@@ -33,8 +37,9 @@ func (s *Socket) unbind(ctx context.Context) {
 	s.mu.Unlock()
 }
 
-// unbindLocked detaches the socket; when the user's last device goes, the
-// user's last activity time is stored.
+// unbindLocked detaches the socket and ends its activity subscription; when
+// the user's last socket goes (and only then), the last activity time is
+// stored and followers get the offline event.
 func (s *Socket) unbindLocked(ctx context.Context) {
 	p := s.principal
 	if p == nil {
@@ -43,15 +48,19 @@ func (s *Socket) unbindLocked(ctx context.Context) {
 	s.principal = nil
 	g := s.g
 	g.hub.unbind(s, p.UserID)
+	g.activity.unsubscribe(s)
+	s.inactive.Store(false)
 	last, err := g.presence.Remove(ctx, p.UserID, p.DeviceID, s.id)
 	if err != nil {
 		g.log.Error().Err(err).Str("user", p.UserID).Msg("presence remove failed")
 		return
 	}
 	if last {
-		if err := g.accounts.SetRecentActivity(ctx, p.UserID, time.Now()); err != nil {
+		now := time.Now()
+		if err := g.accounts.SetRecentActivity(ctx, p.UserID, now); err != nil {
 			g.log.Debug().Err(err).Str("user", p.UserID).Msg("store recent activity")
 		}
+		g.notifyActivity(p.UserID, now.Unix())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samagate/samagate/auth"
@@ -29,6 +30,9 @@ type Socket struct {
 	mu        sync.Mutex
 	principal *auth.Principal // nil while unauthenticated
 	isClosed  bool
+
+	// inactive is set by activity_status (a backgrounded mobile app).
+	inactive atomic.Bool
 }
 
 var errSocketClosed = errors.New("socket closed")
@@ -133,6 +137,7 @@ func (s *Socket) closed(code int) {
 	s.unbindLocked(ctx)
 	s.mu.Unlock()
 	s.g.hub.remove(s, "")
+	s.g.activity.unsubscribe(s)
 	ev := s.g.log.Debug().Str("conn", s.id).Int("code", code)
 	if p != nil {
 		ev = ev.Str("user", p.UserID).Str("device", p.DeviceID)

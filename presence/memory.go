@@ -5,11 +5,12 @@ package presence
 
 import (
 	"context"
+	"sort"
 	"sync"
 )
 
 // conn is one live socket of a user.
-type conn struct{ device, id string }
+type conn struct{ org, device, id string }
 
 // Memory is the single-node presence registry. A user is online while any of
 // their sockets is registered, so "offline" fires only when the last one
@@ -22,9 +23,10 @@ type Memory struct {
 // NewMemory returns an empty registry.
 func NewMemory() *Memory { return &Memory{users: map[string][]conn{}} }
 
-// Add registers socket connID of (userID, deviceID); first reports whether the
-// user had no socket before. Adding the same socket twice is a no-op.
-func (m *Memory) Add(_ context.Context, userID, deviceID, connID string) (bool, error) {
+// Add registers socket connID of (userID, deviceID) in orgID; first reports
+// whether the user had no socket before. Adding the same socket twice is a
+// no-op.
+func (m *Memory) Add(_ context.Context, orgID, userID, deviceID, connID string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	list := m.users[userID]
@@ -33,7 +35,7 @@ func (m *Memory) Add(_ context.Context, userID, deviceID, connID string) (bool, 
 			return false, nil
 		}
 	}
-	m.users[userID] = append(list, conn{device: deviceID, id: connID})
+	m.users[userID] = append(list, conn{org: orgID, device: deviceID, id: connID})
 	return len(list) == 0, nil
 }
 
@@ -79,6 +81,21 @@ func (m *Memory) Online(_ context.Context, userID string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.users[userID]) > 0, nil
+}
+
+// OnlineUsers lists the users of orgID with a live socket, ids ascending
+// (a stable order for paging).
+func (m *Memory) OnlineUsers(_ context.Context, orgID string) ([]string, error) {
+	m.mu.Lock()
+	out := []string{}
+	for uid, list := range m.users {
+		if len(list) > 0 && list[0].org == orgID {
+			out = append(out, uid)
+		}
+	}
+	m.mu.Unlock()
+	sort.Strings(out)
+	return out, nil
 }
 
 // OnlineCount is the number of users with a live socket.

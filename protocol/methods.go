@@ -40,6 +40,19 @@ const (
 	MethodUserSearch = "user_search"
 	// MethodGetUsersByIDs {ids:[1..100]} -> {"users":[..]}.
 	MethodGetUsersByIDs = "get_users_by_ids"
+
+	// MethodActivitySubscribe {id} -> {"last_activity":{"<id>":0|<unix s>}}; the
+	// socket then gets {"last_activity":{..}} events when that user goes online
+	// (0) or offline (last-activity unix seconds). One target per socket.
+	MethodActivitySubscribe = "user_last_activity_subscribe"
+	// MethodActivityUnsubscribe {} -> {"success":true}.
+	MethodActivityUnsubscribe = "user_last_activity_unsubscribe"
+	// MethodLastActivity {ids} -> {"last_activity":{"<id>":0|<unix s>,...}}.
+	MethodLastActivity = "user_last_activity"
+	// MethodOnlineList {count?, idsOnly?, limit?, offset?} -> {"count":n} or {"users":[..]}.
+	MethodOnlineList = "online_list"
+	// MethodActivityStatus {isInactive} -> {"success":true}.
+	MethodActivityStatus = "activity_status"
 )
 
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get

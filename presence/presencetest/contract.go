@@ -11,10 +11,11 @@ import (
 
 // Backend is the presence surface under contract.
 type Backend interface {
-	Add(ctx context.Context, userID, deviceID, connID string) (bool, error)
+	Add(ctx context.Context, orgID, userID, deviceID, connID string) (bool, error)
 	Remove(ctx context.Context, userID, deviceID, connID string) (bool, error)
 	Devices(ctx context.Context, userID string) ([]string, error)
 	Online(ctx context.Context, userID string) (bool, error)
+	OnlineUsers(ctx context.Context, orgID string) ([]string, error)
 }
 
 // Run runs the contract against fresh backends made by open; each call of open
@@ -25,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Idempotent", func(t *testing.T) { idempotent(t, open(t)) })
 	t.Run("UsersIndependent", func(t *testing.T) { usersIndependent(t, open(t)) })
 	t.Run("Concurrent", func(t *testing.T) { concurrent(t, open(t)) })
+	t.Run("OnlineUsersByOrg", func(t *testing.T) { onlineUsersByOrg(t, open(t)) })
 }
 
 // mustB and mustS fail the test on an error and return the value.
@@ -68,7 +70,7 @@ func firstAndLast(t *testing.T, b Backend) {
 	for i, s := range steps {
 		var got bool
 		if s.add {
-			got = mustB(t)(b.Add(ctx, "u1", s.device, s.conn))
+			got = mustB(t)(b.Add(ctx, "o1", "u1", s.device, s.conn))
 		} else {
 			got = mustB(t)(b.Remove(ctx, "u1", s.device, s.conn))
 		}
@@ -83,9 +85,9 @@ func firstAndLast(t *testing.T, b Backend) {
 
 func devicesDistinct(t *testing.T, b Backend) {
 	ctx := context.Background()
-	mustB(t)(b.Add(ctx, "u1", "laptop", "c1"))
-	mustB(t)(b.Add(ctx, "u1", "laptop", "c2"))
-	mustB(t)(b.Add(ctx, "u1", "phone", "c3"))
+	mustB(t)(b.Add(ctx, "o1", "u1", "laptop", "c1"))
+	mustB(t)(b.Add(ctx, "o1", "u1", "laptop", "c2"))
+	mustB(t)(b.Add(ctx, "o1", "u1", "phone", "c3"))
 	got := mustS(t)(b.Devices(ctx, "u1"))
 	slices.Sort(got)
 	if want := []string{"laptop", "phone"}; !slices.Equal(got, want) {
@@ -98,10 +100,10 @@ func devicesDistinct(t *testing.T, b Backend) {
 
 func idempotent(t *testing.T, b Backend) {
 	ctx := context.Background()
-	if !mustB(t)(b.Add(ctx, "u1", "d", "c1")) {
+	if !mustB(t)(b.Add(ctx, "o1", "u1", "d", "c1")) {
 		t.Fatal("first add: got false, want true")
 	}
-	if mustB(t)(b.Add(ctx, "u1", "d", "c1")) {
+	if mustB(t)(b.Add(ctx, "o1", "u1", "d", "c1")) {
 		t.Fatal("repeated add: got true, want false")
 	}
 	if !mustB(t)(b.Remove(ctx, "u1", "d", "c1")) {
@@ -114,8 +116,8 @@ func idempotent(t *testing.T, b Backend) {
 
 func usersIndependent(t *testing.T, b Backend) {
 	ctx := context.Background()
-	mustB(t)(b.Add(ctx, "u1", "same-device", "c1"))
-	mustB(t)(b.Add(ctx, "u2", "same-device", "c2"))
+	mustB(t)(b.Add(ctx, "o1", "u1", "same-device", "c1"))
+	mustB(t)(b.Add(ctx, "o1", "u2", "same-device", "c2"))
 	if !mustB(t)(b.Remove(ctx, "u1", "same-device", "c1")) {
 		t.Fatal("u1 last remove: got false, want true")
 	}
@@ -135,7 +137,7 @@ func concurrent(t *testing.T, b Backend) {
 		go func() {
 			defer wg.Done()
 			id := fmt.Sprintf("c%d", i)
-			f, err := b.Add(ctx, "u1", "d", id)
+			f, err := b.Add(ctx, "o1", "u1", "d", id)
 			if err != nil {
 				t.Error(err)
 				return
@@ -167,5 +169,23 @@ func concurrent(t *testing.T, b Backend) {
 	wg.Wait()
 	if firsts != 1 || lasts != 1 {
 		t.Fatalf("concurrent add/remove: got %d firsts and %d lasts, want 1 and 1", firsts, lasts)
+	}
+}
+
+func onlineUsersByOrg(t *testing.T, b Backend) {
+	ctx := context.Background()
+	mustB(t)(b.Add(ctx, "o1", "u2", "d", "c1"))
+	mustB(t)(b.Add(ctx, "o1", "u1", "d", "c2"))
+	mustB(t)(b.Add(ctx, "o1", "u1", "d2", "c3"))
+	mustB(t)(b.Add(ctx, "o2", "u9", "d", "c4"))
+	if got := mustS(t)(b.OnlineUsers(ctx, "o1")); !slices.Equal(got, []string{"u1", "u2"}) {
+		t.Fatalf("online in o1: got %v, want [u1 u2]", got)
+	}
+	mustB(t)(b.Remove(ctx, "u2", "d", "c1"))
+	if got := mustS(t)(b.OnlineUsers(ctx, "o1")); !slices.Equal(got, []string{"u1"}) {
+		t.Fatalf("online in o1 after u2 left: got %v, want [u1]", got)
+	}
+	if got := mustS(t)(b.OnlineUsers(ctx, "o3")); got == nil || len(got) != 0 {
+		t.Fatalf("online in empty org: got %#v, want empty non-nil", got)
 	}
 }
