@@ -143,6 +143,8 @@ type User struct {
 	FirstName      string          `json:"first_name,omitempty"`
 	LastName       string          `json:"last_name,omitempty"`
 	AvatarObject   json.RawMessage `json:"avatar_object,omitempty"`
+
+	created time.Time // for CreatedUnix; not on the wire
 }
 
 // isoTime is SAMA's created_at/updated_at format (JS Date JSON).
@@ -161,6 +163,7 @@ func publicUser(u *store.User) *User {
 		FirstName:      u.FirstName,
 		LastName:       u.LastName,
 		AvatarObject:   u.AvatarObject,
+		created:        u.CreatedAt,
 	}
 }
 

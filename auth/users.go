@@ -252,13 +252,7 @@ func (s *Service) SetRecentActivity(ctx context.Context, userID string, t time.T
 }
 
 // CreatedUnix is the sign-up time in unix seconds.
-func (u *User) CreatedUnix() int64 {
-	t, err := time.Parse(isoTime, u.CreatedAt)
-	if err != nil {
-		return 0
-	}
-	return t.Unix()
-}
+func (u *User) CreatedUnix() int64 { return u.created.Unix() }
 
 func publicUsers(us []store.User) []User {
 	out := make([]User, 0, len(us))
