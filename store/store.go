@@ -120,6 +120,7 @@ type Store interface {
 	Users
 	Organizations
 	Sessions
+	Conversations
 }
 
 // NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as

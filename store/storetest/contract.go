@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"Sessions":        sessions,
 		"RefreshRotation": refreshRotation,
 		"DeleteCascades":  deleteCascades,
+		"Conversations":   conversations,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Conversation types (SAMA): private 1-1, group. Channels come later.
+const (
+	TypePrivate = "u"
+	TypeGroup   = "g"
+)
+
+// Participant roles.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = ""
+)
+
+// Conversation is a chat. A private one has exactly one per pair of users
+// in an organization (PairKey), restored when re-created after a leave.
+type Conversation struct {
+	ID          string
+	OrgID       string
+	Type        string
+	Name        string
+	Description string
+	OwnerID     string
+	OpponentID  string
+	PairKey     string // private only: the two user ids, sorted, joined by ":"
+	CreatedAt   time.Time
+	UpdatedAt   time.Time // bumped by every message: the list's "newest activity" order
+}
+
+// Participant is a member of a conversation.
+type Participant struct {
+	ConversationID string
+	UserID         string
+	Role           string
+	JoinedAt       time.Time
+}
+
+// ConversationQuery pages a user's conversations, newest activity first.
+type ConversationQuery struct {
+	IDs           []string  // only these (still only the user's)
+	UpdatedBefore time.Time // zero: no bound
+	UpdatedAfter  time.Time // zero: no bound
+	Limit         int
+}
+
+// PairKey is the key of the private conversation of two users.
+func PairKey(a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	return a + ":" + b
+}
+
+// Conversations stores conversations and their participants.
+type Conversations interface {
+	// CreateConversation stores c with its participants atomically; a
+	// second private conversation of the same pair is ErrConflict.
+	CreateConversation(ctx context.Context, c *Conversation, ps []Participant) error
+	Conversation(ctx context.Context, orgID, id string) (*Conversation, error)
+	// PrivateConversation finds the pair's private conversation.
+	PrivateConversation(ctx context.Context, orgID, pairKey string) (*Conversation, error)
+	UpdateConversation(ctx context.Context, c *Conversation) error
+	DeleteConversation(ctx context.Context, orgID, id string) error
+	// Participants lists members, user id descending (SAMA's order).
+	Participants(ctx context.Context, conversationID string) ([]Participant, error)
+	Participant(ctx context.Context, conversationID, userID string) (*Participant, error)
+	// AddParticipants adds members; existing ones are left as they are.
+	AddParticipants(ctx context.Context, conversationID string, ps []Participant) error
+	// RemoveParticipant removes a member and reports how many remain.
+	RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error)
+	// UserConversations pages the conversations userID is a member of.
+	UserConversations(ctx context.Context, orgID, userID string, q ConversationQuery) ([]Conversation, error)
+}

@@ -1,0 +1,188 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/samagate/samagate/store"
+)
+
+const convCols = `c.id, c.org_id, c.type, c.name, c.description, c.owner_id, c.opponent_id,
+	COALESCE(c.pair_key, ''), c.created_at, c.updated_at`
+
+func scanConversation(r scanner) (*store.Conversation, error) {
+	var c store.Conversation
+	var created, updated int64
+	if err := r.Scan(&c.ID, &c.OrgID, &c.Type, &c.Name, &c.Description, &c.OwnerID, &c.OpponentID,
+		&c.PairKey, &created, &updated); err != nil {
+		return nil, mapErr(err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	return &c, nil
+}
+
+// CreateConversation implements store.Conversations in one transaction.
+func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps []store.Participant) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create conversation: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, org_id, type, name, description, owner_id, opponent_id,
+		pair_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)`, c.ID, c.OrgID, c.Type, c.Name, c.Description, c.OwnerID, c.OpponentID,
+		nullable(c.PairKey), ms(c.CreatedAt), ms(c.UpdatedAt)); err != nil {
+		return fmt.Errorf("create conversation: %w", mapErr(err))
+	}
+	for _, p := range ps {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES (?,?,?,?)`,
+			c.ID, p.UserID, p.Role, ms(p.JoinedAt)); err != nil {
+			return fmt.Errorf("add participant: %w", mapErr(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create conversation: %w", err)
+	}
+	return nil
+}
+
+// Conversation implements store.Conversations.
+func (s *DB) Conversation(ctx context.Context, orgID, id string) (*store.Conversation, error) {
+	return scanConversation(s.db.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.org_id = ? AND c.id = ?`, orgID, id))
+}
+
+// PrivateConversation implements store.Conversations.
+func (s *DB) PrivateConversation(ctx context.Context, orgID, pairKey string) (*store.Conversation, error) {
+	return scanConversation(s.db.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.org_id = ? AND c.pair_key = ?`, orgID, pairKey))
+}
+
+// UpdateConversation implements store.Conversations.
+func (s *DB) UpdateConversation(ctx context.Context, c *store.Conversation) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE conversations SET name = ?, description = ?, owner_id = ?, opponent_id = ?,
+		updated_at = ? WHERE org_id = ? AND id = ?`, c.Name, c.Description, c.OwnerID, c.OpponentID, ms(c.UpdatedAt), c.OrgID, c.ID)
+	if err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
+	return affected(res, "update conversation")
+}
+
+// DeleteConversation implements store.Conversations; participants go by cascade.
+func (s *DB) DeleteConversation(ctx context.Context, orgID, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM conversations WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete conversation: %w", err)
+	}
+	return affected(res, "delete conversation")
+}
+
+func scanParticipants(ctx context.Context, s *DB, q string, args ...any) ([]store.Participant, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query participants: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Participant{}
+	for rows.Next() {
+		var p store.Participant
+		var joined int64
+		if err := rows.Scan(&p.ConversationID, &p.UserID, &p.Role, &joined); err != nil {
+			return nil, fmt.Errorf("scan participant: %w", err)
+		}
+		p.JoinedAt = fromMS(joined)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Participants implements store.Conversations.
+func (s *DB) Participants(ctx context.Context, conversationID string) ([]store.Participant, error) {
+	return scanParticipants(ctx, s, `SELECT conversation_id, user_id, role, joined_at FROM participants
+		WHERE conversation_id = ? ORDER BY user_id DESC`, conversationID)
+}
+
+// Participant implements store.Conversations.
+func (s *DB) Participant(ctx context.Context, conversationID, userID string) (*store.Participant, error) {
+	ps, err := scanParticipants(ctx, s, `SELECT conversation_id, user_id, role, joined_at FROM participants
+		WHERE conversation_id = ? AND user_id = ?`, conversationID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &ps[0], nil
+}
+
+// AddParticipants implements store.Conversations.
+func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []store.Participant) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("add participants: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, p := range ps {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at)
+			VALUES (?,?,?,?) ON CONFLICT (conversation_id, user_id) DO NOTHING`,
+			conversationID, p.UserID, p.Role, ms(p.JoinedAt)); err != nil {
+			return fmt.Errorf("add participant: %w", mapErr(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("add participants: %w", err)
+	}
+	return nil
+}
+
+// RemoveParticipant implements store.Conversations.
+func (s *DB) RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM participants WHERE conversation_id = ? AND user_id = ?`, conversationID, userID)
+	if err != nil {
+		return 0, fmt.Errorf("remove participant: %w", err)
+	}
+	if err := affected(res, "remove participant"); err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE conversation_id = ?`, conversationID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count participants: %w", err)
+	}
+	return n, nil
+}
+
+// UserConversations implements store.Conversations: the filters apply to the
+// conversation's activity (SAMA applied them to the caller's join time).
+func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q store.ConversationQuery) ([]store.Conversation, error) {
+	sqlq := `SELECT ` + convCols + ` FROM conversations c
+		JOIN participants p ON p.conversation_id = c.id AND p.user_id = ? WHERE c.org_id = ?`
+	args := []any{userID, orgID}
+	if len(q.IDs) > 0 {
+		sqlq += ` AND c.id IN (?` + strings.Repeat(",?", len(q.IDs)-1) + `)`
+		for _, id := range q.IDs {
+			args = append(args, id)
+		}
+	}
+	if !q.UpdatedBefore.IsZero() {
+		sqlq += ` AND c.updated_at < ?`
+		args = append(args, ms(q.UpdatedBefore))
+	}
+	if !q.UpdatedAfter.IsZero() {
+		sqlq += ` AND c.updated_at > ?`
+		args = append(args, ms(q.UpdatedAfter))
+	}
+	sqlq += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
+	args = append(args, q.Limit)
+	rows, err := s.db.QueryContext(ctx, sqlq, args...)
+	if err != nil {
+		return nil, fmt.Errorf("user conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan conversation: %w", err)
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,139 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/samagate/samagate/store"
+)
+
+func newConversation(typ, owner string, at time.Time) *store.Conversation {
+	return &store.Conversation{ID: store.NewID(), OrgID: store.DefaultOrg, Type: typ, OwnerID: owner,
+		CreatedAt: at, UpdatedAt: at}
+}
+
+func members(at time.Time, ids ...string) []store.Participant {
+	var ps []store.Participant
+	for i, id := range ids {
+		role := store.RoleMember
+		if i == 0 {
+			role = store.RoleOwner
+		}
+		ps = append(ps, store.Participant{UserID: id, Role: role, JoinedAt: at})
+	}
+	return ps
+}
+
+func conversations(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a, b, c := store.NewID(), store.NewID(), store.NewID()
+
+	// Private: one per pair.
+	u := newConversation(store.TypePrivate, a, now)
+	u.OpponentID, u.PairKey = b, store.PairKey(a, b)
+	if err := s.CreateConversation(ctx, u, members(now, a, b)); err != nil {
+		t.Fatal(err)
+	}
+	dup := newConversation(store.TypePrivate, b, now)
+	dup.PairKey = store.PairKey(b, a)
+	if err := s.CreateConversation(ctx, dup, members(now, b, a)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second private conversation of a pair: got %v, want ErrConflict", err)
+	}
+	if got, err := s.PrivateConversation(ctx, store.DefaultOrg, store.PairKey(b, a)); err != nil || got.ID != u.ID {
+		t.Fatalf("private by pair: got %v, %v", got, err)
+	}
+
+	// Group with members; participants listed user id descending.
+	g := newConversation(store.TypeGroup, a, now.Add(time.Second))
+	g.Name = "team"
+	if err := s.CreateConversation(ctx, g, members(now, a, b, c)); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := s.Participants(ctx, g.ID)
+	if err != nil || len(ps) != 3 {
+		t.Fatalf("participants: got %d, %v, want 3", len(ps), err)
+	}
+	for i := 1; i < len(ps); i++ {
+		if ps[i-1].UserID < ps[i].UserID {
+			t.Fatalf("participants order: got %v, want user id descending", ps)
+		}
+	}
+	if p, err := s.Participant(ctx, g.ID, a); err != nil || p.Role != store.RoleOwner {
+		t.Fatalf("owner: got %v, %v", p, err)
+	}
+	if _, err := s.Participant(ctx, g.ID, "stranger"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("non-member: got %v, want ErrNotFound", err)
+	}
+
+	// Listing: newest activity first, only the user's, filters and limit.
+	list := func(user string, q store.ConversationQuery) []string {
+		t.Helper()
+		if q.Limit == 0 {
+			q.Limit = 30
+		}
+		cs, err := s.UserConversations(ctx, store.DefaultOrg, user, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, x := range cs {
+			ids = append(ids, x.ID)
+		}
+		return ids
+	}
+	if got := list(a, store.ConversationQuery{}); len(got) != 2 || got[0] != g.ID {
+		t.Fatalf("list for a: got %v, want [group, private]", got)
+	}
+	if got := list(c, store.ConversationQuery{}); len(got) != 1 || got[0] != g.ID {
+		t.Fatalf("list for c: got %v, want [group]", got)
+	}
+	u.UpdatedAt = now.Add(time.Minute) // a new message in the private chat
+	if err := s.UpdateConversation(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(a, store.ConversationQuery{}); got[0] != u.ID {
+		t.Fatalf("after activity: got %v, want the private chat first", got)
+	}
+	if got := list(a, store.ConversationQuery{Limit: 1}); len(got) != 1 {
+		t.Fatalf("limit 1: got %v", got)
+	}
+	if got := list(a, store.ConversationQuery{UpdatedBefore: now.Add(30 * time.Second)}); len(got) != 1 || got[0] != g.ID {
+		t.Fatalf("updated before: got %v, want [group]", got)
+	}
+	if got := list(a, store.ConversationQuery{UpdatedAfter: now.Add(30 * time.Second)}); len(got) != 1 || got[0] != u.ID {
+		t.Fatalf("updated after: got %v, want [private]", got)
+	}
+	if got := list(c, store.ConversationQuery{IDs: []string{u.ID, g.ID}}); len(got) != 1 || got[0] != g.ID {
+		t.Fatalf("ids, only own: got %v, want [group]", got)
+	}
+
+	// Membership changes; the last one out can delete.
+	if err := s.AddParticipants(ctx, g.ID, members(now, a, "d-new")); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Participant(ctx, g.ID, a); p.Role != store.RoleOwner {
+		t.Fatalf("re-adding an existing member changed its role to %q", p.Role)
+	}
+	for i, id := range []string{"d-new", b, c} {
+		n, err := s.RemoveParticipant(ctx, g.ID, id)
+		if err != nil || n != 3-i {
+			t.Fatalf("remove %s: got %d left, %v, want %d", id, n, err, 3-i)
+		}
+	}
+	if _, err := s.RemoveParticipant(ctx, g.ID, c); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("remove a non-member: got %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteConversation(ctx, store.DefaultOrg, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Conversation(ctx, store.DefaultOrg, g.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted conversation: got %v, want ErrNotFound", err)
+	}
+	if ps, _ := s.Participants(ctx, g.ID); len(ps) != 0 {
+		t.Fatalf("participants of a deleted conversation: got %v", ps)
+	}
+	if _, err := s.Conversation(ctx, "other-org", u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("conversation from another org: got %v, want ErrNotFound", err)
+	}
+}
