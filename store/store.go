@@ -121,6 +121,7 @@ type Store interface {
 	Organizations
 	Sessions
 	Conversations
+	Messages
 }
 
 // NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"RefreshRotation": refreshRotation,
 		"DeleteCascades":  deleteCascades,
 		"Conversations":   conversations,
+		"Messages":        messagesAndEvents,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Message is a chat message. Its client id is not stored (SAMA).
+type Message struct {
+	ID                 string
+	ConversationID     string
+	From               string
+	Body               string
+	X                  json.RawMessage
+	Attachments        json.RawMessage
+	RepliedMessageID   string
+	ForwardedMessageID string
+	T                  int64 // unix seconds
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Event is one entry of the durable event log: addressed to a conversation
+// (every member receives it) or to one user. Written once, whatever the
+// number of recipients; its id is its position (docs/events.md).
+type Event struct {
+	ID             string
+	ConversationID string // set for conversation events
+	UserID         string // set for events addressed to one user
+	Payload        json.RawMessage
+	CreatedAt      time.Time
+}
+
+// Batch is what one durable write commits atomically.
+type Batch struct {
+	Messages []Message
+	Events   []Event
+	// Touch bumps conversations' activity time (conversation id -> time).
+	Touch map[string]time.Time
+}
+
+// MessageQuery pages a conversation's messages.
+type MessageQuery struct {
+	IDs           []string
+	UpdatedBefore time.Time
+	UpdatedAfter  time.Time // with it, the order is oldest first (SAMA)
+	Limit         int
+}
+
+// Messages stores messages and the event log.
+type Messages interface {
+	// Commit writes a batch in one transaction.
+	Commit(ctx context.Context, b *Batch) error
+	Message(ctx context.Context, conversationID, id string) (*Message, error)
+	// ConversationMessages pages messages newest first (oldest first with UpdatedAfter).
+	ConversationMessages(ctx context.Context, conversationID string, q MessageQuery) ([]Message, error)
+	// EventsSince returns, id ascending, the events after position `after`
+	// ("" = from the start) of the conversations userID is a member of and
+	// those addressed to userID.
+	EventsSince(ctx context.Context, userID, after string, limit int) ([]Event, error)
+	// PruneEvents deletes events created before t and reports how many.
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
+}

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/samagate/samagate/store"
+)
+
+func rawOrNil(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+// Commit implements store.Messages: messages, events and activity bumps in
+// one transaction (one fsync for the whole batch under WAL).
+func (s *DB) Commit(ctx context.Context, b *store.Batch) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("commit batch: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, m := range b.Messages {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, from_id, body, x, attachments,
+			replied_message_id, forwarded_message_id, t, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+			m.ID, m.ConversationID, m.From, m.Body, rawOrNil(m.X), rawOrNil(m.Attachments), m.RepliedMessageID,
+			m.ForwardedMessageID, m.T, ms(m.CreatedAt), ms(m.UpdatedAt)); err != nil {
+			return fmt.Errorf("insert message: %w", mapErr(err))
+		}
+	}
+	for _, e := range b.Events {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, conversation_id, user_id, payload, created_at) VALUES (?,?,?,?,?)`,
+			e.ID, nullable(e.ConversationID), nullable(e.UserID), string(e.Payload), ms(e.CreatedAt)); err != nil {
+			return fmt.Errorf("insert event: %w", mapErr(err))
+		}
+	}
+	for id, at := range b.Touch {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?`, ms(at), id); err != nil {
+			return fmt.Errorf("touch conversation: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit batch: %w", err)
+	}
+	return nil
+}
+
+const msgCols = `id, conversation_id, from_id, body, COALESCE(x, ''), COALESCE(attachments, ''), replied_message_id,
+	forwarded_message_id, t, created_at, updated_at`
+
+func scanMessage(r scanner) (*store.Message, error) {
+	var m store.Message
+	var x, att string
+	var c, u int64
+	if err := r.Scan(&m.ID, &m.ConversationID, &m.From, &m.Body, &x, &att, &m.RepliedMessageID,
+		&m.ForwardedMessageID, &m.T, &c, &u); err != nil {
+		return nil, mapErr(err)
+	}
+	if x != "" {
+		m.X = []byte(x)
+	}
+	if att != "" {
+		m.Attachments = []byte(att)
+	}
+	m.CreatedAt, m.UpdatedAt = fromMS(c), fromMS(u)
+	return &m, nil
+}
+
+// Message implements store.Messages.
+func (s *DB) Message(ctx context.Context, conversationID, id string) (*store.Message, error) {
+	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = ? AND id = ?`, conversationID, id))
+}
+
+// ConversationMessages implements store.Messages.
+func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q store.MessageQuery) ([]store.Message, error) {
+	sqlq := `SELECT ` + msgCols + ` FROM messages WHERE conversation_id = ?`
+	args := []any{conversationID}
+	if len(q.IDs) > 0 {
+		sqlq += ` AND id IN (?` + strings.Repeat(",?", len(q.IDs)-1) + `)`
+		for _, id := range q.IDs {
+			args = append(args, id)
+		}
+	}
+	if !q.UpdatedBefore.IsZero() {
+		sqlq += ` AND updated_at < ?`
+		args = append(args, ms(q.UpdatedBefore))
+	}
+	order := ` ORDER BY id DESC`
+	if !q.UpdatedAfter.IsZero() {
+		sqlq += ` AND updated_at > ?`
+		args = append(args, ms(q.UpdatedAfter))
+		order = ` ORDER BY id ASC`
+	}
+	sqlq += order + ` LIMIT ?`
+	args = append(args, q.Limit)
+	rows, err := s.db.QueryContext(ctx, sqlq, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		out = append(out, *m)
+	}
+	return out, rows.Err()
+}
+
+// EventsSince implements store.Messages with two indexed range scans merged
+// by id.
+func (s *DB) EventsSince(ctx context.Context, userID, after string, limit int) ([]store.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, COALESCE(conversation_id, ''), COALESCE(user_id, ''), payload, created_at FROM (
+			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
+			WHERE p.user_id = ? AND e.id > ?
+			UNION ALL
+			SELECT e.* FROM events e WHERE e.user_id = ? AND e.id > ?
+		) ORDER BY id LIMIT ?`, userID, after, userID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events since: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Event{}
+	for rows.Next() {
+		var e store.Event
+		var payload string
+		var c int64
+		if err := rows.Scan(&e.ID, &e.ConversationID, &e.UserID, &payload, &c); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		e.Payload, e.CreatedAt = []byte(payload), fromMS(c)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PruneEvents implements store.Messages.
+func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM events WHERE created_at < ?`, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

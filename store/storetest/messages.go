@@ -1,0 +1,136 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/samagate/samagate/store"
+)
+
+func messagesAndEvents(t *testing.T, s store.Store) {
+	ids := store.NewIDGen()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a, b, c := "user-a", "user-b", "user-c"
+	ab := newConversation(store.TypePrivate, a, now)
+	ab.PairKey = store.PairKey(a, b)
+	ac := newConversation(store.TypeGroup, a, now)
+	for conv, who := range map[*store.Conversation][]string{ab: {a, b}, ac: {a, c}} {
+		if err := s.CreateConversation(ctx, conv, members(now, who...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	event := func(conv, user string, n int) store.Event {
+		return store.Event{ID: ids.Next(now), ConversationID: conv, UserID: user,
+			Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)), CreatedAt: now}
+	}
+	var msgs []store.Message
+	batch := &store.Batch{Touch: map[string]time.Time{ab.ID: now.Add(time.Minute)}}
+	for i := range 5 {
+		at := now.Add(time.Duration(i) * time.Second)
+		m := store.Message{ID: ids.Next(at), ConversationID: ab.ID, From: a, Body: fmt.Sprint("m", i),
+			X: json.RawMessage(`{"k":"v"}`), T: at.Unix(), CreatedAt: at, UpdatedAt: at}
+		msgs = append(msgs, m)
+		batch.Messages = append(batch.Messages, m)
+		batch.Events = append(batch.Events, event(ab.ID, "", i))
+	}
+	batch.Events = append(batch.Events, event(ac.ID, "", 100), event("", b, 200), event("", c, 300))
+	if err := s.Commit(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := s.Message(ctx, ab.ID, msgs[2].ID)
+	if err != nil || got.Body != "m2" || string(got.X) != `{"k":"v"}` {
+		t.Fatalf("message: got %+v, %v", got, err)
+	}
+	if _, err := s.Message(ctx, ac.ID, msgs[2].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("message through another conversation: got %v, want ErrNotFound", err)
+	}
+	list := func(q store.MessageQuery) []string {
+		t.Helper()
+		if q.Limit == 0 {
+			q.Limit = 30
+		}
+		ms, err := s.ConversationMessages(ctx, ab.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Body)
+		}
+		return out
+	}
+	for name, tc := range map[string]struct {
+		q    store.MessageQuery
+		want string
+	}{
+		"newest first":        {store.MessageQuery{}, "[m4 m3 m2 m1 m0]"},
+		"limit":               {store.MessageQuery{Limit: 2}, "[m4 m3]"},
+		"before":              {store.MessageQuery{UpdatedBefore: msgs[2].UpdatedAt}, "[m1 m0]"},
+		"after: oldest first": {store.MessageQuery{UpdatedAfter: msgs[2].UpdatedAt}, "[m3 m4]"},
+		"ids":                 {store.MessageQuery{IDs: []string{msgs[0].ID, msgs[4].ID}}, "[m4 m0]"},
+	} {
+		if got := fmt.Sprint(list(tc.q)); got != tc.want {
+			t.Fatalf("%s: got %s, want %s", name, got, tc.want)
+		}
+	}
+	if conv, _ := s.Conversation(ctx, store.DefaultOrg, ab.ID); !conv.UpdatedAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("touch: got updated_at %s, want %s", conv.UpdatedAt, now.Add(time.Minute))
+	}
+
+	payloads := func(user, after string, limit int) []string {
+		t.Helper()
+		es, err := s.EventsSince(ctx, user, after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for i, e := range es {
+			if i > 0 && e.ID <= es[i-1].ID {
+				t.Fatalf("events not in id order: %s after %s", e.ID, es[i-1].ID)
+			}
+			out = append(out, string(e.Payload))
+		}
+		return out
+	}
+	// b: the 5 events of a-b plus the one addressed to b; not a-c's, not c's.
+	if got := fmt.Sprint(payloads(b, "", 100)); got != `[{"n":0} {"n":1} {"n":2} {"n":3} {"n":4} {"n":200}]` {
+		t.Fatalf("events for b: got %s", got)
+	}
+	if got := fmt.Sprint(payloads(c, "", 100)); got != `[{"n":100} {"n":300}]` {
+		t.Fatalf("events for c: got %s", got)
+	}
+	// Paging by position: no gap, no duplicate.
+	all, _ := s.EventsSince(ctx, a, "", 100)
+	var paged []string
+	for pos := ""; ; {
+		page, err := s.EventsSince(ctx, a, pos, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			paged = append(paged, e.ID)
+		}
+		pos = page[len(page)-1].ID
+	}
+	if len(paged) != len(all) || len(all) != 6 {
+		t.Fatalf("paging: got %d events by pages and %d at once, want 6", len(paged), len(all))
+	}
+	for i := range all {
+		if paged[i] != all[i].ID {
+			t.Fatalf("paging: event %d is %s, want %s", i, paged[i], all[i].ID)
+		}
+	}
+	if n, err := s.PruneEvents(ctx, now.Add(time.Second)); err != nil || n != 8 {
+		t.Fatalf("prune: got %d, %v, want 8", n, err)
+	}
+	if got := payloads(a, "", 100); len(got) != 0 {
+		t.Fatalf("after prune: got %v", got)
+	}
+}
