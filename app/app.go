@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/chat"
 	"github.com/samagate/samagate/gateway"
 	"github.com/samagate/samagate/httpauth"
 	"github.com/samagate/samagate/presence"
@@ -34,6 +35,7 @@ type Config struct {
 	Gateway gateway.Config
 	HTTP    httpauth.Config
 	Auth    auth.Config
+	Chat    chat.Config
 }
 
 func (c Config) withDefaults() Config {
@@ -59,6 +61,7 @@ type App struct {
 	gw       *gateway.Gateway
 	addr     net.Addr
 	accounts *auth.Service
+	chat     *chat.Service
 }
 
 // New returns an App that is not running yet.
@@ -109,7 +112,8 @@ func (a *App) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("build auth: %w", err)
 	}
-	gw = gateway.New(cfg.Gateway, a.accounts, presence.NewMemory(), a.log.With().Str("component", "gateway").Logger())
+	a.chat = chat.New(a.db, cfg.Chat, a.log.With().Str("component", "chat").Logger())
+	gw = gateway.New(cfg.Gateway, a.accounts, presence.NewMemory(), a.chat, a.log.With().Str("component", "gateway").Logger())
 	web := httpauth.New(a.accounts, cfg.HTTP, a.log.With().Str("component", "http").Logger())
 
 	var lc net.ListenConfig
@@ -173,6 +177,10 @@ func (a *App) closeLocked(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		a.gw = nil
+	}
+	if a.chat != nil {
+		a.chat.Close() // after the gateway: no request is in flight any more
+		a.chat = nil
 	}
 	if a.db != nil {
 		if err := a.db.Close(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -289,8 +290,13 @@ func TestCreateUserRules(t *testing.T) {
 		want error
 	}{
 		{"short login", auth.NewUser{Login: "al", Password: "secret"}, protocol.ErrIncorrectLogin},
+		{"short login after trim", auth.NewUser{Login: "  al  ", Password: "secret"}, protocol.ErrIncorrectLogin},
+		{"long login", auth.NewUser{Login: strings.Repeat("l", 41), Password: "secret"}, protocol.ErrIncorrectLogin},
 		{"short password", auth.NewUser{Login: "bob", Password: "12"}, protocol.ErrIncorrectPassword},
+		{"long password", auth.NewUser{Login: "bob", Password: strings.Repeat("p", 41)}, protocol.ErrIncorrectPassword},
 		{"duplicate login", auth.NewUser{Login: "Alice", Password: "secret"}, protocol.ErrUserExists},
+		{"duplicate login after trim", auth.NewUser{Login: " alice ", Password: "secret"}, protocol.ErrUserExists},
+		{"duplicate e-mail", auth.NewUser{Login: "bob", Email: "ALICE@x.io", Password: "secret"}, protocol.ErrUserExists},
 		{"unknown org", auth.NewUser{OrgID: "nope", Login: "bob", Password: "secret"}, protocol.ErrOrgNotFound},
 	}
 	for _, tc := range cases {
@@ -298,6 +304,15 @@ func TestCreateUserRules(t *testing.T) {
 			_, err := e.svc.CreateUser(ctx, tc.u)
 			wantErr(t, tc.name, err, tc.want)
 		})
+	}
+	for name, n := range map[string]auth.NewUser{
+		"shortest":  {Login: "bob", Password: "123"},
+		"longest":   {Login: strings.Repeat("m", 40), Password: strings.Repeat("p", 40)},
+		"multibyte": {Login: "ёжик", Password: "пар"},
+	} {
+		if u, err := e.svc.CreateUser(ctx, n); err != nil || u.Login != n.Login || u.ID == "" || u.NativeID != u.ID {
+			t.Errorf("%s: got %+v, %v, want a user %q", name, u, err, n.Login)
+		}
 	}
 }
 

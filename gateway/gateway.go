@@ -121,6 +121,7 @@ type Gateway struct {
 	log      zerolog.Logger
 	accounts Accounts
 	presence Presence
+	chat     Chat
 	routes   map[string]route
 	origins  map[string]bool // nil: any origin
 
@@ -137,13 +138,14 @@ type Gateway struct {
 }
 
 // New builds a gateway.
-func New(cfg Config, accounts Accounts, presence Presence, log zerolog.Logger) *Gateway {
+func New(cfg Config, accounts Accounts, presence Presence, chat Chat, log zerolog.Logger) *Gateway {
 	cfg = cfg.withDefaults()
 	g := &Gateway{
 		cfg:      cfg,
 		log:      log,
 		accounts: accounts,
 		presence: presence,
+		chat:     chat,
 		hub:      newHub(),
 		activity: newActivity(),
 	}

@@ -9,9 +9,14 @@ import (
 
 // call is one request as a handler sees it.
 type call struct {
-	req protocol.Request
-	p   *auth.Principal // nil unless the route needs auth
+	req  protocol.Request
+	p    *auth.Principal // nil unless the route needs auth
+	post *[]func()       // run after the reply is queued (event fan-out)
 }
+
+// after schedules f to run once the reply has been queued, so the sender
+// sees its reply before any event the request caused (SAMA's order).
+func (c call) after(f func()) { *c.post = append(*c.post, f) }
 
 // respond encodes the success reply {"response":{"id":..,fields...}}.
 func (c call) respond(fields ...protocol.Field) ([]byte, error) {
@@ -46,6 +51,14 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodLastActivity:        {auth: true, handle: g.handleLastActivity},
 		protocol.MethodOnlineList:          {auth: true, handle: g.handleOnlineList},
 		protocol.MethodActivityStatus:      {auth: true, handle: g.handleActivityStatus},
+
+		protocol.MethodConversationCreate: {auth: true, handle: g.handleConversationCreate},
+		protocol.MethodConversationList:   {auth: true, handle: g.handleConversationList},
+		protocol.MethodParticipantsByCIDs: {auth: true, handle: g.handleParticipantsByCIDs},
+		protocol.MethodMessage:            {auth: true, handle: g.handleMessage},
+		protocol.MethodMessageList:        {auth: true, handle: g.handleMessageList},
+		protocol.MethodMessageRead:        {auth: true, handle: g.handleMessageRead},
+		protocol.MethodTyping:             {auth: true, handle: g.handleTyping},
 	}
 }
 

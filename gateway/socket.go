@@ -99,7 +99,8 @@ func (s *Socket) handleFrame(data []byte) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
 	defer cancel()
-	reply, err := r.handle(ctx, s, call{req: req, p: p})
+	var post []func()
+	reply, err := r.handle(ctx, s, call{req: req, p: p, post: &post})
 	if err != nil {
 		we := protocol.ToWire(err)
 		if we.Status >= 500 {
@@ -110,6 +111,9 @@ func (s *Socket) handleFrame(data []byte) {
 	}
 	if reply != nil {
 		s.send(reply)
+	}
+	for _, f := range post {
+		f()
 	}
 }
 

@@ -64,6 +64,17 @@ var (
 	ErrDeviceIDRequired     = &Error{Status: 422, Message: "'device_id' is required."}
 	ErrMissingCredentials   = &Error{Status: 401, Message: "Missing authentication credentials."}
 	ErrRouteNotFound        = &Error{Status: 404, Message: "Route not found"}
+
+	ErrConversationNotFound = &Error{Status: 404, Message: "Conversation not found."}
+	ErrConvTypeMissed       = &Error{Status: 422, Message: "Conversation type missed."}
+	ErrConvTypeIncorrect    = &Error{Status: 422, Message: "The type you entered is incorrect."}
+	ErrConvNameMissing      = &Error{Status: 422, Message: "You haven't specified a conversation name."}
+	ErrTooManyInGroup       = &Error{Status: 422, Message: "There are too many users in the group conversation."}
+	ErrTooManyInPrivate     = &Error{Status: 422, Message: "There are too many users in the private conversation."}
+	ErrParticipantsMissing  = &Error{Status: 422, Message: "Participants not provided."}
+	ErrIncorrectMessageID   = &Error{Status: 422, Message: "Incorrect message ID."}
+	ErrIncorrectRepliedID   = &Error{Status: 422, Message: "Incorrect replied message ID."}
+	ErrBodyOrAttachments    = &Error{Status: 422, Message: "Either message body or attachments required."}
 )
 
 // FieldRequired is SAMA's generic "'<x>' field is required." (422).

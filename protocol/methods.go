@@ -53,6 +53,23 @@ const (
 	MethodOnlineList = "online_list"
 	// MethodActivityStatus {isInactive} -> {"success":true}.
 	MethodActivityStatus = "activity_status"
+
+	// MethodConversationCreate {type:"u"|"g", name?, description?, participants} -> {"conversation":{..}};
+	// the members get {"system_message":{..,"x":{"conversation_created":{..}}}}.
+	MethodConversationCreate = "conversation_create"
+	// MethodConversationList {limit?, updated_at?{gt|lt}, ids?} -> {"conversations":[..]}.
+	MethodConversationList = "conversation_list"
+	// MethodParticipantsByCIDs {cids} -> {"users":[..],"conversations":{"<cid>":["<uid>",..]}}.
+	MethodParticipantsByCIDs = "get_participants_by_cids"
+	// MethodMessage (top-level) {id, cid, body|attachments, x?, ...} -> {"ask":{mid,server_mid,t}};
+	// members get {"message":{..}}.
+	MethodMessage = "message"
+	// MethodMessageList {cid, limit?, ids?, updated_at?} -> {"messages":[..]} newest first.
+	MethodMessageList = "message_list"
+	// MethodMessageRead {cid} -> {"success":true}; authors get {"message_read":{ids,cid,from}}.
+	MethodMessageRead = "message_read"
+	// MethodTyping (top-level) {cid, status?} -> no reply; members get {"typing":{..}}.
+	MethodTyping = "typing"
 )
 
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get

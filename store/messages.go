@@ -59,6 +59,19 @@ type Messages interface {
 	// ("" = from the start) of the conversations userID is a member of and
 	// those addressed to userID.
 	EventsSince(ctx context.Context, userID, after string, limit int) ([]Event, error)
+	// LastMessage is the conversation's newest message (ErrNotFound if none).
+	LastMessage(ctx context.Context, conversationID string) (*Message, error)
+	// ReadMark is the newest message id userID has read ("" if none).
+	ReadMark(ctx context.Context, conversationID, userID string) (string, error)
+	// MarkRead moves userID's read mark forward to upTo (never back).
+	MarkRead(ctx context.Context, conversationID, userID, upTo string) error
+	// OthersReadMark is the furthest read mark of the members other than userID.
+	OthersReadMark(ctx context.Context, conversationID, userID string) (string, error)
+	// UnreadFrom lists, newest first, messages after position `after` not
+	// written by userID (at most limit).
+	UnreadFrom(ctx context.Context, conversationID, userID, after string, limit int) ([]Message, error)
+	// CountUnread counts messages after `after` not written by userID.
+	CountUnread(ctx context.Context, conversationID, userID, after string) (int, error)
 	// PruneEvents deletes events created before t and reports how many.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
 }

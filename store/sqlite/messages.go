@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -148,4 +149,72 @@ func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// LastMessage implements store.Messages.
+func (s *DB) LastMessage(ctx context.Context, conversationID string) (*store.Message, error) {
+	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1`, conversationID))
+}
+
+// ReadMark implements store.Messages.
+func (s *DB) ReadMark(ctx context.Context, conversationID, userID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT last_read_id FROM read_marks WHERE conversation_id = ? AND user_id = ?`,
+		conversationID, userID).Scan(&id)
+	if err := mapErr(err); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("read mark: %w", err)
+	}
+	return id, nil
+}
+
+// MarkRead implements store.Messages.
+func (s *DB) MarkRead(ctx context.Context, conversationID, userID, upTo string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO read_marks (conversation_id, user_id, last_read_id) VALUES (?,?,?)
+		ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_id = MAX(last_read_id, excluded.last_read_id)`,
+		conversationID, userID, upTo)
+	if err != nil {
+		return fmt.Errorf("mark read: %w", err)
+	}
+	return nil
+}
+
+// OthersReadMark implements store.Messages.
+func (s *DB) OthersReadMark(ctx context.Context, conversationID, userID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_read_id), '') FROM read_marks WHERE conversation_id = ? AND user_id <> ?`,
+		conversationID, userID).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("others read mark: %w", err)
+	}
+	return id, nil
+}
+
+// UnreadFrom implements store.Messages.
+func (s *DB) UnreadFrom(ctx context.Context, conversationID, userID, after string, limit int) ([]store.Message, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = ? AND from_id <> ? AND id > ?
+		ORDER BY id DESC LIMIT ?`, conversationID, userID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("unread messages: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		out = append(out, *m)
+	}
+	return out, rows.Err()
+}
+
+// CountUnread implements store.Messages.
+func (s *DB) CountUnread(ctx context.Context, conversationID, userID, after string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND from_id <> ? AND id > ?`,
+		conversationID, userID, after).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count unread: %w", err)
+	}
+	return n, nil
 }

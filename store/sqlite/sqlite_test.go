@@ -2,8 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"maps"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/samagate/samagate/store"
 	"github.com/samagate/samagate/store/sqlite"
@@ -30,20 +34,71 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// migrations reads schema_migrations and the organization count straight
+// from the file, beside the store.
+func migrations(t *testing.T, path string) (map[string]int64, int) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rows, err := raw.Query(`SELECT name, applied_at FROM schema_migrations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	applied := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var at int64
+		if err := rows.Scan(&name, &at); err != nil {
+			t.Fatal(err)
+		}
+		applied[name] = at
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var orgs int
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM organizations`).Scan(&orgs); err != nil {
+		t.Fatal(err)
+	}
+	return applied, orgs
+}
+
 // TestReopen: data survives a restart and migrations are not applied twice.
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "samagate.db")
 	db := open(t, path)
-	u := &store.User{ID: store.NewID(), OrgID: store.DefaultOrg, Login: "keep", PasswordHash: "h"}
+	u := &store.User{ID: store.NewID(), OrgID: store.DefaultOrg, Login: "keep", Email: "keep@x.io", PasswordHash: "h"}
 	if err := db.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = open(t, path)
-	defer db.Close()
-	if got, err := db.UserByID(context.Background(), store.DefaultOrg, u.ID); err != nil || got.Login != "keep" {
-		t.Fatalf("after reopen: got %v, %v", got, err)
+	before, orgs := migrations(t, path)
+	if len(before) == 0 || orgs != 1 {
+		t.Fatalf("first open: got %d migrations, %d organizations, want some and 1", len(before), orgs)
+	}
+	time.Sleep(5 * time.Millisecond) // a re-run would record a later applied_at
+	for i := range 2 {
+		db = open(t, path)
+		got, err := db.UserByLogin(context.Background(), store.DefaultOrg, "KEEP@x.io")
+		if err != nil || got.ID != u.ID || got.Login != "keep" {
+			t.Fatalf("reopen %d: got %v, %v, want user %s", i, got, err, u.ID)
+		}
+		if err := db.CreateUser(context.Background(), &store.User{ID: store.NewID(), OrgID: store.DefaultOrg,
+			Login: "Keep", PasswordHash: "h"}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("reopen %d: unique index lost: got %v, want ErrConflict", i, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		after, orgs := migrations(t, path)
+		if !maps.Equal(after, before) || orgs != 1 {
+			t.Fatalf("reopen %d: got migrations %v and %d organizations, want %v and 1", i, after, orgs, before)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -24,8 +25,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"Sessions":        sessions,
 		"RefreshRotation": refreshRotation,
 		"DeleteCascades":  deleteCascades,
+		"UserLookups":     userLookups,
+		"SessionDetails":  sessionDetails,
+		"RefreshDetails":  refreshDetails,
 		"Conversations":   conversations,
 		"Messages":        messagesAndEvents,
+		"ReadMarks":       readMarks,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
@@ -123,24 +128,58 @@ func search(t *testing.T, s store.Store) {
 	mustCreate(t, s, b)
 	mustCreate(t, s, newUser(store.DefaultOrg, "an_x", "", ""))
 	mustCreate(t, s, newUser(store.DefaultOrg, "anqx", "", ""))
+	mustCreate(t, s, newUser(store.DefaultOrg, "50%off", "", ""))
+	mustCreate(t, s, newUser(store.DefaultOrg, "500", "", ""))
+	l := newUser(store.DefaultOrg, "yy", "", "")
+	l.LastName = "Anderson"
+	mustCreate(t, s, l)
+	if err := s.CreateOrganization(ctx, &store.Organization{ID: "search-other", Name: "Other", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, newUser("search-other", "annex", "", ""))
 	cases := []struct {
 		name string
 		q    store.UserQuery
-		want int
+		want []string // logins, any order
 	}{
-		{"prefix any field, any case", store.UserQuery{Prefix: "ANN", Limit: 10}, 2},
-		{"exclude", store.UserQuery{Prefix: "ann", ExcludeIDs: []string{ann.ID}, Limit: 10}, 1},
-		{"limit", store.UserQuery{Prefix: "an", Limit: 2}, 2},
-		{"underscore literal", store.UserQuery{Prefix: "an_", Limit: 10}, 1},
-		{"percent literal", store.UserQuery{Prefix: "%", Limit: 10}, 0},
-		{"updated after", store.UserQuery{Prefix: "ann", UpdatedAfter: time.Now().Add(time.Hour), Limit: 10}, 0},
+		{"login or first name, any case", store.UserQuery{Prefix: "ANN", Limit: 10}, []string{"anna", "zz"}},
+		{"last name", store.UserQuery{Prefix: "ander", Limit: 10}, []string{"yy"}},
+		{"prefix, not substring", store.UserQuery{Prefix: "nna", Limit: 10}, nil},
+		{"exclude", store.UserQuery{Prefix: "ann", ExcludeIDs: []string{ann.ID}, Limit: 10}, []string{"zz"}},
+		{"underscore literal", store.UserQuery{Prefix: "an_", Limit: 10}, []string{"an_x"}},
+		{"percent literal", store.UserQuery{Prefix: "%", Limit: 10}, nil},
+		{"percent inside literal", store.UserQuery{Prefix: "50%", Limit: 10}, []string{"50%off"}},
+		{"updated after, future bound", store.UserQuery{Prefix: "ann", UpdatedAfter: time.Now().Add(time.Hour), Limit: 10}, nil},
+		{"updated after, past bound", store.UserQuery{Prefix: "ann", UpdatedAfter: time.Now().Add(-time.Hour), Limit: 10}, []string{"anna", "zz"}},
 	}
 	for _, tc := range cases {
 		got, err := s.SearchUsers(ctx, store.DefaultOrg, tc.q)
-		if err != nil || len(got) != tc.want {
-			t.Fatalf("%s: got %d users (%v), want %d", tc.name, len(got), err, tc.want)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got, want := loginsOf(got), sorted(tc.want); !slices.Equal(got, want) {
+			t.Fatalf("%s: got %v, want %v", tc.name, got, want)
 		}
 	}
+	got, err := s.SearchUsers(ctx, store.DefaultOrg, store.UserQuery{Prefix: "an", Limit: 2})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("limit 2: got %d users (%v), want 2", len(got), err)
+	}
+}
+
+func loginsOf(us []store.User) []string {
+	out := []string{}
+	for _, u := range us {
+		out = append(out, u.Login)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sorted(s []string) []string {
+	out := append([]string{}, s...)
+	slices.Sort(out)
+	return out
 }
 
 func usersByIDs(t *testing.T, s store.Store) {

@@ -134,3 +134,54 @@ func messagesAndEvents(t *testing.T, s store.Store) {
 		t.Fatalf("after prune: got %v", got)
 	}
 }
+
+func readMarks(t *testing.T, s store.Store) {
+	ids := store.NewIDGen()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a, b := "user-a", "user-b"
+	conv := newConversation(store.TypePrivate, a, now)
+	conv.PairKey = store.PairKey(a, b)
+	if err := s.CreateConversation(ctx, conv, members(now, a, b)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LastMessage(ctx, conv.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("last message of an empty chat: got %v, want ErrNotFound", err)
+	}
+	var mids []string
+	b2 := &store.Batch{}
+	for i, from := range []string{a, a, b, a} {
+		m := store.Message{ID: ids.Next(now), ConversationID: conv.ID, From: from, Body: fmt.Sprint(i), T: now.Unix(), CreatedAt: now, UpdatedAt: now}
+		mids = append(mids, m.ID)
+		b2.Messages = append(b2.Messages, m)
+	}
+	if err := s.Commit(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	if last, err := s.LastMessage(ctx, conv.ID); err != nil || last.ID != mids[3] {
+		t.Fatalf("last message: got %v, %v", last, err)
+	}
+	if n, _ := s.CountUnread(ctx, conv.ID, b, ""); n != 3 {
+		t.Fatalf("unread for b: got %d, want 3 (a's messages)", n)
+	}
+	if un, _ := s.UnreadFrom(ctx, conv.ID, b, "", 10); len(un) != 3 || un[0].ID != mids[3] {
+		t.Fatalf("unread list for b: got %d, want 3 newest first", len(un))
+	}
+	if err := s.MarkRead(ctx, conv.ID, b, mids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkRead(ctx, conv.ID, b, mids[0]); err != nil { // never moves back
+		t.Fatal(err)
+	}
+	if m, _ := s.ReadMark(ctx, conv.ID, b); m != mids[1] {
+		t.Fatalf("read mark: got %s, want %s", m, mids[1])
+	}
+	if n, _ := s.CountUnread(ctx, conv.ID, b, mids[1]); n != 1 {
+		t.Fatalf("unread after mark: got %d, want 1", n)
+	}
+	if m, _ := s.OthersReadMark(ctx, conv.ID, a); m != mids[1] {
+		t.Fatalf("others' mark seen by a: got %s, want %s", m, mids[1])
+	}
+	if m, _ := s.ReadMark(ctx, conv.ID, a); m != "" {
+		t.Fatalf("a's mark: got %q, want none", m)
+	}
+}

@@ -1,0 +1,198 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/samagate/samagate/protocol"
+	"github.com/samagate/samagate/store"
+)
+
+// Conversation is the wire conversation object.
+type Conversation struct {
+	ID          string   `json:"_id"`
+	Name        string   `json:"name,omitempty"`
+	Type        string   `json:"type"`
+	Description string   `json:"description,omitempty"`
+	OwnerID     string   `json:"owner_id"`
+	OpponentID  string   `json:"opponent_id,omitempty"`
+	CreatedAt   string   `json:"created_at"`
+	UpdatedAt   string   `json:"updated_at"`
+	LastMessage *Message `json:"last_message,omitempty"`
+	Unread      int      `json:"unread_messages_count"`
+}
+
+func conversationView(c *store.Conversation) *Conversation {
+	return &Conversation{ID: c.ID, Name: c.Name, Type: c.Type, Description: c.Description, OwnerID: c.OwnerID,
+		OpponentID: c.OpponentID, CreatedAt: iso(c.CreatedAt), UpdatedAt: iso(c.UpdatedAt)}
+}
+
+// NewConversation is conversation_create.
+type NewConversation struct {
+	Type, Name, Description string
+	Participants            []string
+}
+
+// CreateConversation creates a private (one per pair; an existing one is
+// returned with missing members restored) or group conversation and tells
+// the participants with the system_message x.conversation_created.
+func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConversation) (*Conversation, *Delivery, error) {
+	switch {
+	case in.Type == "":
+		return nil, nil, protocol.ErrConvTypeMissed
+	case in.Type != store.TypePrivate && in.Type != store.TypeGroup:
+		return nil, nil, protocol.ErrConvTypeIncorrect
+	case in.Type == store.TypeGroup && in.Name == "":
+		return nil, nil, protocol.ErrConvNameMissing
+	case len(in.Participants) == 0:
+		return nil, nil, protocol.ErrSelectUsers
+	case len(in.Participants) > s.cfg.MaxParticipants:
+		return nil, nil, protocol.ErrTooManyInGroup
+	case len(in.Name) > 255:
+		return nil, nil, protocol.Invalid("name", "'name' max length 255")
+	}
+	var ask []string
+	for _, id := range in.Participants {
+		if id != a.UserID && !slices.Contains(ask, id) {
+			ask = append(ask, id)
+		}
+	}
+	users, err := s.st.UsersByIDs(ctx, a.OrgID, ask)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load participants: %w", err)
+	}
+	others := make([]string, 0, len(users))
+	for _, u := range users {
+		others = append(others, u.ID)
+	}
+	now := s.cfg.Now().UTC()
+	c := &store.Conversation{ID: store.NewID(), OrgID: a.OrgID, Type: in.Type, Name: in.Name,
+		Description: in.Description, OwnerID: a.UserID, CreatedAt: now, UpdatedAt: now}
+	ps := []store.Participant{{UserID: a.UserID, Role: store.RoleOwner, JoinedAt: now}}
+	switch in.Type {
+	case store.TypePrivate:
+		if len(others) > 1 {
+			return nil, nil, protocol.ErrTooManyInPrivate
+		}
+		if len(others) == 0 {
+			return nil, nil, protocol.ErrIncorrectUser
+		}
+		c.OpponentID, c.PairKey, c.Name = others[0], store.PairKey(a.UserID, others[0]), ""
+		ps[0].Role = store.RoleMember
+		ps = append(ps, store.Participant{UserID: others[0], JoinedAt: now})
+		existing, err := s.st.PrivateConversation(ctx, a.OrgID, c.PairKey)
+		if err == nil {
+			if err := s.st.AddParticipants(ctx, existing.ID, ps); err != nil {
+				return nil, nil, fmt.Errorf("restore participants: %w", err)
+			}
+			return conversationView(existing), nil, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, fmt.Errorf("find private conversation: %w", err)
+		}
+	case store.TypeGroup:
+		if len(others) == 0 {
+			return nil, nil, protocol.ErrParticipantsMissing
+		}
+		for _, id := range others {
+			ps = append(ps, store.Participant{UserID: id, JoinedAt: now})
+		}
+	}
+	if err := s.st.CreateConversation(ctx, c, ps); err != nil {
+		if errors.Is(err, store.ErrConflict) { // a concurrent create of the same pair won
+			existing, ferr := s.st.PrivateConversation(ctx, a.OrgID, c.PairKey)
+			if ferr == nil {
+				return conversationView(existing), nil, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("create conversation: %w", err)
+	}
+	view := conversationView(c)
+	frame, err := event("system_message", map[string]any{
+		"_id": c.ID, "from": a.UserID, "t": now.Unix(), "x": map[string]any{"conversation_created": view}, "cid": c.ID,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ev := store.Event{ID: s.ids.Next(now), ConversationID: c.ID, Payload: frame, CreatedAt: now}
+	if err := s.gc.commit(ctx, &store.Batch{Events: []store.Event{ev}}); err != nil {
+		return nil, nil, err
+	}
+	recipients := make([]string, 0, len(ps))
+	for _, p := range ps {
+		recipients = append(recipients, p.UserID)
+	}
+	return view, &Delivery{Frame: frame, UserIDs: recipients}, nil
+}
+
+// ConversationQuery is conversation_list.
+type ConversationQuery struct {
+	Limit         int
+	UpdatedBefore time.Time
+	UpdatedAfter  time.Time
+	IDs           []string
+}
+
+// ListConversations pages the caller's conversations, newest activity
+// first, each with its last message and the caller's unread count.
+func (s *Service) ListConversations(ctx context.Context, a Actor, q ConversationQuery) ([]Conversation, error) {
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 30
+	}
+	if len(q.IDs) > 10 {
+		return nil, protocol.Invalid("ids", "'ids' max length 10")
+	}
+	cs, err := s.st.UserConversations(ctx, a.OrgID, a.UserID, store.ConversationQuery{
+		IDs: q.IDs, UpdatedBefore: q.UpdatedBefore, UpdatedAfter: q.UpdatedAfter, Limit: q.Limit})
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	out := make([]Conversation, 0, len(cs))
+	for i := range cs {
+		v := conversationView(&cs[i])
+		last, err := s.st.LastMessage(ctx, cs[i].ID)
+		switch {
+		case err == nil:
+			others, err := s.st.OthersReadMark(ctx, cs[i].ID, a.UserID)
+			if err != nil {
+				return nil, err
+			}
+			v.LastMessage = messageView(last, "", a.UserID, others)
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("last message: %w", err)
+		}
+		mark, err := s.st.ReadMark(ctx, cs[i].ID, a.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if v.Unread, err = s.st.CountUnread(ctx, cs[i].ID, a.UserID, mark); err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+// ParticipantsOf maps each of cids the caller belongs to onto its member
+// ids (user id descending); other conversations are left out.
+func (s *Service) ParticipantsOf(ctx context.Context, a Actor, cids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, cid := range cids {
+		if _, err := s.member(ctx, a, cid); err != nil {
+			var we *protocol.Error
+			if errors.As(err, &we) {
+				continue
+			}
+			return nil, err
+		}
+		ids, err := s.memberIDs(ctx, cid)
+		if err != nil {
+			return nil, err
+		}
+		out[cid] = ids
+	}
+	return out, nil
+}

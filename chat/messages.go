@@ -1,0 +1,231 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/samagate/samagate/protocol"
+	"github.com/samagate/samagate/store"
+)
+
+// maxBody is SAMA's body limit.
+const maxBody = 65536
+
+// Message is the wire message object (event and list item).
+type Message struct {
+	ID                 string          `json:"_id"`
+	CID                string          `json:"cid"`
+	CType              string          `json:"c_type,omitempty"`
+	From               string          `json:"from"`
+	T                  int64           `json:"t"`
+	Body               string          `json:"body"`
+	Attachments        json.RawMessage `json:"attachments,omitempty"`
+	X                  json.RawMessage `json:"x"`
+	RepliedMessageID   string          `json:"replied_message_id,omitempty"`
+	ForwardedMessageID string          `json:"forwarded_message_id,omitempty"`
+	Status             string          `json:"status,omitempty"`
+	CreatedAt          string          `json:"created_at"`
+	UpdatedAt          string          `json:"updated_at"`
+}
+
+// messageView renders m; on the caller's own messages status is "read" once
+// another member's read mark reached it, else "sent".
+func messageView(m *store.Message, cType, caller, othersMark string) *Message {
+	v := &Message{ID: m.ID, CID: m.ConversationID, CType: cType, From: m.From, T: m.T, Body: m.Body,
+		Attachments: m.Attachments, X: rawOrEmpty(m.X), RepliedMessageID: m.RepliedMessageID,
+		ForwardedMessageID: m.ForwardedMessageID, CreatedAt: iso(m.CreatedAt), UpdatedAt: iso(m.UpdatedAt)}
+	if caller != "" && m.From == caller {
+		v.Status = "sent"
+		if othersMark >= m.ID {
+			v.Status = "read"
+		}
+	}
+	return v
+}
+
+// NewMessage is the top-level message frame.
+type NewMessage struct {
+	ClientID           string
+	CID                string
+	Body               *string
+	Attachments        json.RawMessage
+	X                  json.RawMessage
+	RepliedMessageID   string
+	ForwardedMessageID string
+}
+
+// Ask is the sender's acknowledgement, sent only after the durable write.
+type Ask struct {
+	MID        string  `json:"mid"`
+	ServerMID  string  `json:"server_mid"`
+	T          int64   `json:"t"`
+	Modified   *string `json:"modified"`
+	BotMessage *string `json:"bot_message"`
+}
+
+// SendMessage stores the message and its event in one group-committed
+// write, then returns the ask and the delivery to every member.
+func (s *Service) SendMessage(ctx context.Context, a Actor, in NewMessage) (*Ask, *Delivery, error) {
+	if in.ClientID == "" {
+		return nil, nil, protocol.ErrIncorrectMessageID
+	}
+	if in.CID == "" {
+		return nil, nil, protocol.FieldRequired("cid")
+	}
+	if in.Body == nil && len(in.Attachments) == 0 {
+		return nil, nil, protocol.ErrBodyOrAttachments
+	}
+	body := ""
+	if in.Body != nil {
+		body = *in.Body
+	}
+	if len(body) > maxBody {
+		return nil, nil, protocol.Invalid("body", fmt.Sprintf("'body' max length %d", maxBody))
+	}
+	c, err := s.member(ctx, a, in.CID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if in.RepliedMessageID != "" {
+		if _, err := s.st.Message(ctx, c.ID, in.RepliedMessageID); errors.Is(err, store.ErrNotFound) {
+			return nil, nil, protocol.ErrIncorrectRepliedID
+		} else if err != nil {
+			return nil, nil, fmt.Errorf("load replied message: %w", err)
+		}
+	}
+	if c.Type == store.TypePrivate { // the opponent may have left: restore the pair
+		now := s.cfg.Now()
+		if err := s.st.AddParticipants(ctx, c.ID, []store.Participant{
+			{UserID: c.OwnerID, JoinedAt: now}, {UserID: c.OpponentID, JoinedAt: now}}); err != nil {
+			return nil, nil, fmt.Errorf("restore participants: %w", err)
+		}
+	}
+	now := s.cfg.Now().UTC()
+	t := (now.UnixMilli() + 999) / 1000 // SAMA: ceil(now/1000)
+	m := store.Message{ID: s.ids.Next(now), ConversationID: c.ID, From: a.UserID, Body: body,
+		X: in.X, Attachments: in.Attachments, RepliedMessageID: in.RepliedMessageID,
+		ForwardedMessageID: in.ForwardedMessageID, T: t, CreatedAt: now, UpdatedAt: now}
+	frame, err := event("message", messageView(&m, c.Type, "", ""))
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &store.Batch{
+		Messages: []store.Message{m},
+		Events:   []store.Event{{ID: m.ID, ConversationID: c.ID, Payload: frame, CreatedAt: now}},
+		Touch:    map[string]time.Time{c.ID: now},
+	}
+	if err := s.gc.commit(ctx, b); err != nil {
+		return nil, nil, err
+	}
+	members, err := s.memberIDs(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Ask{MID: in.ClientID, ServerMID: m.ID, T: t}, &Delivery{Frame: frame, UserIDs: members}, nil
+}
+
+// MessageQuery is message_list.
+type MessageQuery struct {
+	CID           string
+	IDs           []string
+	Limit         int
+	UpdatedBefore time.Time
+	UpdatedAfter  time.Time
+}
+
+// ListMessages pages a conversation's messages newest first (oldest first
+// with UpdatedAfter), with status on the caller's own messages.
+func (s *Service) ListMessages(ctx context.Context, a Actor, q MessageQuery) ([]Message, error) {
+	c, err := s.member(ctx, a, q.CID)
+	if err != nil {
+		return nil, err
+	}
+	if len(q.IDs) > 100 {
+		return nil, protocol.Invalid("ids", "'ids' max length 100")
+	}
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 30
+	}
+	ms, err := s.st.ConversationMessages(ctx, c.ID, store.MessageQuery{IDs: q.IDs, Limit: q.Limit,
+		UpdatedBefore: q.UpdatedBefore, UpdatedAfter: q.UpdatedAfter})
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	others, err := s.st.OthersReadMark(ctx, c.ID, a.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, 0, len(ms))
+	for i := range ms {
+		out = append(out, *messageView(&ms[i], "", a.UserID, others))
+	}
+	return out, nil
+}
+
+// MarkRead marks the foreign messages of a conversation read up to the
+// newest and tells each author which of theirs were read. Re-reading sends
+// nothing (SAMA re-sent every time).
+func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) ([]Delivery, error) {
+	c, err := s.member(ctx, a, cid)
+	if err != nil {
+		return nil, err
+	}
+	mark, err := s.st.ReadMark(ctx, c.ID, a.UserID)
+	if err != nil {
+		return nil, err
+	}
+	unread, err := s.st.UnreadFrom(ctx, c.ID, a.UserID, mark, 100)
+	if err != nil || len(unread) == 0 {
+		return nil, err
+	}
+	byAuthor := map[string][]string{}
+	var authors []string
+	for _, m := range unread { // newest first
+		if _, ok := byAuthor[m.From]; !ok {
+			authors = append(authors, m.From)
+		}
+		byAuthor[m.From] = append(byAuthor[m.From], m.ID)
+	}
+	now := s.cfg.Now().UTC()
+	b := &store.Batch{}
+	var out []Delivery
+	for _, author := range authors {
+		frame, err := event("message_read", map[string]any{"ids": byAuthor[author], "cid": c.ID, "from": a.UserID})
+		if err != nil {
+			return nil, err
+		}
+		b.Events = append(b.Events, store.Event{ID: s.ids.Next(now), UserID: author, Payload: frame, CreatedAt: now})
+		out = append(out, Delivery{Frame: frame, UserIDs: []string{author}})
+	}
+	if err := s.gc.commit(ctx, b); err != nil {
+		return nil, err
+	}
+	if err := s.st.MarkRead(ctx, c.ID, a.UserID, unread[0].ID); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Typing is live only: not stored; delivered to the members.
+func (s *Service) Typing(ctx context.Context, a Actor, cid string, status *string) (*Delivery, error) {
+	c, err := s.member(ctx, a, cid)
+	if err != nil {
+		return nil, err
+	}
+	p := map[string]any{"cid": c.ID, "c_type": c.Type, "from": a.UserID, "t": s.cfg.Now().Unix()}
+	if status != nil {
+		p["status"] = *status
+	}
+	frame, err := event("typing", p)
+	if err != nil {
+		return nil, err
+	}
+	members, err := s.memberIDs(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Delivery{Frame: frame, UserIDs: members}, nil
+}

@@ -1,0 +1,203 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/samagate/samagate/chat"
+	"github.com/samagate/samagate/protocol"
+)
+
+// Chat is what the gateway needs from chat (implemented by *chat.Service).
+type Chat interface {
+	CreateConversation(ctx context.Context, a chat.Actor, in chat.NewConversation) (*chat.Conversation, *chat.Delivery, error)
+	ListConversations(ctx context.Context, a chat.Actor, q chat.ConversationQuery) ([]chat.Conversation, error)
+	ParticipantsOf(ctx context.Context, a chat.Actor, cids []string) (map[string][]string, error)
+	SendMessage(ctx context.Context, a chat.Actor, in chat.NewMessage) (*chat.Ask, *chat.Delivery, error)
+	ListMessages(ctx context.Context, a chat.Actor, q chat.MessageQuery) ([]chat.Message, error)
+	MarkRead(ctx context.Context, a chat.Actor, cid string) ([]chat.Delivery, error)
+	Typing(ctx context.Context, a chat.Actor, cid string, status *string) (*chat.Delivery, error)
+}
+
+func actor(c call) chat.Actor { return chat.Actor{UserID: c.p.UserID, OrgID: c.p.OrgID} }
+
+// timeRange is SAMA's {"gt":..} / {"lt":..} filter.
+type timeRange struct {
+	Gt *protocol.Time `json:"gt"`
+	Lt *protocol.Time `json:"lt"`
+}
+
+func (r timeRange) bounds() (before, after time.Time) {
+	if r.Lt != nil {
+		before = r.Lt.Time
+	}
+	if r.Gt != nil {
+		after = r.Gt.Time
+	}
+	return before, after
+}
+
+// handleConversationCreate: {type, name?, description?, participants} ->
+// {"conversation":{..}}; the members get system_message x.conversation_created.
+func (g *Gateway) handleConversationCreate(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		Type         string                `json:"type"`
+		Name         string                `json:"name"`
+		Description  string                `json:"description"`
+		Participants []protocol.FlexString `json:"participants"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	conv, d, err := g.chat.CreateConversation(ctx, actor(c), chat.NewConversation{
+		Type: prm.Type, Name: prm.Name, Description: prm.Description, Participants: flexStrings(prm.Participants)})
+	if err != nil {
+		return nil, err
+	}
+	c.after(func() { g.deliver(d, s) })
+	return c.respond(protocol.F("conversation", conv))
+}
+
+// handleConversationList: {limit?, updated_at?{gt|lt}, ids?} -> {"conversations":[..]}
+func (g *Gateway) handleConversationList(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+	var prm struct {
+		Limit     int                   `json:"limit"`
+		UpdatedAt timeRange             `json:"updated_at"`
+		IDs       []protocol.FlexString `json:"ids"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	before, after := prm.UpdatedAt.bounds()
+	cs, err := g.chat.ListConversations(ctx, actor(c), chat.ConversationQuery{
+		Limit: prm.Limit, UpdatedBefore: before, UpdatedAfter: after, IDs: flexStrings(prm.IDs)})
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("conversations", nonNil(cs)))
+}
+
+// handleParticipantsByCIDs: {cids} -> {"users":[..],"conversations":{"<cid>":["<uid>",..]}};
+// conversations the caller is not in are left out.
+func (g *Gateway) handleParticipantsByCIDs(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+	var prm struct {
+		CIDs *[]protocol.FlexString `json:"cids"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	if prm.CIDs == nil {
+		return nil, protocol.FieldRequired("cids")
+	}
+	byConv, err := g.chat.ParticipantsOf(ctx, actor(c), flexStrings(*prm.CIDs))
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, uids := range byConv {
+		for _, id := range uids {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	users, err := g.accounts.UsersByIDs(ctx, c.p.OrgID, ids)
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("users", nonNil(users)), protocol.F("conversations", byConv))
+}
+
+// handleMessage is the top-level message: -> {"ask":{mid, server_mid, t}}
+// after the durable write, then the event to every member's sockets except
+// this one.
+func (g *Gateway) handleMessage(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		ID                 json.RawMessage     `json:"id"`
+		CID                protocol.FlexString `json:"cid"`
+		Body               *string             `json:"body"`
+		Attachments        json.RawMessage     `json:"attachments"`
+		X                  json.RawMessage     `json:"x"`
+		RepliedMessageID   protocol.FlexString `json:"replied_message_id"`
+		ForwardedMessageID protocol.FlexString `json:"forwarded_message_id"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	var clientID string
+	if len(prm.ID) == 0 || prm.ID[0] != '"' || json.Unmarshal(prm.ID, &clientID) != nil {
+		return nil, protocol.ErrIncorrectMessageID
+	}
+	if bytes.Equal(bytes.TrimSpace(prm.Attachments), []byte("null")) {
+		prm.Attachments = nil
+	}
+	ask, d, err := g.chat.SendMessage(ctx, actor(c), chat.NewMessage{
+		ClientID: clientID, CID: string(prm.CID), Body: prm.Body, Attachments: prm.Attachments, X: prm.X,
+		RepliedMessageID: string(prm.RepliedMessageID), ForwardedMessageID: string(prm.ForwardedMessageID)})
+	if err != nil {
+		return nil, err
+	}
+	c.after(func() { g.deliver(d, s) })
+	return protocol.Event("ask", ask)
+}
+
+// handleMessageList: {cid, limit?, ids?, updated_at?{gt|lt}} -> {"messages":[..]}
+func (g *Gateway) handleMessageList(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+	var prm struct {
+		CID       protocol.FlexString   `json:"cid"`
+		Limit     int                   `json:"limit"`
+		IDs       []protocol.FlexString `json:"ids"`
+		UpdatedAt timeRange             `json:"updated_at"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	before, after := prm.UpdatedAt.bounds()
+	ms, err := g.chat.ListMessages(ctx, actor(c), chat.MessageQuery{CID: string(prm.CID), Limit: prm.Limit,
+		IDs: flexStrings(prm.IDs), UpdatedBefore: before, UpdatedAfter: after})
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("messages", nonNil(ms)))
+}
+
+// handleMessageRead: {cid} -> {"success":true}; authors get message_read.
+func (g *Gateway) handleMessageRead(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		CID protocol.FlexString `json:"cid"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	ds, err := g.chat.MarkRead(ctx, actor(c), string(prm.CID))
+	if err != nil {
+		return nil, err
+	}
+	c.after(func() {
+		for i := range ds {
+			g.deliver(&ds[i], s)
+		}
+	})
+	return c.respond(protocol.F("success", true))
+}
+
+// handleTyping is live only and has no reply on success.
+func (g *Gateway) handleTyping(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		CID    protocol.FlexString `json:"cid"`
+		Status *string             `json:"status"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	d, err := g.chat.Typing(ctx, actor(c), string(prm.CID), prm.Status)
+	if err != nil {
+		return nil, err
+	}
+	g.deliver(d, s)
+	return nil, nil
+}

@@ -1,0 +1,165 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/samagate/samagate/store"
+)
+
+// userLookups: not-found cases and login-over-e-mail precedence.
+func userLookups(t *testing.T, s store.Store) {
+	a := mustCreate(t, s, newUser(store.DefaultOrg, "x@y.io", "", ""))
+	b := mustCreate(t, s, newUser(store.DefaultOrg, "bee", "X@Y.IO", "+1555"))
+	if got, err := s.UserByLogin(ctx, store.DefaultOrg, "X@y.io"); err != nil || got.ID != a.ID {
+		t.Fatalf("login equal to another's e-mail: got %v, %v, want the login match %s", got, err, a.ID)
+	}
+	if got, err := s.UserByLogin(ctx, store.DefaultOrg, "BEE"); err != nil || got.ID != b.ID || got.Phone != "+1555" {
+		t.Fatalf("by login: got %+v, %v", got, err)
+	}
+	missing := newUser(store.DefaultOrg, "ghost", "", "")
+	cases := []struct {
+		name string
+		err  error
+	}{
+		{"UserByID unknown", func() error { _, err := s.UserByID(ctx, store.DefaultOrg, "missing"); return err }()},
+		{"UserByLogin unknown", func() error { _, err := s.UserByLogin(ctx, store.DefaultOrg, "ghost"); return err }()},
+		{"UserByLogin other org", func() error { _, err := s.UserByLogin(ctx, "other", "bee"); return err }()},
+		{"UpdateUser unknown", s.UpdateUser(ctx, missing)},
+		{"DeleteUser other org", s.DeleteUser(ctx, "other", b.ID)},
+		{"SetRecentActivity unknown", s.SetRecentActivity(ctx, "missing", 1)},
+	}
+	for _, tc := range cases {
+		if !errors.Is(tc.err, store.ErrNotFound) {
+			t.Errorf("%s: got %v, want ErrNotFound", tc.name, tc.err)
+		}
+	}
+	// Clearing an e-mail frees it; two users without e-mail do not clash.
+	b.Email = ""
+	if err := s.UpdateUser(ctx, b); err != nil {
+		t.Fatalf("clear e-mail: %v", err)
+	}
+	if got, _ := s.UserByID(ctx, store.DefaultOrg, b.ID); got.Email != "" {
+		t.Fatalf("cleared e-mail: got %q, want empty", got.Email)
+	}
+	mustCreate(t, s, newUser(store.DefaultOrg, "cee", "x@y.io", ""))
+}
+
+// sessionDetails: fields round-trip, touch, single revoke, expiry and
+// not-found cases.
+func sessionDetails(t *testing.T, s store.Store) {
+	u := mustCreate(t, s, newUser(store.DefaultOrg, "sid", "", ""))
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	x := &store.Session{ID: store.NewID(), UserID: u.ID, OrgID: u.OrgID, DeviceID: "tab", Addr: "10.0.0.1",
+		UserAgent: "ua/1", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateSession(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, x); err == nil {
+		t.Fatal("duplicate session id: got nil error")
+	}
+	got, err := s.Session(ctx, x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UserID != u.ID || got.OrgID != u.OrgID || got.DeviceID != "tab" || got.Addr != "10.0.0.1" ||
+		got.UserAgent != "ua/1" || !got.CreatedAt.Equal(now) || !got.ExpiresAt.Equal(x.ExpiresAt) || !got.RevokedAt.IsZero() {
+		t.Fatalf("session: got %+v, want %+v", got, x)
+	}
+	later := now.Add(time.Minute)
+	if err := s.TouchSession(ctx, x.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Session(ctx, x.ID); !got.LastUsedAt.Equal(later) {
+		t.Fatalf("touched: got last used %v, want %v", got.LastUsedAt, later)
+	}
+	if err := s.TouchSession(ctx, "missing", later); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("touch missing: got %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeSession(ctx, "missing", later); err != nil {
+		t.Fatalf("revoke missing: got %v, want nil", err)
+	}
+
+	// An expired session is not live; a revoked one neither.
+	old := &store.Session{ID: store.NewID(), UserID: u.ID, OrgID: u.OrgID, DeviceID: "old",
+		CreatedAt: now.Add(-2 * time.Hour), LastUsedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}
+	if err := s.CreateSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if devs, err := s.LiveDevices(ctx, u.ID, now); err != nil || len(devs) != 1 || devs[0] != "tab" {
+		t.Fatalf("live devices: got %v, %v, want [tab]", devs, err)
+	}
+	if err := s.RevokeSession(ctx, x.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Session(ctx, x.ID); !got.RevokedAt.Equal(later) {
+		t.Fatalf("revoked at: got %v, want %v", got.RevokedAt, later)
+	}
+	if err := s.RevokeSession(ctx, x.ID, later.Add(time.Minute)); err != nil {
+		t.Fatalf("revoke twice: %v", err)
+	}
+	if got, _ := s.Session(ctx, x.ID); !got.RevokedAt.Equal(later) {
+		t.Fatalf("second revoke moved revoked_at: got %v, want %v", got.RevokedAt, later)
+	}
+	if devs, err := s.LiveDevices(ctx, u.ID, now); err != nil || devs == nil || len(devs) != 0 {
+		t.Fatalf("live devices after revoke: got %#v, %v, want empty", devs, err)
+	}
+	if n, err := s.RevokeSessions(ctx, u.ID, "", later); err != nil || n != 1 {
+		t.Fatalf("revoke all: got %d, %v, want 1 (the expired, unrevoked one)", n, err)
+	}
+	if n, err := s.RevokeSessions(ctx, u.ID, "", later); err != nil || n != 0 {
+		t.Fatalf("revoke all again: got %d, %v, want 0", n, err)
+	}
+	if n, err := s.RevokeSessions(ctx, "nobody", "", later); err != nil || n != 0 {
+		t.Fatalf("revoke for unknown user: got %d, %v, want 0", n, err)
+	}
+}
+
+// refreshDetails: lookups, a failed rotation stores nothing, rotating an
+// unknown hash.
+func refreshDetails(t *testing.T, s store.Store) {
+	u := mustCreate(t, s, newUser(store.DefaultOrg, "rex", "", ""))
+	sess := newSession(u, "d")
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	tok := func(h string) *store.RefreshToken {
+		return &store.RefreshToken{Hash: h, SessionID: sess.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	}
+	if _, err := s.RefreshToken(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing refresh token: got %v, want ErrNotFound", err)
+	}
+	if err := s.CreateRefreshToken(ctx, tok("r0")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RefreshToken(ctx, "r0")
+	if err != nil || got.SessionID != sess.ID || !got.CreatedAt.Equal(now) || !got.ExpiresAt.Equal(now.Add(time.Hour)) ||
+		!got.UsedAt.IsZero() || got.ReplacedBy != "" {
+		t.Fatalf("fresh token: got %+v, %v", got, err)
+	}
+	if ok, err := s.RotateRefreshToken(ctx, "unknown", tok("r-orphan"), now); ok || err != nil {
+		t.Fatalf("rotate unknown: got %v, %v, want false, nil", ok, err)
+	}
+	if _, err := s.RefreshToken(ctx, "r-orphan"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("successor of a failed rotation: got %v, want ErrNotFound", err)
+	}
+	at := now.Add(time.Second)
+	if ok, err := s.RotateRefreshToken(ctx, "r0", tok("r1"), at); !ok || err != nil {
+		t.Fatalf("rotate: got %v, %v, want true", ok, err)
+	}
+	if got, _ := s.RefreshToken(ctx, "r0"); !got.UsedAt.Equal(at) || got.ReplacedBy != "r1" {
+		t.Fatalf("rotated: got %+v, want used at %v, replaced by r1", got, at)
+	}
+	next, err := s.RefreshToken(ctx, "r1")
+	if err != nil || next.SessionID != sess.ID || !next.UsedAt.IsZero() || !next.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("successor: got %+v, %v", next, err)
+	}
+	if ok, err := s.RotateRefreshToken(ctx, "r0", tok("r1b"), at); ok || err != nil {
+		t.Fatalf("rotate used: got %v, %v, want false, nil", ok, err)
+	}
+	if _, err := s.RefreshToken(ctx, "r1b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("successor of a losing rotation: got %v, want ErrNotFound", err)
+	}
+}
