@@ -19,6 +19,8 @@ type Chat interface {
 	ListMessages(ctx context.Context, a chat.Actor, q chat.MessageQuery) ([]chat.Message, error)
 	MarkRead(ctx context.Context, a chat.Actor, cid string) ([]chat.Delivery, error)
 	Typing(ctx context.Context, a chat.Actor, cid string, status *string) (*chat.Delivery, error)
+	OpLog(ctx context.Context, a chat.Actor, gt, lt *time.Time) ([]chat.LogEntry, error)
+	SystemMessage(ctx context.Context, a chat.Actor, in chat.NewSystemMessage) (*chat.SystemAsk, *chat.Delivery, error)
 }
 
 func actor(c call) chat.Actor { return chat.Actor{UserID: c.p.UserID, OrgID: c.p.OrgID} }
@@ -200,4 +202,51 @@ func (g *Gateway) handleTyping(ctx context.Context, s *Socket, c call) ([]byte, 
 	}
 	g.deliver(d, s)
 	return nil, nil
+}
+
+// handleOpLogList: {created_at:{gt|lt}} -> {"logs":[{_id,user_id,packet:{..},created_at,updated_at}]}
+func (g *Gateway) handleOpLogList(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+	var prm struct {
+		CreatedAt timeRange `json:"created_at"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	var gt, lt *time.Time
+	if prm.CreatedAt.Gt != nil && !prm.CreatedAt.Gt.IsZero() {
+		gt = &prm.CreatedAt.Gt.Time
+	}
+	if prm.CreatedAt.Lt != nil && !prm.CreatedAt.Lt.IsZero() {
+		lt = &prm.CreatedAt.Lt.Time
+	}
+	logs, err := g.chat.OpLog(ctx, actor(c), gt, lt)
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("logs", logs))
+}
+
+// handleSystemMessage: {id, cid|uids, x} -> {"ask":{mid,t}}; recipients get
+// {"system_message":{_id,from,t,x,cid?}}.
+func (g *Gateway) handleSystemMessage(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		ID   json.RawMessage       `json:"id"`
+		CID  protocol.FlexString   `json:"cid"`
+		UIDs []protocol.FlexString `json:"uids"`
+		X    json.RawMessage       `json:"x"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	var clientID string
+	if len(prm.ID) == 0 || prm.ID[0] != '"' || json.Unmarshal(prm.ID, &clientID) != nil {
+		return nil, protocol.ErrIncorrectMessageID
+	}
+	ask, d, err := g.chat.SystemMessage(ctx, actor(c), chat.NewSystemMessage{ClientID: clientID,
+		CID: string(prm.CID), UIDs: flexStrings(prm.UIDs), X: bytes.TrimSpace(prm.X)})
+	if err != nil {
+		return nil, err
+	}
+	c.after(func() { g.deliver(d, s) })
+	return protocol.Event("ask", ask)
 }

@@ -59,6 +59,8 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodMessageList:        {auth: true, handle: g.handleMessageList},
 		protocol.MethodMessageRead:        {auth: true, handle: g.handleMessageRead},
 		protocol.MethodTyping:             {auth: true, handle: g.handleTyping},
+		protocol.MethodSystemMessage:      {auth: true, handle: g.handleSystemMessage},
+		protocol.MethodOpLogList:          {auth: true, handle: g.handleOpLogList},
 	}
 }
 

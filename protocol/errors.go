@@ -75,6 +75,8 @@ var (
 	ErrIncorrectMessageID   = &Error{Status: 422, Message: "Incorrect message ID."}
 	ErrIncorrectRepliedID   = &Error{Status: 422, Message: "Incorrect replied message ID."}
 	ErrBodyOrAttachments    = &Error{Status: 422, Message: "Either message body or attachments required."}
+	ErrGtOrLtMissed         = &Error{Status: 422, Message: "Gt or lt query missed."}
+	ErrCidOrUidsRequired    = &Error{Status: 422, Message: "'cid' or 'uids' field is required."}
 )
 
 // FieldRequired is SAMA's generic "'<x>' field is required." (422).

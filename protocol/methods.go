@@ -70,6 +70,12 @@ const (
 	MethodMessageRead = "message_read"
 	// MethodTyping (top-level) {cid, status?} -> no reply; members get {"typing":{..}}.
 	MethodTyping = "typing"
+	// MethodSystemMessage {id, cid|uids(<=20), x} -> {"ask":{mid,t}}; recipients
+	// get {"system_message":{_id,from,t,x,cid?}}.
+	MethodSystemMessage = "system_message"
+	// MethodOpLogList {created_at:{gt|lt}} -> {"logs":[{_id,user_id,packet:{..},created_at,updated_at}]}:
+	// the caller's stored events (packet as an object, not SAMA's string).
+	MethodOpLogList = "op_log_list"
 )
 
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get

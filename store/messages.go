@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -59,6 +60,9 @@ type Messages interface {
 	// ("" = from the start) of the conversations userID is a member of and
 	// those addressed to userID.
 	EventsSince(ctx context.Context, userID, after string, limit int) ([]Event, error)
+	// EventsBefore returns, id ascending, the newest `limit` events before
+	// position `before` for userID (same selection as EventsSince).
+	EventsBefore(ctx context.Context, userID, before string, limit int) ([]Event, error)
 	// LastMessage is the conversation's newest message (ErrNotFound if none).
 	LastMessage(ctx context.Context, conversationID string) (*Message, error)
 	// ReadMark is the newest message id userID has read ("" if none).
@@ -74,4 +78,10 @@ type Messages interface {
 	CountUnread(ctx context.Context, conversationID, userID, after string) (int, error)
 	// PruneEvents deletes events created before t and reports how many.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
+}
+
+// PositionAt is the smallest event position of second t: every event id
+// created at or after t's second is >= it (ids start with unix seconds).
+func PositionAt(t time.Time) string {
+	return fmt.Sprintf("%08x%016x", uint32(t.Unix()), 0)
 }

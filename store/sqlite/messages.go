@@ -117,14 +117,28 @@ func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q 
 // EventsSince implements store.Messages with two indexed range scans merged
 // by id.
 func (s *DB) EventsSince(ctx context.Context, userID, after string, limit int) ([]store.Event, error) {
+	return s.queryEvents(ctx, ">", "ASC", userID, after, limit)
+}
+
+// EventsBefore implements store.Messages.
+func (s *DB) EventsBefore(ctx context.Context, userID, before string, limit int) ([]store.Event, error) {
+	es, err := s.queryEvents(ctx, "<", "DESC", userID, before, limit)
+	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
+		es[i], es[j] = es[j], es[i]
+	}
+	return es, err
+}
+
+// queryEvents selects a user's events on one side of a position.
+func (s *DB) queryEvents(ctx context.Context, cmp, order, userID, pos string, limit int) ([]store.Event, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, COALESCE(conversation_id, ''), COALESCE(user_id, ''), payload, created_at FROM (
 			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
-			WHERE p.user_id = ? AND e.id > ?
+			WHERE p.user_id = ? AND e.id `+cmp+` ?
 			UNION ALL
-			SELECT e.* FROM events e WHERE e.user_id = ? AND e.id > ?
-		) ORDER BY id LIMIT ?`, userID, after, userID, after, limit)
+			SELECT e.* FROM events e WHERE e.user_id = ? AND e.id `+cmp+` ?
+		) ORDER BY id `+order+` LIMIT ?`, userID, pos, userID, pos, limit)
 	if err != nil {
-		return nil, fmt.Errorf("events since: %w", err)
+		return nil, fmt.Errorf("events: %w", err)
 	}
 	defer rows.Close()
 	out := []store.Event{}

@@ -127,6 +127,14 @@ func messagesAndEvents(t *testing.T, s store.Store) {
 			t.Fatalf("paging: event %d is %s, want %s", i, paged[i], all[i].ID)
 		}
 	}
+	// EventsBefore: the newest ones before a position, id ascending.
+	before, err := s.EventsBefore(ctx, b, all[len(all)-1].ID, 2)
+	if err != nil || len(before) != 2 || before[1].ID >= all[len(all)-1].ID || before[0].ID >= before[1].ID {
+		t.Fatalf("events before: got %v, %v", before, err)
+	}
+	if p := store.PositionAt(now); p > all[0].ID || len(p) != 24 {
+		t.Fatalf("PositionAt(now) = %s, want <= the first event id %s", p, all[0].ID)
+	}
 	if n, err := s.PruneEvents(ctx, now.Add(time.Second)); err != nil || n != 8 {
 		t.Fatalf("prune: got %d, %v, want 8", n, err)
 	}
