@@ -20,6 +20,7 @@ import (
 	"github.com/samagate/samagate/httpauth"
 	"github.com/samagate/samagate/presence"
 	"github.com/samagate/samagate/store/sqlite"
+	"github.com/samagate/samagate/web"
 )
 
 // Config is everything samagate needs. The zero value runs a single node on
@@ -114,14 +115,18 @@ func (a *App) Run(ctx context.Context) (err error) {
 	}
 	a.chat = chat.New(a.db, cfg.Chat, a.log.With().Str("component", "chat").Logger())
 	gw = gateway.New(cfg.Gateway, a.accounts, presence.NewMemory(), a.chat, a.log.With().Str("component", "gateway").Logger())
-	web := httpauth.New(a.accounts, cfg.HTTP, a.log.With().Str("component", "http").Logger())
+	httpCfg := cfg.HTTP
+	if httpCfg.Fallback == nil {
+		httpCfg.Fallback = web.Handler() // the demo chat page at GET /
+	}
+	api := httpauth.New(a.accounts, httpCfg, a.log.With().Str("component", "http").Logger())
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if err := gw.Serve(ln, web); err != nil {
+	if err := gw.Serve(ln, api); err != nil {
 		_ = ln.Close()
 		return err
 	}
