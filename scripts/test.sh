@@ -38,20 +38,16 @@ apt_install() {
 	apt-get install -y -qq --no-install-recommends "$@" </dev/null >/dev/null
 }
 
-# ensure_services installs redis-server and PostgreSQL if missing.
+# ensure_services installs what the tests use if missing, in one apt run:
+# redis-server, PostgreSQL, and Debian's chromium for the browser test
+# (run headless; never a downloaded browser).
 ensure_services() {
 	local need=()
+	command -v chromium >/dev/null || need+=(chromium)
 	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(redis-server)
 	[[ -n $(pg_bin) ]] || need+=(postgresql)
 	((${#need[@]} == 0)) || apt_install "${need[@]}"
 	[[ -n $(pg_bin) ]] || die "no PostgreSQL server under /usr/lib/postgresql/*/bin"
-}
-
-# ensure_chromium is the hook for browser tests: not called yet. The issue
-# that adds a browser test calls it before go test (Debian's package; tests
-# run it with --headless --no-sandbox, never a downloaded browser).
-ensure_chromium() {
-	command -v chromium >/dev/null || apt_install chromium
 }
 
 # free_port prints a TCP port nobody listens on at 127.0.0.1.
