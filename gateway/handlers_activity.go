@@ -69,12 +69,9 @@ func (g *Gateway) handleLastActivity(ctx context.Context, _ *Socket, c call) ([]
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	if prm.IDs == nil {
-		return nil, protocol.FieldRequired("ids")
-	}
-	ids := flexStrings(*prm.IDs)
-	if len(ids) > maxIDs {
-		return nil, protocol.Invalid("ids", fmt.Sprintf("'ids' max length %d", maxIDs))
+	ids, err := idList(prm.IDs, 0)
+	if err != nil {
+		return nil, err
 	}
 	users, err := g.accounts.UsersByIDs(ctx, c.p.OrgID, ids)
 	if err != nil {

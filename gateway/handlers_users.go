@@ -100,21 +100,31 @@ func (g *Gateway) handleGetUsersByIDs(ctx context.Context, _ *Socket, c call) ([
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	if prm.IDs == nil {
-		return nil, protocol.FieldRequired("ids")
-	}
-	ids := flexStrings(*prm.IDs)
-	if len(ids) == 0 {
-		return nil, protocol.Invalid("ids", "'ids' must contain at least 1 items")
-	}
-	if len(ids) > maxIDs {
-		return nil, protocol.Invalid("ids", fmt.Sprintf("'ids' max length %d", maxIDs))
+	ids, err := idList(prm.IDs, 1)
+	if err != nil {
+		return nil, err
 	}
 	users, err := g.accounts.UsersByIDs(ctx, c.p.OrgID, ids)
 	if err != nil {
 		return nil, err
 	}
 	return c.respond(protocol.F("users", nonNil(users)))
+}
+
+// idList validates a required "ids" list of at least min and at most
+// maxIDs entries.
+func idList(raw *[]protocol.FlexString, min int) ([]string, error) {
+	if raw == nil {
+		return nil, protocol.FieldRequired("ids")
+	}
+	ids := flexStrings(*raw)
+	if len(ids) < min {
+		return nil, protocol.Invalid("ids", fmt.Sprintf("'ids' must contain at least %d items", min))
+	}
+	if len(ids) > maxIDs {
+		return nil, protocol.Invalid("ids", fmt.Sprintf("'ids' max length %d", maxIDs))
+	}
+	return ids, nil
 }
 
 func flexStrings(in []protocol.FlexString) []string {

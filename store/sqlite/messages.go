@@ -98,9 +98,14 @@ func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q 
 	}
 	sqlq += order + ` LIMIT ?`
 	args = append(args, q.Limit)
-	rows, err := s.db.QueryContext(ctx, sqlq, args...)
+	return s.queryMessages(ctx, sqlq, args...)
+}
+
+// queryMessages runs a SELECT of msgCols and scans every row.
+func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.Message, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
+		return nil, fmt.Errorf("query messages: %w", err)
 	}
 	defer rows.Close()
 	out := []store.Message{}
@@ -205,21 +210,8 @@ func (s *DB) OthersReadMark(ctx context.Context, conversationID, userID string) 
 
 // UnreadFrom implements store.Messages.
 func (s *DB) UnreadFrom(ctx context.Context, conversationID, userID, after string, limit int) ([]store.Message, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = ? AND from_id <> ? AND id > ?
+	return s.queryMessages(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = ? AND from_id <> ? AND id > ?
 		ORDER BY id DESC LIMIT ?`, conversationID, userID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("unread messages: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan message: %w", err)
-		}
-		out = append(out, *m)
-	}
-	return out, rows.Err()
 }
 
 // CountUnread implements store.Messages.
