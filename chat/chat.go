@@ -31,9 +31,12 @@ type Config struct {
 type Actor struct{ UserID, OrgID string }
 
 // Delivery is one encoded event and the users whose sockets get it.
+// EventID is its position in the event log ("" for live-only events), so a
+// socket replaying the log can drop a live copy of an event it replayed.
 type Delivery struct {
 	Frame   []byte
 	UserIDs []string
+	EventID string
 }
 
 // Service is the chat core.

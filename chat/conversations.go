@@ -125,7 +125,7 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 	for _, p := range ps {
 		recipients = append(recipients, p.UserID)
 	}
-	return view, &Delivery{Frame: frame, UserIDs: recipients}, nil
+	return view, &Delivery{Frame: frame, UserIDs: recipients, EventID: ev.ID}, nil
 }
 
 // ConversationQuery is conversation_list.

@@ -124,7 +124,7 @@ func (s *Service) SendMessage(ctx context.Context, a Actor, in NewMessage) (*Ask
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Ask{MID: in.ClientID, ServerMID: m.ID, T: t}, &Delivery{Frame: frame, UserIDs: members}, nil
+	return &Ask{MID: in.ClientID, ServerMID: m.ID, T: t}, &Delivery{Frame: frame, UserIDs: members, EventID: m.ID}, nil
 }
 
 // MessageQuery is message_list.
@@ -197,8 +197,9 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) ([]Delivery
 		if err != nil {
 			return nil, err
 		}
-		b.Events = append(b.Events, store.Event{ID: s.ids.Next(now), UserID: author, Payload: frame, CreatedAt: now})
-		out = append(out, Delivery{Frame: frame, UserIDs: []string{author}})
+		id := s.ids.Next(now)
+		b.Events = append(b.Events, store.Event{ID: id, UserID: author, Payload: frame, CreatedAt: now})
+		out = append(out, Delivery{Frame: frame, UserIDs: []string{author}, EventID: id})
 	}
 	if err := s.gc.commit(ctx, b); err != nil {
 		return nil, err

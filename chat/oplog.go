@@ -75,8 +75,9 @@ type SystemAsk struct {
 }
 
 // SystemMessage stores the event (samagate keeps it for catch-up; SAMA did
-// not) and returns the delivery.
-func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessage) (*SystemAsk, *Delivery, error) {
+// not) and returns the deliveries: one for a conversation, one per user for
+// uids (each user's copy has its own position).
+func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessage) (*SystemAsk, []Delivery, error) {
 	switch {
 	case in.ClientID == "":
 		return nil, nil, protocol.ErrIncorrectMessageID
@@ -113,11 +114,16 @@ func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessag
 	if err != nil {
 		return nil, nil, err
 	}
+	var ds []Delivery
 	if in.CID != "" {
-		b.Events = append(b.Events, store.Event{ID: s.ids.Next(now), ConversationID: in.CID, Payload: frame, CreatedAt: now})
+		id := s.ids.Next(now)
+		b.Events = append(b.Events, store.Event{ID: id, ConversationID: in.CID, Payload: frame, CreatedAt: now})
+		ds = append(ds, Delivery{Frame: frame, UserIDs: recipients, EventID: id})
 	} else {
 		for _, uid := range recipients {
-			b.Events = append(b.Events, store.Event{ID: s.ids.Next(now), UserID: uid, Payload: frame, CreatedAt: now})
+			id := s.ids.Next(now)
+			b.Events = append(b.Events, store.Event{ID: id, UserID: uid, Payload: frame, CreatedAt: now})
+			ds = append(ds, Delivery{Frame: frame, UserIDs: []string{uid}, EventID: id})
 		}
 	}
 	if len(b.Events) > 0 {
@@ -125,5 +131,25 @@ func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessag
 			return nil, nil, err
 		}
 	}
-	return &SystemAsk{MID: in.ClientID, T: now.Unix()}, &Delivery{Frame: frame, UserIDs: recipients}, nil
+	return &SystemAsk{MID: in.ClientID, T: now.Unix()}, ds, nil
+}
+
+// ReplayEvent is one logged event for a reconnecting device.
+type ReplayEvent struct {
+	ID    string
+	Frame []byte
+}
+
+// Replay returns, in order, at most limit of the caller's events after
+// position since ("" = from the start of the retained log).
+func (s *Service) Replay(ctx context.Context, a Actor, since string, limit int) ([]ReplayEvent, error) {
+	es, err := s.st.EventsSince(ctx, a.UserID, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	out := make([]ReplayEvent, 0, len(es))
+	for _, e := range es {
+		out = append(out, ReplayEvent{ID: e.ID, Frame: e.Payload})
+	}
+	return out, nil
 }

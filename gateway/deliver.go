@@ -12,7 +12,7 @@ func (g *Gateway) deliver(d *chat.Delivery, except *Socket) {
 	for _, uid := range d.UserIDs {
 		for _, s := range g.hub.userSockets(uid) {
 			if s != except {
-				s.send(d.Frame)
+				s.sendEvent(d.Frame, d.EventID)
 			}
 		}
 	}

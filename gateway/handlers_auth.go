@@ -5,6 +5,7 @@ import (
 	"net"
 
 	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/chat"
 	"github.com/samagate/samagate/protocol"
 )
 
@@ -14,6 +15,9 @@ func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte,
 	var prm struct {
 		Token    string              `json:"token"`
 		DeviceID protocol.FlexString `json:"device_id"`
+		// Since (samagate, additive) asks for a replay of every event after
+		// this position: {"catch_up":{"until":..}} follows the replayed ones.
+		Since *string `json:"since"`
 	}
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
@@ -29,8 +33,18 @@ func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	if prm.Since != nil {
+		s.startReplay() // live events bound from now on wait behind the replay
+	}
 	if err := s.bind(ctx, p); err != nil {
+		if prm.Since != nil {
+			s.finishReplay(nil)
+		}
 		return nil, err
+	}
+	if prm.Since != nil {
+		since := *prm.Since
+		c.after(func() { g.replay(ctx, s, chat.Actor{UserID: p.UserID, OrgID: p.OrgID}, since) })
 	}
 	return c.respond(protocol.F("success", true))
 }

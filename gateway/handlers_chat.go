@@ -20,7 +20,8 @@ type Chat interface {
 	MarkRead(ctx context.Context, a chat.Actor, cid string) ([]chat.Delivery, error)
 	Typing(ctx context.Context, a chat.Actor, cid string, status *string) (*chat.Delivery, error)
 	OpLog(ctx context.Context, a chat.Actor, gt, lt *time.Time) ([]chat.LogEntry, error)
-	SystemMessage(ctx context.Context, a chat.Actor, in chat.NewSystemMessage) (*chat.SystemAsk, *chat.Delivery, error)
+	SystemMessage(ctx context.Context, a chat.Actor, in chat.NewSystemMessage) (*chat.SystemAsk, []chat.Delivery, error)
+	Replay(ctx context.Context, a chat.Actor, since string, limit int) ([]chat.ReplayEvent, error)
 }
 
 func actor(c call) chat.Actor { return chat.Actor{UserID: c.p.UserID, OrgID: c.p.OrgID} }
@@ -242,11 +243,15 @@ func (g *Gateway) handleSystemMessage(ctx context.Context, s *Socket, c call) ([
 	if len(prm.ID) == 0 || prm.ID[0] != '"' || json.Unmarshal(prm.ID, &clientID) != nil {
 		return nil, protocol.ErrIncorrectMessageID
 	}
-	ask, d, err := g.chat.SystemMessage(ctx, actor(c), chat.NewSystemMessage{ClientID: clientID,
+	ask, ds, err := g.chat.SystemMessage(ctx, actor(c), chat.NewSystemMessage{ClientID: clientID,
 		CID: string(prm.CID), UIDs: flexStrings(prm.UIDs), X: bytes.TrimSpace(prm.X)})
 	if err != nil {
 		return nil, err
 	}
-	c.after(func() { g.deliver(d, s) })
+	c.after(func() {
+		for i := range ds {
+			g.deliver(&ds[i], s)
+		}
+	})
 	return protocol.Event("ask", ask)
 }

@@ -33,6 +33,12 @@ type Socket struct {
 
 	// inactive is set by activity_status (a backgrounded mobile app).
 	inactive atomic.Bool
+
+	// qmu guards the replay state: while replaying, live events wait in
+	// pending (see replay.go).
+	qmu       sync.Mutex
+	replaying bool
+	pending   []pendingFrame
 }
 
 var errSocketClosed = errors.New("socket closed")
