@@ -149,7 +149,7 @@ func (s *Service) ListMessages(ctx context.Context, a Actor, q MessageQuery) ([]
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 30
 	}
-	ms, err := s.st.ConversationMessages(ctx, c.ID, store.MessageQuery{IDs: q.IDs, Limit: q.Limit,
+	ms, err := s.st.ConversationMessages(ctx, c.ID, store.MessageQuery{ViewerID: a.UserID, IDs: q.IDs, Limit: q.Limit,
 		UpdatedBefore: q.UpdatedBefore, UpdatedAfter: q.UpdatedAfter})
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)

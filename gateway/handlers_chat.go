@@ -22,6 +22,8 @@ type Chat interface {
 	OpLog(ctx context.Context, a chat.Actor, gt, lt *time.Time) ([]chat.LogEntry, error)
 	SystemMessage(ctx context.Context, a chat.Actor, in chat.NewSystemMessage) (*chat.SystemAsk, []chat.Delivery, error)
 	Replay(ctx context.Context, a chat.Actor, since string, limit int) ([]chat.ReplayEvent, error)
+	EditMessage(ctx context.Context, a chat.Actor, id, body string) (*chat.Delivery, error)
+	DeleteMessages(ctx context.Context, a chat.Actor, cid string, ids []string, typ string) (*chat.Delivery, error)
 }
 
 func actor(c call) chat.Actor { return chat.Actor{UserID: c.p.UserID, OrgID: c.p.OrgID} }
@@ -254,4 +256,40 @@ func (g *Gateway) handleSystemMessage(ctx context.Context, s *Socket, c call) ([
 		}
 	})
 	return protocol.Event("ask", ask)
+}
+
+// handleMessageEdit: {id, body} -> {"success":true}; members get message_edit.
+func (g *Gateway) handleMessageEdit(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		ID   protocol.FlexString `json:"id"`
+		Body string              `json:"body"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	d, err := g.chat.EditMessage(ctx, actor(c), string(prm.ID), prm.Body)
+	if err != nil {
+		return nil, err
+	}
+	c.after(func() { g.deliver(d, s) })
+	return c.respond(protocol.F("success", true))
+}
+
+// handleMessageDelete: {cid, ids, type:"all"|"myself"} -> {"success":true};
+// for "all" the members get message_delete.
+func (g *Gateway) handleMessageDelete(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		CID  protocol.FlexString   `json:"cid"`
+		IDs  []protocol.FlexString `json:"ids"`
+		Type string                `json:"type"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	d, err := g.chat.DeleteMessages(ctx, actor(c), string(prm.CID), flexStrings(prm.IDs), prm.Type)
+	if err != nil {
+		return nil, err
+	}
+	c.after(func() { g.deliver(d, s) })
+	return c.respond(protocol.F("success", true))
 }

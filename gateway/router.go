@@ -61,6 +61,8 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodTyping:             {auth: true, handle: g.handleTyping},
 		protocol.MethodSystemMessage:      {auth: true, handle: g.handleSystemMessage},
 		protocol.MethodOpLogList:          {auth: true, handle: g.handleOpLogList},
+		protocol.MethodMessageEdit:        {auth: true, handle: g.handleMessageEdit},
+		protocol.MethodMessageDelete:      {auth: true, handle: g.handleMessageDelete},
 	}
 }
 

@@ -77,6 +77,9 @@ var (
 	ErrBodyOrAttachments    = &Error{Status: 422, Message: "Either message body or attachments required."}
 	ErrGtOrLtMissed         = &Error{Status: 422, Message: "Gt or lt query missed."}
 	ErrCidOrUidsRequired    = &Error{Status: 422, Message: "'cid' or 'uids' field is required."}
+	ErrMessageIDNotFound    = &Error{Status: 422, Message: "Message ID not found."}
+	ErrMessageIDMissed      = &Error{Status: 422, Message: "Message ID missed."}
+	ErrMessageTypeMissed    = &Error{Status: 422, Message: "Message type missed."}
 )
 
 // FieldRequired is SAMA's generic "'<x>' field is required." (422).

@@ -76,6 +76,12 @@ const (
 	// MethodOpLogList {created_at:{gt|lt}} -> {"logs":[{_id,user_id,packet:{..},created_at,updated_at}]}:
 	// the caller's stored events (packet as an object, not SAMA's string).
 	MethodOpLogList = "op_log_list"
+	// MethodMessageEdit {id, body} -> {"success":true}; members get
+	// {"message_edit":{id,cid,c_type,from,body}}. Author only.
+	MethodMessageEdit = "message_edit"
+	// MethodMessageDelete {cid, ids, type:"all"|"myself"} -> {"success":true};
+	// for "all" members get {"message_delete":{ids,cid,c_type,from,type}}.
+	MethodMessageDelete = "message_delete"
 )
 
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get

@@ -43,6 +43,7 @@ type Batch struct {
 
 // MessageQuery pages a conversation's messages.
 type MessageQuery struct {
+	ViewerID      string // messages this user hid for themselves are left out
 	IDs           []string
 	UpdatedBefore time.Time
 	UpdatedAfter  time.Time // with it, the order is oldest first (SAMA)
@@ -63,6 +64,14 @@ type Messages interface {
 	// EventsBefore returns, id ascending, the newest `limit` events before
 	// position `before` for userID (same selection as EventsSince).
 	EventsBefore(ctx context.Context, userID, before string, limit int) ([]Event, error)
+	// MessageByID finds a message by id alone (the caller checks scope).
+	MessageByID(ctx context.Context, id string) (*Message, error)
+	// EditMessage sets a message's body and update time.
+	EditMessage(ctx context.Context, id, body string, at time.Time) error
+	// DeleteMessages deletes the given messages of a conversation.
+	DeleteMessages(ctx context.Context, conversationID string, ids []string) error
+	// HideMessages hides messages of a conversation from userID only.
+	HideMessages(ctx context.Context, conversationID, userID string, ids []string) error
 	// LastMessage is the conversation's newest message (ErrNotFound if none).
 	LastMessage(ctx context.Context, conversationID string) (*Message, error)
 	// ReadMark is the newest message id userID has read ("" if none).

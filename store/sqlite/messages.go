@@ -80,6 +80,10 @@ func (s *DB) Message(ctx context.Context, conversationID, id string) (*store.Mes
 func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q store.MessageQuery) ([]store.Message, error) {
 	sqlq := `SELECT ` + msgCols + ` FROM messages WHERE conversation_id = ?`
 	args := []any{conversationID}
+	if q.ViewerID != "" {
+		sqlq += ` AND id NOT IN (SELECT message_id FROM hidden_messages WHERE user_id = ?)`
+		args = append(args, q.ViewerID)
+	}
 	if len(q.IDs) > 0 {
 		sqlq += ` AND id IN (?` + strings.Repeat(",?", len(q.IDs)-1) + `)`
 		for _, id := range q.IDs {
@@ -223,4 +227,54 @@ func (s *DB) CountUnread(ctx context.Context, conversationID, userID, after stri
 		return 0, fmt.Errorf("count unread: %w", err)
 	}
 	return n, nil
+}
+
+// MessageByID implements store.Messages.
+func (s *DB) MessageByID(ctx context.Context, id string) (*store.Message, error) {
+	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE id = ?`, id))
+}
+
+// EditMessage implements store.Messages.
+func (s *DB) EditMessage(ctx context.Context, id, body string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE messages SET body = ?, updated_at = ? WHERE id = ?`, body, ms(at), id)
+	if err != nil {
+		return fmt.Errorf("edit message: %w", err)
+	}
+	return affected(res, "edit message")
+}
+
+// inList returns " IN (?,?,..)" and its args.
+func inList(ids []string) (string, []any) {
+	args := make([]any, 0, len(ids))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return ` IN (?` + strings.Repeat(",?", len(ids)-1) + `)`, args
+}
+
+// DeleteMessages implements store.Messages.
+func (s *DB) DeleteMessages(ctx context.Context, conversationID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := inList(ids)
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM messages WHERE conversation_id = ? AND id`+in,
+		append([]any{conversationID}, args...)...); err != nil {
+		return fmt.Errorf("delete messages: %w", err)
+	}
+	return nil
+}
+
+// HideMessages implements store.Messages.
+func (s *DB) HideMessages(ctx context.Context, conversationID, userID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := inList(ids)
+	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO hidden_messages (message_id, user_id)
+		SELECT id, ? FROM messages WHERE conversation_id = ? AND id`+in,
+		append([]any{userID, conversationID}, args...)...); err != nil {
+		return fmt.Errorf("hide messages: %w", err)
+	}
+	return nil
 }

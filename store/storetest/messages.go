@@ -193,3 +193,56 @@ func readMarks(t *testing.T, s store.Store) {
 		t.Fatalf("a's mark: got %q, want none", m)
 	}
 }
+
+func editDeleteHide(t *testing.T, s store.Store) {
+	ids := store.NewIDGen()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	conv := newConversation(store.TypeGroup, "a", now)
+	if err := s.CreateConversation(ctx, conv, members(now, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	var mids []string
+	b := &store.Batch{}
+	for i := range 3 {
+		m := store.Message{ID: ids.Next(now), ConversationID: conv.ID, From: "a", Body: fmt.Sprint(i), T: now.Unix(), CreatedAt: now, UpdatedAt: now}
+		mids = append(mids, m.ID)
+		b.Messages = append(b.Messages, m)
+	}
+	if err := s.Commit(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EditMessage(ctx, mids[0], "edited", now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.MessageByID(ctx, mids[0]); err != nil || m.Body != "edited" || !m.UpdatedAt.After(m.CreatedAt) {
+		t.Fatalf("edited: got %+v, %v", m, err)
+	}
+	if err := s.EditMessage(ctx, "missing", "x", now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("edit missing: got %v, want ErrNotFound", err)
+	}
+	if err := s.HideMessages(ctx, conv.ID, "b", []string{mids[1]}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(viewer string) int {
+		ms, err := s.ConversationMessages(ctx, conv.ID, store.MessageQuery{ViewerID: viewer, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ms)
+	}
+	if count("b") != 2 || count("a") != 3 {
+		t.Fatalf("hidden for b only: got b=%d a=%d, want 2 and 3", count("b"), count("a"))
+	}
+	if err := s.DeleteMessages(ctx, "other-conversation", []string{mids[2]}); err != nil {
+		t.Fatal(err)
+	}
+	if count("a") != 3 {
+		t.Fatal("delete through another conversation removed a message")
+	}
+	if err := s.DeleteMessages(ctx, conv.ID, []string{mids[2], "missing"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MessageByID(ctx, mids[2]); !errors.Is(err, store.ErrNotFound) || count("a") != 2 {
+		t.Fatalf("deleted message: got %v, %d left", err, count("a"))
+	}
+}
