@@ -196,3 +196,49 @@ func (s *Service) ParticipantsOf(ctx context.Context, a Actor, cids []string) (m
 	}
 	return out, nil
 }
+
+// LeaveConversation is conversation_delete: the caller leaves; when nobody
+// is left the conversation is deleted. Unknown or other-organization ids
+// are 400 Bad Request., a non-member 404 (SAMA's answers).
+func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) error {
+	if cid == "" {
+		return protocol.FieldRequired("id")
+	}
+	c, err := s.st.Conversation(ctx, a.OrgID, cid)
+	if errors.Is(err, store.ErrNotFound) {
+		return protocol.ErrBadRequest
+	}
+	if err != nil {
+		return fmt.Errorf("load conversation: %w", err)
+	}
+	left, err := s.st.RemoveParticipant(ctx, c.ID, a.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return protocol.ErrParticipantNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("leave conversation: %w", err)
+	}
+	if left == 0 {
+		if err := s.st.DeleteConversation(ctx, a.OrgID, c.ID); err != nil {
+			return fmt.Errorf("delete conversation: %w", err)
+		}
+	}
+	return nil
+}
+
+// SearchConversations is conversation_search: ids of the caller's own
+// conversations by name prefix (SAMA searched the whole organization with
+// an unescaped regular expression).
+func (s *Service) SearchConversations(ctx context.Context, a Actor, name string, updatedAfter time.Time, limit int) ([]string, error) {
+	if name == "" {
+		return nil, protocol.FieldRequired("name")
+	}
+	if limit <= 0 || limit > 30 {
+		limit = 30
+	}
+	ids, err := s.st.SearchConversations(ctx, a.OrgID, a.UserID, name, updatedAfter, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search conversations: %w", err)
+	}
+	return ids, nil
+}

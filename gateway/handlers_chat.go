@@ -24,6 +24,8 @@ type Chat interface {
 	Replay(ctx context.Context, a chat.Actor, since string, limit int) ([]chat.ReplayEvent, error)
 	EditMessage(ctx context.Context, a chat.Actor, id, body string) (*chat.Delivery, error)
 	DeleteMessages(ctx context.Context, a chat.Actor, cid string, ids []string, typ string) (*chat.Delivery, error)
+	LeaveConversation(ctx context.Context, a chat.Actor, cid string) error
+	SearchConversations(ctx context.Context, a chat.Actor, name string, updatedAfter time.Time, limit int) ([]string, error)
 }
 
 func actor(c call) chat.Actor { return chat.Actor{UserID: c.p.UserID, OrgID: c.p.OrgID} }
@@ -292,4 +294,36 @@ func (g *Gateway) handleMessageDelete(ctx context.Context, s *Socket, c call) ([
 	}
 	c.after(func() { g.deliver(d, s) })
 	return c.respond(protocol.F("success", true))
+}
+
+// handleConversationDelete: {id} -> {"success":true} (the caller leaves).
+func (g *Gateway) handleConversationDelete(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+	var prm struct {
+		ID protocol.FlexString `json:"id"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	if err := g.chat.LeaveConversation(ctx, actor(c), string(prm.ID)); err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("success", true))
+}
+
+// handleConversationSearch: {name, limit?, updated_at?{gt}} -> {"conversations":["<cid>",..]}
+func (g *Gateway) handleConversationSearch(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+	var prm struct {
+		Name      string    `json:"name"`
+		Limit     int       `json:"limit"`
+		UpdatedAt timeRange `json:"updated_at"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	_, after := prm.UpdatedAt.bounds()
+	ids, err := g.chat.SearchConversations(ctx, actor(c), prm.Name, after, prm.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("conversations", ids))
 }

@@ -63,6 +63,8 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodOpLogList:          {auth: true, handle: g.handleOpLogList},
 		protocol.MethodMessageEdit:        {auth: true, handle: g.handleMessageEdit},
 		protocol.MethodMessageDelete:      {auth: true, handle: g.handleMessageDelete},
+		protocol.MethodConversationDelete: {auth: true, handle: g.handleConversationDelete},
+		protocol.MethodConversationSearch: {auth: true, handle: g.handleConversationSearch},
 	}
 }
 

@@ -80,6 +80,7 @@ var (
 	ErrMessageIDNotFound    = &Error{Status: 422, Message: "Message ID not found."}
 	ErrMessageIDMissed      = &Error{Status: 422, Message: "Message ID missed."}
 	ErrMessageTypeMissed    = &Error{Status: 422, Message: "Message type missed."}
+	ErrParticipantNotFound  = &Error{Status: 404, Message: "ConversationParticipant not found."}
 )
 
 // FieldRequired is SAMA's generic "'<x>' field is required." (422).

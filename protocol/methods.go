@@ -82,6 +82,12 @@ const (
 	// MethodMessageDelete {cid, ids, type:"all"|"myself"} -> {"success":true};
 	// for "all" members get {"message_delete":{ids,cid,c_type,from,type}}.
 	MethodMessageDelete = "message_delete"
+	// MethodConversationDelete {id} -> {"success":true}: the caller leaves;
+	// the last one out deletes the conversation.
+	MethodConversationDelete = "conversation_delete"
+	// MethodConversationSearch {name, limit?, updated_at?{gt}} -> {"conversations":["<cid>",..]}:
+	// ids of the caller's conversations whose name starts with name.
+	MethodConversationSearch = "conversation_search"
 )
 
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get

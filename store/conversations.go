@@ -74,6 +74,9 @@ type Conversations interface {
 	AddParticipants(ctx context.Context, conversationID string, ps []Participant) error
 	// RemoveParticipant removes a member and reports how many remain.
 	RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error)
+	// SearchConversations lists ids of userID's conversations whose name
+	// starts with prefix (case-insensitive, literal), newest activity first.
+	SearchConversations(ctx context.Context, orgID, userID, prefix string, updatedAfter time.Time, limit int) ([]string, error)
 	// UserConversations pages the conversations userID is a member of.
 	UserConversations(ctx context.Context, orgID, userID string, q ConversationQuery) ([]Conversation, error)
 }

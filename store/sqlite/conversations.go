@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/samagate/samagate/store"
 )
@@ -183,6 +184,27 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
 		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// SearchConversations implements store.Conversations.
+func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix string, updatedAfter time.Time, limit int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id FROM conversations c
+		JOIN participants p ON p.conversation_id = c.id AND p.user_id = ?
+		WHERE c.org_id = ? AND c.name LIKE ? ESCAPE '\' AND c.updated_at > ?
+		ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`, userID, orgID, likePrefix(prefix), ms(updatedAfter), limit)
+	if err != nil {
+		return nil, fmt.Errorf("search conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan conversation id: %w", err)
+		}
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }

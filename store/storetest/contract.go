@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"Messages":        messagesAndEvents,
 		"ReadMarks":       readMarks,
 		"EditDeleteHide":  editDeleteHide,
+		"SearchConvs":     searchConversations,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

@@ -137,3 +137,32 @@ func conversations(t *testing.T, s store.Store) {
 		t.Fatalf("conversation from another org: got %v, want ErrNotFound", err)
 	}
 }
+
+func searchConversations(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	mk := func(name string, who ...string) string {
+		c := newConversation(store.TypeGroup, who[0], now)
+		c.Name = name
+		if err := s.CreateConversation(ctx, c, members(now, who...)); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	chat1 := mk("Chat_1 team", "a", "b")
+	mk("chat_10", "a", "c")
+	mk("chat_1 secret", "b", "c") // a is not in it
+	mk("chatX1", "a", "b")        // "_" must match literally
+	got, err := s.SearchConversations(ctx, store.DefaultOrg, "a", "chat_1", time.Time{}, 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("search chat_1 for a: got %v, %v, want 2 (own, literal _)", got, err)
+	}
+	if got, _ := s.SearchConversations(ctx, store.DefaultOrg, "a", "CHAT_1 T", time.Time{}, 10); len(got) != 1 || got[0] != chat1 {
+		t.Fatalf("case-insensitive: got %v, want [%s]", got, chat1)
+	}
+	if got, _ := s.SearchConversations(ctx, store.DefaultOrg, "a", "chat", time.Time{}, 1); len(got) != 1 {
+		t.Fatalf("limit: got %v", got)
+	}
+	if got, _ := s.SearchConversations(ctx, store.DefaultOrg, "a", "%", time.Time{}, 10); len(got) != 0 {
+		t.Fatalf("percent is literal: got %v", got)
+	}
+}
