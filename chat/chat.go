@@ -23,6 +23,11 @@ type Config struct {
 	MaxParticipants int
 	// GroupCommitMax is the most batches written in one transaction. Default 256.
 	GroupCommitMax int
+	// Retention is how long the event log keeps events for catch-up.
+	// Default 7 days.
+	Retention time.Duration
+	// PruneInterval is how often expired events are deleted. Default 1h.
+	PruneInterval time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -46,6 +51,9 @@ type Service struct {
 	ids *store.IDGen
 	log zerolog.Logger
 	gc  *committer
+
+	stopPrune chan struct{}
+	pruneDone chan struct{}
 }
 
 // New starts the service (and its group committer); Close stops it.
@@ -59,11 +67,55 @@ func New(st store.Store, cfg Config, log zerolog.Logger) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, st: st, ids: store.NewIDGen(), log: log, gc: newCommitter(st, cfg.GroupCommitMax)}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 7 * 24 * time.Hour
+	}
+	if cfg.PruneInterval <= 0 {
+		cfg.PruneInterval = time.Hour
+	}
+	s := &Service{cfg: cfg, st: st, ids: store.NewIDGen(), log: log, gc: newCommitter(st, cfg.GroupCommitMax),
+		stopPrune: make(chan struct{}), pruneDone: make(chan struct{})}
+	go s.pruneLoop()
+	return s
 }
 
-// Close stops the group committer.
-func (s *Service) Close() { s.gc.close() }
+// Close stops the pruning loop and the group committer.
+func (s *Service) Close() {
+	close(s.stopPrune)
+	<-s.pruneDone
+	s.gc.close()
+}
+
+// Prune deletes events older than the retention and reports how many.
+func (s *Service) Prune(ctx context.Context) (int, error) {
+	n, err := s.st.PruneEvents(ctx, s.cfg.Now().Add(-s.cfg.Retention))
+	if err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	return n, nil
+}
+
+// pruneLoop runs Prune every PruneInterval until Close.
+func (s *Service) pruneLoop() {
+	defer close(s.pruneDone)
+	t := time.NewTicker(s.cfg.PruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopPrune:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			n, err := s.Prune(ctx)
+			cancel()
+			if err != nil {
+				s.log.Error().Err(err).Msg("prune event log")
+			} else if n > 0 {
+				s.log.Info().Int("events", n).Msg("pruned event log")
+			}
+		}
+	}
+}
 
 const isoTime = "2006-01-02T15:04:05.000Z"
 

@@ -117,3 +117,41 @@ func BenchmarkSendMessage(b *testing.B) {
 		})
 	}
 }
+
+// TestPruneRetention: events older than the retention leave the log; newer
+// ones stay.
+func TestPruneRetention(t *testing.T) {
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	svc := chat.New(db, chat.Config{Retention: time.Hour, Now: clock}, zerolog.Nop())
+	defer svc.Close()
+	a, b := store.NewID(), store.NewID()
+	for _, id := range []string{a, b} {
+		if err := db.CreateUser(ctx, &store.User{ID: id, OrgID: store.DefaultOrg, Login: "u" + id[18:], PasswordHash: "h"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conv, _, err := svc.CreateConversation(ctx, chat.Actor{UserID: a, OrgID: store.DefaultOrg}, chat.NewConversation{Type: "u", Participants: []string{b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	body := "fresh"
+	if _, _, err := svc.SendMessage(ctx, chat.Actor{UserID: a, OrgID: store.DefaultOrg}, chat.NewMessage{ClientID: "m", CID: conv.ID, Body: &body}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Prune(ctx); err != nil || n != 1 {
+		t.Fatalf("prune: got %d, %v, want 1 (the creation event)", n, err)
+	}
+	if evs, _ := db.EventsSince(ctx, b, "", 10); len(evs) != 1 {
+		t.Fatalf("left in the log: got %d events, want the fresh message", len(evs))
+	}
+}

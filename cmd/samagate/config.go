@@ -55,6 +55,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.StringVar(&au.Issuer, "jwt-issuer", "samagate", "iss claim of access tokens")
 	fs.StringVar(&au.Audience, "jwt-audience", "samagate", "aud claim of access tokens")
 
+	ch := &c.Chat
+	fs.IntVar(&ch.MaxParticipants, "max-participants", 50, "most members of a group conversation")
+	fs.DurationVar(&ch.Retention, "event-retention", 7*24*time.Hour, "how long the event log keeps events for catch-up")
+
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: samagate [flags]\n\nRuns the samagate messaging gateway. Every flag can also be set\nwith the environment variable shown; flags win.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
