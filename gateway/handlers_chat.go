@@ -25,6 +25,7 @@ type Chat interface {
 	EditMessage(ctx context.Context, a chat.Actor, id, body string) (*chat.Delivery, error)
 	DeleteMessages(ctx context.Context, a chat.Actor, cid string, ids []string, typ string) (*chat.Delivery, error)
 	LeaveConversation(ctx context.Context, a chat.Actor, cid string) error
+	UpdateConversation(ctx context.Context, a chat.Actor, in chat.ConversationUpdate) (*chat.UpdateResult, error)
 	SearchConversations(ctx context.Context, a chat.Actor, name string, updatedAfter time.Time, limit int) ([]string, error)
 }
 
@@ -326,4 +327,39 @@ func (g *Gateway) handleConversationSearch(ctx context.Context, _ *Socket, c cal
 		return nil, err
 	}
 	return c.respond(protocol.F("conversations", ids))
+}
+
+// handleConversationUpdate: {id, name?, description?, participants?{add,remove},
+// admins?{add,remove}} -> {"conversation":{..}} or {"deleted":true}.
+func (g *Gateway) handleConversationUpdate(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	type change struct {
+		Add    []protocol.FlexString `json:"add"`
+		Remove []protocol.FlexString `json:"remove"`
+	}
+	var prm struct {
+		ID           protocol.FlexString `json:"id"`
+		Name         *string             `json:"name"`
+		Description  *string             `json:"description"`
+		Participants change              `json:"participants"`
+		Admins       change              `json:"admins"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	res, err := g.chat.UpdateConversation(ctx, actor(c), chat.ConversationUpdate{ID: string(prm.ID),
+		Name: prm.Name, Description: prm.Description,
+		AddParticipants: flexStrings(prm.Participants.Add), RemoveParticipants: flexStrings(prm.Participants.Remove),
+		AddAdmins: flexStrings(prm.Admins.Add), RemoveAdmins: flexStrings(prm.Admins.Remove)})
+	if err != nil {
+		return nil, err
+	}
+	if res.Deleted {
+		return c.respond(protocol.F("deleted", true))
+	}
+	c.after(func() {
+		for i := range res.Deliveries {
+			g.deliver(&res.Deliveries[i], s)
+		}
+	})
+	return c.respond(protocol.F("conversation", res.Conversation))
 }

@@ -65,6 +65,7 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodMessageDelete:      {auth: true, handle: g.handleMessageDelete},
 		protocol.MethodConversationDelete: {auth: true, handle: g.handleConversationDelete},
 		protocol.MethodConversationSearch: {auth: true, handle: g.handleConversationSearch},
+		protocol.MethodConversationUpdate: {auth: true, handle: g.handleConversationUpdate},
 	}
 }
 

@@ -81,6 +81,7 @@ var (
 	ErrMessageIDMissed      = &Error{Status: 422, Message: "Message ID missed."}
 	ErrMessageTypeMissed    = &Error{Status: 422, Message: "Message type missed."}
 	ErrParticipantNotFound  = &Error{Status: 404, Message: "ConversationParticipant not found."}
+	ErrParticipantLimit     = &Error{Status: 422, Message: "You've reached the maximum participant limit."}
 )
 
 // FieldRequired is SAMA's generic "'<x>' field is required." (422).

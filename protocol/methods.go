@@ -88,6 +88,10 @@ const (
 	// MethodConversationSearch {name, limit?, updated_at?{gt}} -> {"conversations":["<cid>",..]}:
 	// ids of the caller's conversations whose name starts with name.
 	MethodConversationSearch = "conversation_search"
+	// MethodConversationUpdate {id, name?, description?, participants?{add,remove}, admins?{add,remove}}
+	// -> {"conversation":{..}} or {"deleted":true}; members get system_message
+	// x.conversation_updated, removed users x.conversation_kicked.
+	MethodConversationUpdate = "conversation_update"
 )
 
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get

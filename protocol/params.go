@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ func (f *FlexString) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return errors.New("must be a string or a number")
+		return typeError(b, f, "must be a string or a number")
 	}
 	*f = FlexString(n.String())
 	return nil
@@ -69,7 +70,30 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
-	return errors.New("must be an ISO-8601 date or epoch milliseconds")
+	return typeError(b, t, "must be an ISO-8601 date or epoch milliseconds")
+}
+
+// typeError is the error of an UnmarshalJSON method for a value it cannot
+// take. A *json.UnmarshalTypeError, so that encoding/json fills in the field's
+// path and DecodeParams can name the field in its 422 (any other error type
+// reaches DecodeParams without the field).
+func typeError(b []byte, v any, why string) error {
+	kind := "value"
+	if len(b) > 0 {
+		switch b[0] {
+		case '"':
+			kind = "string"
+		case '{':
+			kind = "object"
+		case '[':
+			kind = "array"
+		case 't', 'f':
+			kind = "bool"
+		default:
+			kind = "number"
+		}
+	}
+	return &json.UnmarshalTypeError{Value: kind + " (" + why + ")", Type: reflect.TypeOf(v).Elem()}
 }
 
 // DecodeParams decodes a request's params into v. A value of the wrong type

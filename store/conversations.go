@@ -72,6 +72,8 @@ type Conversations interface {
 	Participant(ctx context.Context, conversationID, userID string) (*Participant, error)
 	// AddParticipants adds members; existing ones are left as they are.
 	AddParticipants(ctx context.Context, conversationID string, ps []Participant) error
+	// SetRole changes a member's role (ErrNotFound for a non-member).
+	SetRole(ctx context.Context, conversationID, userID, role string) error
 	// RemoveParticipant removes a member and reports how many remain.
 	RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error)
 	// SearchConversations lists ids of userID's conversations whose name

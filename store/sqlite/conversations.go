@@ -208,3 +208,12 @@ func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix stri
 	}
 	return out, rows.Err()
 }
+
+// SetRole implements store.Conversations.
+func (s *DB) SetRole(ctx context.Context, conversationID, userID, role string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ?`, role, conversationID, userID)
+	if err != nil {
+		return fmt.Errorf("set role: %w", err)
+	}
+	return affected(res, "set role")
+}

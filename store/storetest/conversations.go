@@ -66,6 +66,16 @@ func conversations(t *testing.T, s store.Store) {
 		t.Fatalf("non-member: got %v, want ErrNotFound", err)
 	}
 
+	if err := s.SetRole(ctx, g.ID, b, store.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Participant(ctx, g.ID, b); p.Role != store.RoleAdmin {
+		t.Fatalf("role after SetRole: got %q, want admin", p.Role)
+	}
+	if err := s.SetRole(ctx, g.ID, "stranger", store.RoleAdmin); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetRole of a non-member: got %v, want ErrNotFound", err)
+	}
+
 	// Listing: newest activity first, only the user's, filters and limit.
 	list := func(user string, q store.ConversationQuery) []string {
 		t.Helper()
