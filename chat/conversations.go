@@ -111,13 +111,14 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 		return nil, nil, fmt.Errorf("create conversation: %w", err)
 	}
 	view := conversationView(c)
+	eid := s.ids.Next(now)
 	frame, err := event("system_message", map[string]any{
-		"_id": c.ID, "from": a.UserID, "t": now.Unix(), "x": map[string]any{"conversation_created": view}, "cid": c.ID,
+		"_id": c.ID, "from": a.UserID, "t": now.Unix(), "x": map[string]any{"conversation_created": view}, "cid": c.ID, "eid": eid,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	ev := store.Event{ID: s.ids.Next(now), ConversationID: c.ID, Payload: frame, CreatedAt: now}
+	ev := store.Event{ID: eid, ConversationID: c.ID, Payload: frame, CreatedAt: now}
 	if err := s.gc.commit(ctx, &store.Batch{Events: []store.Event{ev}}); err != nil {
 		return nil, nil, err
 	}

@@ -44,11 +44,7 @@ func (s *Service) EditMessage(ctx context.Context, a Actor, id, body string) (*D
 	if err := s.st.EditMessage(ctx, m.ID, body, now); err != nil {
 		return nil, fmt.Errorf("edit message: %w", err)
 	}
-	frame, err := event("message_edit", map[string]any{"id": m.ID, "cid": c.ID, "c_type": c.Type, "from": a.UserID, "body": body})
-	if err != nil {
-		return nil, err
-	}
-	return s.logged(ctx, c.ID, frame)
+	return s.logged(ctx, c.ID, "message_edit", map[string]any{"id": m.ID, "cid": c.ID, "c_type": c.Type, "from": a.UserID, "body": body})
 }
 
 // DeleteMessages deletes messages of a conversation: "myself" hides them for
@@ -95,17 +91,19 @@ func (s *Service) DeleteMessages(ctx context.Context, a Actor, cid string, ids [
 	if err := s.st.DeleteMessages(ctx, c.ID, found); err != nil {
 		return nil, err
 	}
-	frame, err := event("message_delete", map[string]any{"ids": found, "cid": c.ID, "c_type": c.Type, "from": a.UserID, "type": "all"})
+	return s.logged(ctx, c.ID, "message_delete", map[string]any{"ids": found, "cid": c.ID, "c_type": c.Type, "from": a.UserID, "type": "all"})
+}
+
+// logged stores a conversation event, its position in "eid", and returns
+// its delivery to the members.
+func (s *Service) logged(ctx context.Context, cid, name string, payload map[string]any) (*Delivery, error) {
+	now := s.cfg.Now().UTC()
+	id := s.ids.Next(now)
+	payload["eid"] = id
+	frame, err := event(name, payload)
 	if err != nil {
 		return nil, err
 	}
-	return s.logged(ctx, c.ID, frame)
-}
-
-// logged stores a conversation event and returns its delivery to the members.
-func (s *Service) logged(ctx context.Context, cid string, frame []byte) (*Delivery, error) {
-	now := s.cfg.Now().UTC()
-	id := s.ids.Next(now)
 	if err := s.gc.commit(ctx, &store.Batch{Events: []store.Event{{ID: id, ConversationID: cid, Payload: frame, CreatedAt: now}}}); err != nil {
 		return nil, err
 	}

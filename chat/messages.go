@@ -27,6 +27,7 @@ type Message struct {
 	RepliedMessageID   string          `json:"replied_message_id,omitempty"`
 	ForwardedMessageID string          `json:"forwarded_message_id,omitempty"`
 	Status             string          `json:"status,omitempty"`
+	EID                string          `json:"eid,omitempty"` // on events: the position (= _id for messages)
 	CreatedAt          string          `json:"created_at"`
 	UpdatedAt          string          `json:"updated_at"`
 }
@@ -108,7 +109,9 @@ func (s *Service) SendMessage(ctx context.Context, a Actor, in NewMessage) (*Ask
 	m := store.Message{ID: s.ids.Next(now), ConversationID: c.ID, From: a.UserID, Body: body,
 		X: in.X, Attachments: in.Attachments, RepliedMessageID: in.RepliedMessageID,
 		ForwardedMessageID: in.ForwardedMessageID, T: t, CreatedAt: now, UpdatedAt: now}
-	frame, err := event("message", messageView(&m, c.Type, "", ""))
+	view := messageView(&m, c.Type, "", "")
+	view.EID = m.ID
+	frame, err := event("message", view)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -193,11 +196,11 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) ([]Delivery
 	b := &store.Batch{}
 	var out []Delivery
 	for _, author := range authors {
-		frame, err := event("message_read", map[string]any{"ids": byAuthor[author], "cid": c.ID, "from": a.UserID})
+		id := s.ids.Next(now)
+		frame, err := event("message_read", map[string]any{"ids": byAuthor[author], "cid": c.ID, "from": a.UserID, "eid": id})
 		if err != nil {
 			return nil, err
 		}
-		id := s.ids.Next(now)
 		b.Events = append(b.Events, store.Event{ID: id, UserID: author, Payload: frame, CreatedAt: now})
 		out = append(out, Delivery{Frame: frame, UserIDs: []string{author}, EventID: id})
 	}

@@ -110,21 +110,25 @@ func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessag
 			recipients = append(recipients, u.ID)
 		}
 	}
-	frame, err := event("system_message", p)
-	if err != nil {
-		return nil, nil, err
-	}
 	var ds []Delivery
-	if in.CID != "" {
-		id := s.ids.Next(now)
-		b.Events = append(b.Events, store.Event{ID: id, ConversationID: in.CID, Payload: frame, CreatedAt: now})
-		ds = append(ds, Delivery{Frame: frame, UserIDs: recipients, EventID: id})
-	} else {
-		for _, uid := range recipients {
-			id := s.ids.Next(now)
-			b.Events = append(b.Events, store.Event{ID: id, UserID: uid, Payload: frame, CreatedAt: now})
-			ds = append(ds, Delivery{Frame: frame, UserIDs: []string{uid}, EventID: id})
+	for i := range max(1, len(recipients)) { // a conversation event once; a user event per user
+		if in.CID == "" && len(recipients) == 0 {
+			break
 		}
+		id := s.ids.Next(now)
+		p["eid"] = id
+		frame, err := event("system_message", p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if in.CID != "" {
+			b.Events = append(b.Events, store.Event{ID: id, ConversationID: in.CID, Payload: frame, CreatedAt: now})
+			ds = append(ds, Delivery{Frame: frame, UserIDs: recipients, EventID: id})
+			break
+		}
+		uid := recipients[i]
+		b.Events = append(b.Events, store.Event{ID: id, UserID: uid, Payload: frame, CreatedAt: now})
+		ds = append(ds, Delivery{Frame: frame, UserIDs: []string{uid}, EventID: id})
 	}
 	if len(b.Events) > 0 {
 		if err := s.gc.commit(ctx, b); err != nil {

@@ -138,20 +138,27 @@ func (s *Service) UpdateConversation(ctx context.Context, a Actor, in Conversati
 	view := conversationView(c)
 	res := &UpdateResult{Conversation: view}
 	b := &store.Batch{}
+	encode := func(kind, eid string) ([]byte, error) {
+		return event("system_message", map[string]any{"_id": c.ID, "from": a.UserID, "t": now.Unix(),
+			"x": map[string]any{kind: view}, "cid": c.ID, "eid": eid})
+	}
 	notify := func(kind string, to []string, conversationEvent bool) error {
-		frame, err := event("system_message", map[string]any{"_id": c.ID, "from": a.UserID, "t": now.Unix(),
-			"x": map[string]any{kind: view}, "cid": c.ID})
-		if err != nil {
-			return err
-		}
 		if conversationEvent {
 			id := s.ids.Next(now)
+			frame, err := encode(kind, id)
+			if err != nil {
+				return err
+			}
 			b.Events = append(b.Events, store.Event{ID: id, ConversationID: c.ID, Payload: frame, CreatedAt: now})
 			res.Deliveries = append(res.Deliveries, Delivery{Frame: frame, UserIDs: to, EventID: id})
 			return nil
 		}
 		for _, uid := range to {
 			id := s.ids.Next(now)
+			frame, err := encode(kind, id)
+			if err != nil {
+				return err
+			}
 			b.Events = append(b.Events, store.Event{ID: id, UserID: uid, Payload: frame, CreatedAt: now})
 			res.Deliveries = append(res.Deliveries, Delivery{Frame: frame, UserIDs: []string{uid}, EventID: id})
 		}

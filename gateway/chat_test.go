@@ -27,7 +27,7 @@ func TestChatMultiDevice(t *testing.T) {
 		fmt.Sprintf(`{"response":{"id":"cc","conversation":{"_id":"<string>","type":"u","owner_id":%q,"opponent_id":%q,"created_at":"<string>","updated_at":"<string>","unread_messages_count":0}}}`, a.id, b.id))
 	cid := str(t, got, "response.conversation._id")
 	for _, c := range others {
-		c.expect(fmt.Sprintf(`{"system_message":{"_id":%q,"cid":%q,"from":%q,"t":"<number>","x":{"conversation_created":{"...":true,"_id":%q,"type":"u"}}}}`, cid, cid, a.id, cid))
+		c.expect(fmt.Sprintf(`{"system_message":{"_id":%q,"cid":%q,"eid":"<string>","from":%q,"t":"<number>","x":{"conversation_created":{"...":true,"_id":%q,"type":"u"}}}}`, cid, cid, a.id, cid))
 	}
 	a1.quiet("create")
 	// Creating it again returns the same conversation and tells nobody.
@@ -37,7 +37,7 @@ func TestChatMultiDevice(t *testing.T) {
 	got = a1.roundTrip(fmt.Sprintf(`{"message":{"id":"m-1","cid":%q,"body":"hello"}}`, cid),
 		`{"ask":{"mid":"m-1","server_mid":"<string>","t":"<number>","modified":null,"bot_message":null}}`)
 	mid := str(t, got, "ask.server_mid")
-	msg := fmt.Sprintf(`{"message":{"_id":%q,"cid":%q,"c_type":"u","from":%q,"t":"<number>","body":"hello","x":{},"created_at":"<string>","updated_at":"<string>"}}`, mid, cid, a.id)
+	msg := fmt.Sprintf(`{"message":{"_id":%q,"eid":%q,"cid":%q,"c_type":"u","from":%q,"t":"<number>","body":"hello","x":{},"created_at":"<string>","updated_at":"<string>"}}`, mid, mid, cid, a.id)
 	for _, c := range others {
 		c.expect(msg)
 	}
@@ -46,7 +46,7 @@ func TestChatMultiDevice(t *testing.T) {
 	b1.roundTrip(fmt.Sprintf(`{"request":{"message_list":{"cid":%q,"limit":30},"id":"ml"}}`, cid),
 		fmt.Sprintf(`{"response":{"id":"ml","messages":[{"_id":%q,"cid":%q,"from":%q,"t":"<number>","body":"hello","x":{},"created_at":"<string>","updated_at":"<string>"}]}}`, mid, cid, a.id))
 	b1.roundTrip(fmt.Sprintf(`{"request":{"message_read":{"cid":%q},"id":"mr"}}`, cid), `{"response":{"id":"mr","success":true}}`)
-	read := fmt.Sprintf(`{"message_read":{"ids":[%q],"cid":%q,"from":%q}}`, mid, cid, b.id)
+	read := fmt.Sprintf(`{"message_read":{"ids":[%q],"cid":%q,"from":%q,"eid":"<string>"}}`, mid, cid, b.id)
 	for _, c := range []*client{a1, a2, a3} {
 		c.expect(read)
 	}

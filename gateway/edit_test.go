@@ -52,7 +52,7 @@ func TestMessageEditDelete(t *testing.T) {
 	as.t, bs.t, cs.t = t, t, t
 
 	as.roundTrip(`{"request":{"message_edit":{"id":"`+m1+`","body":"edited"},"id":"ed"}}`, `{"response":{"id":"ed","success":true}}`)
-	bs.expect(fmt.Sprintf(`{"message_edit":{"id":%q,"cid":%q,"c_type":"g","from":%q,"body":"edited"}}`, m1, cid, a.id))
+	bs.expect(fmt.Sprintf(`{"message_edit":{"id":%q,"cid":%q,"c_type":"g","from":%q,"body":"edited","eid":"<string>"}}`, m1, cid, a.id))
 	bs.roundTrip(`{"request":{"message_list":{"cid":"`+cid+`","ids":["`+m1+`"]},"id":"l"}}`, `{"response":{"id":"l","messages":[{"...":true,"body":"edited"}]}}`)
 
 	bs.roundTrip(`{"request":{"message_delete":{"cid":"`+cid+`","ids":["`+m1+`"],"type":"myself"},"id":"my"}}`, `{"response":{"id":"my","success":true}}`)
@@ -62,6 +62,6 @@ func TestMessageEditDelete(t *testing.T) {
 
 	// The group owner may delete bob's message for everyone.
 	as.roundTrip(`{"request":{"message_delete":{"cid":"`+cid+`","ids":["`+m2+`"],"type":"all"},"id":"all"}}`, `{"response":{"id":"all","success":true}}`)
-	bs.expect(fmt.Sprintf(`{"message_delete":{"ids":[%q],"cid":%q,"c_type":"g","from":%q,"type":"all"}}`, m2, cid, a.id))
+	bs.expect(fmt.Sprintf(`{"message_delete":{"ids":[%q],"cid":%q,"c_type":"g","from":%q,"type":"all","eid":"<string>"}}`, m2, cid, a.id))
 	bs.roundTrip(`{"request":{"message_list":{"cid":"`+cid+`"},"id":"l4"}}`, `{"response":{"id":"l4","messages":[]}}`)
 }

@@ -59,9 +59,9 @@ func TestSystemMessage(t *testing.T) {
 	bs, cs := n.connected(t, b, "d"), n.connected(t, c, "d")
 
 	as.roundTrip(`{"system_message":{"id":"sm-1","cid":"`+cid+`","x":{"any":"thing"}}}`, `{"ask":{"mid":"sm-1","t":"<number>"}}`)
-	bs.expect(fmt.Sprintf(`{"system_message":{"_id":"sm-1","from":%q,"t":"<number>","x":{"any":"thing"},"cid":%q}}`, a.id, cid))
+	bs.expect(fmt.Sprintf(`{"system_message":{"_id":"sm-1","eid":"<string>","from":%q,"t":"<number>","x":{"any":"thing"},"cid":%q}}`, a.id, cid))
 	as.roundTrip(fmt.Sprintf(`{"system_message":{"id":"sm-2","uids":[%q,"unknown"],"x":{"k":1}}}`, c.id), `{"ask":{"mid":"sm-2","t":"<number>"}}`)
-	cs.expect(fmt.Sprintf(`{"system_message":{"_id":"sm-2","from":%q,"t":"<number>","x":{"k":1}}}`, a.id))
+	cs.expect(fmt.Sprintf(`{"system_message":{"_id":"sm-2","eid":"<string>","from":%q,"t":"<number>","x":{"k":1}}}`, a.id))
 	bs.quiet("sm")
 
 	var uids []string

@@ -30,7 +30,10 @@ func TestReconnectReplay(t *testing.T) {
 	}
 	first := send("live-0")
 	bs.expect(`{"message":{"...":true,"body":"live-0"}}`)
-	position := first // the device's last seen event id
+	// An edit is not a message: its position arrives as "eid".
+	as.roundTrip(`{"request":{"message_edit":{"id":"`+first+`","body":"live-0 edited"},"id":"ed"}}`, `{"response":{"id":"ed","success":true}}`)
+	edit := bs.expect(`{"message_edit":{"...":true,"eid":"<string>"}}`)
+	position := str(t, edit, "message_edit.eid") // the device's last seen position
 	_ = bs.c.Close(websocket.StatusNormalClosure, "")
 	waitFor(t, "bob offline", func() bool { return n.app.Online() == 1 })
 
