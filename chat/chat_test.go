@@ -155,3 +155,39 @@ func TestPruneRetention(t *testing.T) {
 		t.Fatalf("left in the log: got %d events, want the fresh message", len(evs))
 	}
 }
+
+// TestOtherOrganization: a user of another organization learns nothing about
+// a conversation, not even that it exists, and cannot add its members.
+func TestOtherOrganization(t *testing.T) {
+	svc, db, ids, cid := setup(t, 3)
+	if err := db.CreateOrganization(ctx, &store.Organization{ID: "acme", Name: "Acme", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	stranger := &store.User{ID: store.NewID(), OrgID: "acme", Login: "user_0", PasswordHash: "h"} // same login, other org
+	if err := db.CreateUser(ctx, stranger); err != nil {
+		t.Fatal(err)
+	}
+	x := chat.Actor{UserID: stranger.ID, OrgID: "acme"}
+	body := "hi"
+	if _, _, err := svc.SendMessage(ctx, x, chat.NewMessage{ClientID: "m", CID: cid, Body: &body}); err == nil || err.Error() != "404 Conversation not found." {
+		t.Fatalf("send into another org's conversation: got %v, want 404 Conversation not found.", err)
+	}
+	if _, err := svc.ListMessages(ctx, x, chat.MessageQuery{CID: cid}); err == nil || err.Error() != "404 Conversation not found." {
+		t.Fatalf("list: got %v, want 404", err)
+	}
+	if m, err := svc.ParticipantsOf(ctx, x, []string{cid}); err != nil || len(m) != 0 {
+		t.Fatalf("participants: got %v, %v, want nothing", m, err)
+	}
+	if cs, err := svc.ListConversations(ctx, x, chat.ConversationQuery{}); err != nil || len(cs) != 0 {
+		t.Fatalf("list conversations: got %v, %v", cs, err)
+	}
+	if _, _, err := svc.CreateConversation(ctx, x, chat.NewConversation{Type: "u", Participants: []string{ids[1]}}); err == nil || err.Error() != "422 The specified user is incorrect." {
+		t.Fatalf("private chat with another org's user: got %v, want 422 The specified user is incorrect.", err)
+	}
+	if _, err := svc.EditMessage(ctx, x, "whatever", "x"); err == nil || err.Error() != "422 Message ID not found." {
+		t.Fatalf("edit: got %v", err)
+	}
+	if err := svc.LeaveConversation(ctx, x, cid); err == nil || err.Error() != "400 Bad Request." {
+		t.Fatalf("leave: got %v, want 400 Bad Request.", err)
+	}
+}

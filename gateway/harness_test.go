@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 
 // node is one samagate started for a test on 127.0.0.1:0.
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	app  *app.App
 	base string // http://127.0.0.1:port
 	ws   string // ws://127.0.0.1:port/
@@ -36,7 +36,7 @@ type node struct {
 
 // startNode runs a whole gateway with cheap password hashing; tweak may
 // adjust the config.
-func startNode(t *testing.T, tweak func(*app.Config)) *node {
+func startNode(t testing.TB, tweak func(*app.Config)) *node {
 	t.Helper()
 	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()}
 	cfg.HTTP.InsecureCookie = true
@@ -63,12 +63,12 @@ func startNode(t *testing.T, tweak func(*app.Config)) *node {
 
 // client is one test websocket with transcript helpers.
 type client struct {
-	t *testing.T
+	t testing.TB
 	c *websocket.Conn
 }
 
 // dial opens a websocket to the node.
-func (n *node) dial(t *testing.T) *client {
+func (n *node) dial(t testing.TB) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -215,7 +215,7 @@ func match(path string, got, want any) error {
 }
 
 // str digs a string out of a decoded frame by a dotted path.
-func str(t *testing.T, m map[string]any, path string) string {
+func str(t testing.TB, m map[string]any, path string) string {
 	t.Helper()
 	var cur any = m
 	for _, k := range strings.Split(path, ".") {
@@ -238,7 +238,7 @@ type account struct {
 }
 
 // signUp creates a user over a fresh socket.
-func (n *node) signUp(t *testing.T, login string) account {
+func (n *node) signUp(t testing.TB, login string) account {
 	t.Helper()
 	c := n.dial(t)
 	pw := "pw-" + login
@@ -250,7 +250,7 @@ func (n *node) signUp(t *testing.T, login string) account {
 }
 
 // httpLogin posts /login and returns the status, body and response.
-func (n *node) httpLogin(t *testing.T, body string, mod func(*http.Request)) (int, string, *http.Response) {
+func (n *node) httpLogin(t testing.TB, body string, mod func(*http.Request)) (int, string, *http.Response) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, n.base+"/login", strings.NewReader(body))
 	if err != nil {
@@ -270,7 +270,7 @@ func (n *node) httpLogin(t *testing.T, body string, mod func(*http.Request)) (in
 }
 
 // token logs a in over HTTP for device and returns the access token.
-func (n *node) token(t *testing.T, a account, device string) (string, *http.Response) {
+func (n *node) token(t testing.TB, a account, device string) (string, *http.Response) {
 	t.Helper()
 	status, body, resp := n.httpLogin(t,
 		fmt.Sprintf(`{"login":%q,"password":%q,"device_id":%q}`, a.login, a.password, device), nil)
@@ -287,13 +287,13 @@ func (n *node) token(t *testing.T, a account, device string) (string, *http.Resp
 }
 
 // connected dials a socket and binds it as a on device.
-func (n *node) connected(t *testing.T, a account, device string) *client {
+func (n *node) connected(t testing.TB, a account, device string) *client {
 	t.Helper()
 	tok, _ := n.token(t, a, device)
 	return n.connectWith(t, tok, device)
 }
 
-func (n *node) connectWith(t *testing.T, token, device string) *client {
+func (n *node) connectWith(t testing.TB, token, device string) *client {
 	t.Helper()
 	c := n.dial(t)
 	c.roundTrip(fmt.Sprintf(`{"request":{"connect":{"token":%q,"device_id":%q},"id":"cn"}}`, token, device),
@@ -302,7 +302,7 @@ func (n *node) connectWith(t *testing.T, token, device string) *client {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
