@@ -91,11 +91,13 @@ func onlyMethod(m map[string]json.RawMessage) (string, json.RawMessage, error) {
 			n++
 		}
 	}
+	// n > 1 first: name is the last key in map order, so with {"":..,"ping":..}
+	// checking name == "" first would make the error depend on that order.
 	switch {
-	case n == 0 || name == "":
-		return "", nil, ErrNoMethod
 	case n > 1:
 		return "", nil, ErrManyMethods
+	case n == 0 || name == "":
+		return "", nil, ErrNoMethod
 	}
 	return name, m[name], nil
 }
