@@ -187,7 +187,7 @@ func TestOtherOrganization(t *testing.T) {
 	if _, err := svc.EditMessage(ctx, x, "whatever", "x"); err == nil || err.Error() != "422 Message ID not found." {
 		t.Fatalf("edit: got %v", err)
 	}
-	if err := svc.LeaveConversation(ctx, x, cid); err == nil || err.Error() != "400 Bad Request." {
+	if _, err := svc.LeaveConversation(ctx, x, cid); err == nil || err.Error() != "400 Bad Request." {
 		t.Fatalf("leave: got %v, want 400 Bad Request.", err)
 	}
 }

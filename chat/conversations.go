@@ -199,32 +199,34 @@ func (s *Service) ParticipantsOf(ctx context.Context, a Actor, cids []string) (m
 }
 
 // LeaveConversation is conversation_delete: the caller leaves; when nobody
-// is left the conversation is deleted. Unknown or other-organization ids
-// are 400 Bad Request., a non-member 404 (SAMA's answers).
-func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) error {
+// is left the conversation is deleted, otherwise the others get the stored
+// notice "<login> has left the conversation". Unknown or other-organization
+// ids are 400 Bad Request., a non-member 404 (SAMA's answers).
+func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) ([]Delivery, error) {
 	if cid == "" {
-		return protocol.FieldRequired("id")
+		return nil, protocol.FieldRequired("id")
 	}
 	c, err := s.st.Conversation(ctx, a.OrgID, cid)
 	if errors.Is(err, store.ErrNotFound) {
-		return protocol.ErrBadRequest
+		return nil, protocol.ErrBadRequest
 	}
 	if err != nil {
-		return fmt.Errorf("load conversation: %w", err)
+		return nil, fmt.Errorf("load conversation: %w", err)
 	}
 	left, err := s.st.RemoveParticipant(ctx, c.ID, a.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return protocol.ErrParticipantNotFound
+		return nil, protocol.ErrParticipantNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("leave conversation: %w", err)
+		return nil, fmt.Errorf("leave conversation: %w", err)
 	}
 	if left == 0 {
 		if err := s.st.DeleteConversation(ctx, a.OrgID, c.ID); err != nil {
-			return fmt.Errorf("delete conversation: %w", err)
+			return nil, fmt.Errorf("delete conversation: %w", err)
 		}
+		return nil, nil
 	}
-	return nil
+	return s.notices(ctx, a, c, noticeLeft, []string{a.UserID})
 }
 
 // SearchConversations is conversation_search: ids of the caller's own

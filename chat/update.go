@@ -67,7 +67,7 @@ func (s *Service) UpdateConversation(ctx context.Context, a Actor, in Conversati
 		c.Description = *in.Description
 	}
 
-	var removed []string
+	var removed, added []string
 	if len(in.AddParticipants) > 0 {
 		users, err := s.st.UsersByIDs(ctx, a.OrgID, in.AddParticipants)
 		if err != nil {
@@ -81,6 +81,7 @@ func (s *Service) UpdateConversation(ctx context.Context, a Actor, in Conversati
 		for _, u := range users {
 			if !slices.Contains(current, u.ID) {
 				add = append(add, store.Participant{UserID: u.ID, JoinedAt: now})
+				added = append(added, u.ID)
 			}
 		}
 		if len(current)+len(add) > s.cfg.MaxParticipants {
@@ -172,6 +173,18 @@ func (s *Service) UpdateConversation(ctx context.Context, a Actor, in Conversati
 	}
 	if err := s.gc.commit(ctx, b); err != nil {
 		return nil, err
+	}
+	if c.Type == store.TypeGroup {
+		for _, n := range []struct {
+			kind string
+			ids  []string
+		}{{noticeAdded, added}, {noticeRemoved, removed}} { // a fixed order: added, then removed
+			ds, err := s.notices(ctx, a, c, n.kind, n.ids)
+			if err != nil {
+				return nil, err
+			}
+			res.Deliveries = append(res.Deliveries, ds...)
+		}
 	}
 	return res, nil
 }

@@ -24,7 +24,7 @@ type Chat interface {
 	Replay(ctx context.Context, a chat.Actor, since string, limit int) ([]chat.ReplayEvent, error)
 	EditMessage(ctx context.Context, a chat.Actor, id, body string) (*chat.Delivery, error)
 	DeleteMessages(ctx context.Context, a chat.Actor, cid string, ids []string, typ string) (*chat.Delivery, error)
-	LeaveConversation(ctx context.Context, a chat.Actor, cid string) error
+	LeaveConversation(ctx context.Context, a chat.Actor, cid string) ([]chat.Delivery, error)
 	UpdateConversation(ctx context.Context, a chat.Actor, in chat.ConversationUpdate) (*chat.UpdateResult, error)
 	SearchConversations(ctx context.Context, a chat.Actor, name string, updatedAfter time.Time, limit int) ([]string, error)
 }
@@ -298,16 +298,22 @@ func (g *Gateway) handleMessageDelete(ctx context.Context, s *Socket, c call) ([
 }
 
 // handleConversationDelete: {id} -> {"success":true} (the caller leaves).
-func (g *Gateway) handleConversationDelete(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+func (g *Gateway) handleConversationDelete(ctx context.Context, s *Socket, c call) ([]byte, error) {
 	var prm struct {
 		ID protocol.FlexString `json:"id"`
 	}
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	if err := g.chat.LeaveConversation(ctx, actor(c), string(prm.ID)); err != nil {
+	ds, err := g.chat.LeaveConversation(ctx, actor(c), string(prm.ID))
+	if err != nil {
 		return nil, err
 	}
+	c.after(func() {
+		for i := range ds {
+			g.deliver(&ds[i], s)
+		}
+	})
 	return c.respond(protocol.F("success", true))
 }
 

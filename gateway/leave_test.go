@@ -30,13 +30,15 @@ func TestLeaveAndSearchConversations(t *testing.T) {
 	cs.roundTrip(`{"request":{"conversation_delete":{"id":"`+g+`"},"id":"d1"}}`, `{"response":{"id":"d1","error":{"status":404,"message":"ConversationParticipant not found."}}}`)
 	as.roundTrip(`{"request":{"conversation_delete":{"id":"`+g+`"},"id":"d2"}}`, `{"response":{"id":"d2","success":true}}`)
 	as.roundTrip(`{"request":{"message_list":{"cid":"`+g+`"},"id":"l"}}`, `{"response":{"id":"l","error":{"status":403,"message":"Forbidden."}}}`)
+	bs.expect(fmt.Sprintf(`{"message":{"...":true,"body":"alice has left the conversation","x":{"type":"left_participants","user":{"_id":%q,"native_id":%q,"login":"alice"}}}}`, a.id, a.id))
 	bs.roundTrip(`{"request":{"conversation_delete":{"id":"`+g+`"},"id":"d3"}}`, `{"response":{"id":"d3","success":true}}`)
 	bs.roundTrip(`{"request":{"message_list":{"cid":"`+g+`"},"id":"l2"}}`, `{"response":{"id":"l2","error":{"status":404,"message":"Conversation not found."}}}`)
 
 	// A 1-1 chat left by one side comes back, same id, when re-created.
 	as.roundTrip(`{"request":{"conversation_delete":{"id":"`+u+`"},"id":"d4"}}`, `{"response":{"id":"d4","success":true}}`)
+	bs.expect(`{"message":{"...":true,"body":"alice has left the conversation"}}`)
 	if again := create(bs, fmt.Sprintf(`{"type":"u","participants":[%q]}`, a.id)); again != u {
 		t.Fatalf("re-created 1-1: got %s, want the same %s", again, u)
 	}
-	as.roundTrip(`{"request":{"message_list":{"cid":"`+u+`"},"id":"l3"}}`, `{"response":{"id":"l3","messages":[]}}`)
+	as.roundTrip(`{"request":{"message_list":{"cid":"`+u+`"},"id":"l3"}}`, `{"response":{"id":"l3","messages":[{"...":true,"body":"alice has left the conversation"}]}}`)
 }

@@ -30,6 +30,7 @@ func TestConversationUpdate(t *testing.T) {
 		`"conversation":{"...":true,"name":"renamed","description":"d"}`)
 	for _, cl := range []*client{bs, cs, ds} {
 		cl.expect(`{"system_message":{"...":true,"x":{"conversation_updated":{"...":true,"name":"renamed"}}}}`)
+		cl.expect(`{"message":{"...":true,"body":"dave has been added to the conversation","x":{"type":"added_participant","user":{"...":true,"login":"dave"}}}}`)
 	}
 	as.quiet("u3")
 
@@ -41,8 +42,10 @@ func TestConversationUpdate(t *testing.T) {
 	upd(bs, "u5", fmt.Sprintf(`{"id":%q,"participants":{"remove":[%q]}}`, cid, c.id), `"conversation":{"...":true}`)
 	cs.expect(`{"system_message":{"...":true,"x":{"conversation_kicked":{"...":true}}}}`)
 	cs.roundTrip(`{"request":{"message_list":{"cid":"`+cid+`"},"id":"l"}}`, `{"response":{"id":"l","error":{"status":403,"message":"Forbidden."}}}`)
-	as.expect(`{"system_message":{"...":true,"x":{"conversation_updated":{"...":true}}}}`)
-	ds.expect(`{"system_message":{"...":true}}`)
+	for _, cl := range []*client{as, ds} {
+		cl.expect(`{"system_message":{"...":true,"x":{"conversation_updated":{"...":true}}}}`)
+		cl.expect(`{"message":{"...":true,"body":"carol has been removed from the conversation"}}`)
+	}
 
 	// Removing the owner hands ownership on; removing everyone deletes.
 	got = bs.roundTrip(fmt.Sprintf(`{"request":{"conversation_update":{"id":%q,"participants":{"remove":[%q]}},"id":"u6"}}`, cid, a.id),
@@ -52,6 +55,7 @@ func TestConversationUpdate(t *testing.T) {
 	}
 	as.expect(`{"system_message":{"...":true,"x":{"conversation_kicked":{"...":true}}}}`)
 	ds.expect(`{"system_message":{"...":true,"x":{"conversation_updated":{"...":true}}}}`)
+	ds.expect(`{"message":{"...":true,"body":"alice has been removed from the conversation"}}`)
 	upd(bs, "u7", fmt.Sprintf(`{"id":%q,"participants":{"remove":[%q,%q]}}`, cid, b.id, d.id), `"deleted":true`)
 	bs.roundTrip(`{"request":{"message_list":{"cid":"`+cid+`"},"id":"l2"}}`, `{"response":{"id":"l2","error":{"status":404,"message":"Conversation not found."}}}`)
 
