@@ -17,3 +17,10 @@ func (g *Gateway) deliver(d *chat.Delivery, except *Socket) {
 		}
 	}
 }
+
+// deliverAll delivers several events in order.
+func (g *Gateway) deliverAll(ds []chat.Delivery, except *Socket) {
+	for i := range ds {
+		g.deliver(&ds[i], except)
+	}
+}

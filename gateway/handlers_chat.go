@@ -185,11 +185,7 @@ func (g *Gateway) handleMessageRead(ctx context.Context, s *Socket, c call) ([]b
 	if err != nil {
 		return nil, err
 	}
-	c.after(func() {
-		for i := range ds {
-			g.deliver(&ds[i], s)
-		}
-	})
+	c.after(func() { g.deliverAll(ds, s) })
 	return c.respond(protocol.F("success", true))
 }
 
@@ -253,11 +249,7 @@ func (g *Gateway) handleSystemMessage(ctx context.Context, s *Socket, c call) ([
 	if err != nil {
 		return nil, err
 	}
-	c.after(func() {
-		for i := range ds {
-			g.deliver(&ds[i], s)
-		}
-	})
+	c.after(func() { g.deliverAll(ds, s) })
 	return protocol.Event("ask", ask)
 }
 
@@ -309,11 +301,7 @@ func (g *Gateway) handleConversationDelete(ctx context.Context, s *Socket, c cal
 	if err != nil {
 		return nil, err
 	}
-	c.after(func() {
-		for i := range ds {
-			g.deliver(&ds[i], s)
-		}
-	})
+	c.after(func() { g.deliverAll(ds, s) })
 	return c.respond(protocol.F("success", true))
 }
 
@@ -362,10 +350,6 @@ func (g *Gateway) handleConversationUpdate(ctx context.Context, s *Socket, c cal
 	if res.Deleted {
 		return c.respond(protocol.F("deleted", true))
 	}
-	c.after(func() {
-		for i := range res.Deliveries {
-			g.deliver(&res.Deliveries[i], s)
-		}
-	})
+	c.after(func() { g.deliverAll(res.Deliveries, s) })
 	return c.respond(protocol.F("conversation", res.Conversation))
 }
