@@ -106,6 +106,16 @@ func TestTwoUsersChatInBrowser(t *testing.T) {
 	if err := chromedp.Run(alice, waitText(`#messages`, "hi alice"), waitText(`.msg.own .ticks`, "✓✓")); err != nil {
 		t.Fatalf("alice receives the answer and the read ticks: %v", err)
 	}
+	// A reload keeps alice logged in (stored token + connect) with her chat.
+	if err := chromedp.Run(alice,
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#search`, chromedp.ByID),
+		chromedp.WaitVisible(`.conversation`, chromedp.ByQuery),
+		chromedp.Click(`.conversation`, chromedp.ByQuery),
+		waitText(`#messages`, "hi alice"),
+	); err != nil {
+		t.Fatalf("alice reloads: %v", err)
+	}
 }
 
 // newBrowser starts one headless Chromium with its own profile (so the two
