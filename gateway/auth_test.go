@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"fmt"
+	"github.com/samagate/samagate/internal/clocktest"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,8 +81,8 @@ func TestUserLoginTranscript(t *testing.T) {
 }
 
 func TestConnectTranscript(t *testing.T) {
-	clock := newClock()
-	n := startNode(t, func(c *app.Config) { c.Auth.Now = clock.now; c.Auth.AccessTTL = time.Hour })
+	clock := clocktest.New()
+	n := startNode(t, func(c *app.Config) { c.Auth.Now = clock.Now; c.Auth.AccessTTL = time.Hour })
 	a := n.signUp(t, "alice")
 	tok, _ := n.token(t, a, "web")
 	c := n.dial(t)
@@ -101,7 +102,7 @@ func TestConnectTranscript(t *testing.T) {
 	c.t = t
 	c.roundTrip(`{"request":{"connect":{"token":"`+tok+`","device_id":"web"},"id":"ok"}}`, `{"response":{"id":"ok","success":true}}`)
 
-	clock.advance(2 * time.Hour)
+	clock.Advance(2 * time.Hour)
 	c2 := n.dial(t)
 	c2.roundTrip(`{"request":{"connect":{"token":"`+tok+`","device_id":"web"},"id":"x"}}`,
 		`{"response":{"id":"x","error":{"status":422,"message":"The token has expired."}}}`)

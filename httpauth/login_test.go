@@ -148,7 +148,7 @@ func TestLoginRefreshRotation(t *testing.T) {
 
 	// After the grace window a used token is a replay: rejected, and the
 	// whole family is revoked, so even the newest token and its access token fail.
-	s.clock.advance(s.refreshGrace + time.Second)
+	s.clock.Advance(s.refreshGrace + time.Second)
 	expectError(t, s.do(t, req{path: "/login", body: `{"device_id":"d1"}`, refresh: first.refresh}), 422, "The token has expired.")
 	expectError(t, s.do(t, req{path: "/login", body: `{"device_id":"d1"}`, refresh: third.refresh}), 422, "The token has expired.")
 	expectError(t, s.do(t, req{path: "/login", body: `{"device_id":"d1"}`, bearer: third.AccessToken}), 422, "The token has expired.")
@@ -160,7 +160,7 @@ func TestLoginRefreshNewTokenWorks(t *testing.T) {
 	first := s.expectLogin(t, s.do(t, req{path: "/login", body: passwordBody("alice", "secret1", "d1")}))
 	second := s.expectLogin(t, s.do(t, req{path: "/login", body: `{"device_id":"d1"}`, refresh: first.refresh}))
 
-	s.clock.advance(s.refreshGrace + time.Second)
+	s.clock.Advance(s.refreshGrace + time.Second)
 	// The rotated token keeps working past the grace window of the old one.
 	third := s.expectLogin(t, s.do(t, req{path: "/login", body: `{"device_id":"d1"}`, refresh: second.refresh}))
 	// Its access token is a valid Bearer for the device.

@@ -3,6 +3,7 @@ package httpauth_test
 import (
 	"bytes"
 	"context"
+	"github.com/samagate/samagate/internal/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,24 +16,6 @@ import (
 	"github.com/samagate/samagate/httpauth"
 	"github.com/samagate/samagate/store/sqlite"
 )
-
-// clock is a settable time source for auth.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // options are the configs a test may adjust before the server starts.
 type options struct {
@@ -47,7 +30,7 @@ type server struct {
 	client       *http.Client
 	svc          *auth.Service
 	db           *sqlite.DB
-	clock        *clock
+	clock        *clocktest.Clock
 	log          *syncBuffer // everything the handler logged
 	accessTTL    time.Duration
 	refreshTTL   time.Duration
@@ -58,13 +41,13 @@ type server struct {
 // the configs.
 func newServer(t *testing.T, tweak func(*options)) *server {
 	t.Helper()
-	clk := &clock{t: time.Now()}
+	clk := clocktest.New()
 	o := options{auth: auth.Config{
 		AccessTTL:         time.Hour,
 		RefreshTTL:        24 * time.Hour,
 		RefreshReuseGrace: 5 * time.Second,
 		Hash:              auth.HashParams{MemoryKiB: 64, Time: 1, Threads: 1},
-		Now:               clk.now,
+		Now:               clk.Now,
 	}}
 	if tweak != nil {
 		tweak(&o)
