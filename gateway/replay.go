@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"time"
 
 	"github.com/samagate/samagate/chat"
 	"github.com/samagate/samagate/protocol"
@@ -29,6 +30,17 @@ func (s *Socket) sendEvent(frame []byte, eid string) {
 		s.qmu.Unlock()
 		return
 	}
+	if s.replayed != nil {
+		// An event committed before the replay read it may still be on its
+		// way here live; drop that copy. Deliveries of committed events
+		// happen within a request's lifetime, so the set expires after it.
+		if time.Now().After(s.replayedUntil) {
+			s.replayed = nil
+		} else if eid != "" && s.replayed[eid] {
+			s.qmu.Unlock()
+			return
+		}
+	}
 	s.qmu.Unlock()
 	s.send(frame)
 }
@@ -53,6 +65,9 @@ func (s *Socket) finishReplay(replayed map[string]bool) {
 	}
 	s.pending = nil
 	s.replaying = false
+	if len(replayed) > 0 {
+		s.replayed, s.replayedUntil = replayed, time.Now().Add(s.g.cfg.RequestTimeout)
+	}
 }
 
 // replay sends every logged event of the socket's user after since, in

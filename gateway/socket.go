@@ -39,6 +39,10 @@ type Socket struct {
 	qmu       sync.Mutex
 	replaying bool
 	pending   []pendingFrame
+	// replayed are the ids the last replay sent; live copies of them that
+	// arrive until replayedUntil are dropped.
+	replayed      map[string]bool
+	replayedUntil time.Time
 }
 
 var errSocketClosed = errors.New("socket closed")
