@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/rs/zerolog"
 	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/internal/clocktest"
 	"github.com/samagate/samagate/protocol"
 	"github.com/samagate/samagate/store/sqlite"
 	"go.uber.org/goleak"
@@ -24,15 +25,15 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // a record of ended sessions.
 type env struct {
 	svc   *auth.Service
-	mu    sync.Mutex
-	now   time.Time
+	clk   *clocktest.Clock
+	mu    sync.Mutex // guards ended
 	ended []auth.SessionEnd
 	dir   string
 }
 
 func newEnv(t *testing.T, tweak func(*auth.Config)) *env {
 	t.Helper()
-	e := &env{now: time.Now(), dir: t.TempDir()}
+	e := &env{clk: clocktest.New(), dir: t.TempDir()}
 	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(e.dir, "db")})
 	if err != nil {
 		t.Fatal(err)
@@ -60,17 +61,9 @@ func newEnv(t *testing.T, tweak func(*auth.Config)) *env {
 	return e
 }
 
-func (e *env) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
+func (e *env) clock() time.Time { return e.clk.Now() }
 
-func (e *env) advance(d time.Duration) {
-	e.mu.Lock()
-	e.now = e.now.Add(d)
-	e.mu.Unlock()
-}
+func (e *env) advance(d time.Duration) { e.clk.Advance(d) }
 
 func (e *env) lastEnd() auth.SessionEnd {
 	e.mu.Lock()
