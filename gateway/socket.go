@@ -150,8 +150,7 @@ func (s *Socket) closed(code int) {
 	p := s.principal
 	s.unbindLocked(ctx)
 	s.mu.Unlock()
-	s.g.hub.remove(s, "")
-	s.g.activity.unsubscribe(s)
+	s.g.hub.remove(s, "") // unbindLocked above already ended any activity subscription
 	ev := s.g.log.Debug().Str("conn", s.id).Int("code", code)
 	if p != nil {
 		ev = ev.Str("user", p.UserID).Str("device", p.DeviceID)
