@@ -115,6 +115,25 @@ type Sessions interface {
 	RotateRefreshToken(ctx context.Context, hash string, next *RefreshToken, at time.Time) (bool, error)
 }
 
+// SigningKey is one access-token signing key. Keys live in the store so that
+// every node of a cluster signs and verifies with the same ones. Seq orders
+// them: the highest signs, all verify.
+type SigningKey struct {
+	Seq       int
+	Kid       string
+	Secret    []byte
+	CreatedAt time.Time
+}
+
+// Keys stores signing keys.
+type Keys interface {
+	// SigningKeys lists every key, highest Seq first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// AddSigningKey stores k; it returns ErrConflict when k.Seq (or k.Kid)
+	// is taken, so two nodes starting at once agree on one first key.
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+}
+
 // Store is every repository of one backend.
 type Store interface {
 	Users
@@ -122,6 +141,7 @@ type Store interface {
 	Sessions
 	Conversations
 	Messages
+	Keys
 }
 
 // NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as

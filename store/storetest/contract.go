@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"ReadMarks":       readMarks,
 		"EditDeleteHide":  editDeleteHide,
 		"SearchConvs":     searchConversations,
+		"SigningKeys":     signingKeys,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

@@ -163,3 +163,30 @@ func refreshDetails(t *testing.T, s store.Store) {
 		t.Fatalf("successor of a losing rotation: got %v, want ErrNotFound", err)
 	}
 }
+
+func signingKeys(t *testing.T, s store.Store) {
+	if got, err := s.SigningKeys(ctx); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("keys of a new store: got %#v, %v; want empty", got, err)
+	}
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	k1 := &store.SigningKey{Seq: 1, Kid: "k1", Secret: []byte{0, 1, 2, 255}, CreatedAt: at}
+	if err := s.AddSigningKey(ctx, k1); err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]*store.SigningKey{
+		"seq": {Seq: 1, Kid: "other", Secret: []byte{9}, CreatedAt: at},
+		"kid": {Seq: 5, Kid: "k1", Secret: []byte{9}, CreatedAt: at},
+	} {
+		if err := s.AddSigningKey(ctx, k); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate %s: got %v, want ErrConflict", name, err)
+		}
+	}
+	if err := s.AddSigningKey(ctx, &store.SigningKey{Seq: 2, Kid: "k2", Secret: []byte{7}, CreatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SigningKeys(ctx)
+	if err != nil || len(got) != 2 || got[0].Kid != "k2" || got[1].Kid != "k1" ||
+		string(got[1].Secret) != string(k1.Secret) || !got[1].CreatedAt.Equal(at) || got[1].Seq != 1 {
+		t.Fatalf("keys: got %+v, %v", got, err)
+	}
+}
