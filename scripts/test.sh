@@ -7,8 +7,8 @@
 #   scripts/test.sh                 # go test -race -count=1 ./...
 #   scripts/test.sh ./gateway/...   # only some packages (any go test args)
 #
-# Tests find the services through SAMAGATE_TEST_REDIS_URL and
-# SAMAGATE_TEST_DATABASE_URL. The exit code is go test's.
+# Tests find the services through SAMAGATE_TEST_REDIS_URL (standalone),
+# SAMAGATE_TEST_REDIS_CLUSTER_URL (three masters) and SAMAGATE_TEST_DATABASE_URL. The exit code is go test's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,6 +60,17 @@ free_port() {
 	die "no free port found"
 }
 
+# free_cluster_port prints a port that is free together with its cluster
+# bus port (port + 10000).
+free_cluster_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$(free_port)
+		(exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null || { echo "$p"; return; }
+	done
+	die "no free cluster port found"
+}
+
 # wait_for <what> <log file> <command...> retries the command for 15 s.
 wait_for() {
 	local what=$1 logf=$2
@@ -79,7 +90,7 @@ PGBIN=$(pg_bin)
 tmp=$(mktemp -d /tmp/samagate-test.XXXXXX)
 chmod 755 "$tmp" # the postgres user must reach $tmp/pg
 pg_dir=$tmp/pg
-redis_pid=""
+redis_pids=()
 pg_started=""
 
 # PostgreSQL refuses to run as root: as root, run it as the postgres user.
@@ -91,10 +102,11 @@ fi
 
 cleanup() {
 	local code=$?
-	if [[ -n $redis_pid ]]; then
-		kill "$redis_pid" 2>/dev/null || true
-		wait "$redis_pid" 2>/dev/null || true
-	fi
+	local p
+	for p in "${redis_pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	if [[ -n $pg_started ]]; then
 		"${as_pg[@]}" "$PGBIN/pg_ctl" -D "$pg_dir" -m immediate -w stop >/dev/null 2>&1 || true
 	fi
@@ -105,12 +117,36 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Redis: no persistence, loopback only, in the foreground of a background job.
+# start_redis <port> <name> [args...]: no persistence, loopback only, in the
+# foreground of a background job.
+start_redis() {
+	local port=$1 name=$2
+	shift 2
+	mkdir -p "$tmp/$name"
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$tmp/$name" --logfile "$tmp/$name/redis.log" --daemonize no "$@" </dev/null &
+	redis_pids+=($!)
+	wait_for "redis $name" "$tmp/$name/redis.log" redis-cli -h 127.0.0.1 -p "$port" ping
+}
+
+# A standalone Redis, and a Redis Cluster of three masters (no replicas).
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-	--dir "$tmp" --logfile "$tmp/redis.log" --daemonize no </dev/null &
-redis_pid=$!
-wait_for redis "$tmp/redis.log" redis-cli -h 127.0.0.1 -p "$redis_port" ping
+start_redis "$redis_port" redis
+cluster_addrs=()
+for i in 1 2 3; do
+	p=$(free_cluster_port)
+	start_redis "$p" "cluster$i" --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000
+	cluster_addrs+=("127.0.0.1:$p")
+done
+redis-cli --cluster create "${cluster_addrs[@]}" --cluster-replicas 0 --cluster-yes </dev/null >"$tmp/cluster-create.log" 2>&1 ||
+	{ cat "$tmp/cluster-create.log" >&2; die "redis cluster create failed"; }
+cluster_ok() {
+	local a
+	for a in "${cluster_addrs[@]}"; do
+		redis-cli -h "${a%:*}" -p "${a#*:}" cluster info | grep -q 'cluster_state:ok' || return 1
+	done
+}
+wait_for "redis cluster" "$tmp/cluster-create.log" cluster_ok
 
 # PostgreSQL: a throw-away cluster, trust auth, socket in its own dir, no fsync.
 pg_port=$(free_port)
@@ -125,8 +161,10 @@ pg_started=1
 wait_for postgresql "$pg_dir/server.log" "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$pg_port" -U postgres
 
 export SAMAGATE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
+SAMAGATE_TEST_REDIS_CLUSTER_URL=$(IFS=,; echo "${cluster_addrs[*]}")
+export SAMAGATE_TEST_REDIS_CLUSTER_URL
 export SAMAGATE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
-log "started redis-server on 127.0.0.1:$redis_port and postgresql $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$pg_port (temp dir $tmp)"
+log "started redis-server on 127.0.0.1:$redis_port, a redis cluster on $SAMAGATE_TEST_REDIS_CLUSTER_URL and postgresql $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$pg_port (temp dir $tmp)"
 
 (($# > 0)) || set -- ./...
 go test -race -count=1 "$@"

@@ -1,0 +1,259 @@
+package presence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// bus is this node's subscription to its own sharded channel. It pings
+// itself every heartbeat: when its pings stop coming back (Redis restarted,
+// a failover, a half-dead connection) the subscription is rebuilt, and once
+// pings flow again the node recovers what it may have missed from the event
+// log (Receiver.Recover).
+type bus struct {
+	r *Redis
+
+	mu        sync.Mutex // guards the fields below
+	ps        *redis.PubSub
+	seq       int64     // last ping sent
+	lastSeq   int64     // last ping that came back
+	lastPing  time.Time // when it came back
+	gapStart  time.Time // zero while healthy
+	rebuiltAt time.Time
+	recv      Receiver
+
+	work sync.WaitGroup // recoveries in flight
+}
+
+func newBus(r *Redis) *bus { return &bus{r: r} }
+
+// subscribe (re)opens the subscription and waits for Redis to confirm it.
+func (b *bus) subscribe(ctx context.Context) error {
+	ps := b.r.rdb.SSubscribe(ctx, b.r.channel(b.r.node))
+	if _, err := ps.Receive(ctx); err != nil {
+		_ = ps.Close()
+		return fmt.Errorf("subscribe to bus: %w", err)
+	}
+	b.mu.Lock()
+	old := b.ps
+	b.ps = ps
+	b.rebuiltAt = time.Now()
+	if b.lastPing.IsZero() {
+		b.lastPing = time.Now()
+	}
+	b.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+	return nil
+}
+
+func (b *bus) current() *redis.PubSub {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ps
+}
+
+// readLoop hands every packet to the receiver until ctx ends.
+func (b *bus) readLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		ps := b.current()
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// The connection broke: whatever was published until go-redis
+			// has re-subscribed is lost to us.
+			b.markGap("subscription connection lost")
+			// go-redis reconnects and re-subscribes on the next Receive;
+			// pause so a Redis outage is not a busy loop.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if m, ok := msg.(*redis.Message); ok {
+			b.handle(ctx, []byte(m.Payload))
+		}
+	}
+}
+
+func (b *bus) handle(ctx context.Context, data []byte) {
+	p, err := decodePacket(data)
+	if err != nil {
+		b.r.log.Warn().Err(err).Int("bytes", len(data)).Msg("bus: dropped a malformed packet")
+		return
+	}
+	b.mu.Lock()
+	recv := b.recv
+	b.mu.Unlock()
+	switch p.kind {
+	case kindDeliver:
+		recv.DeliverLocal(p.frame, p.eventID, p.users)
+	case kindActive:
+		recv.ActivityLocal(p.users[0], p.value)
+	case kindEnd:
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		recv.EndSessionLocal(ctx, p.users[0], p.device, p.reason)
+		cancel()
+	case kindPing:
+		b.pong(ctx, p.value)
+	}
+}
+
+// markGap records that packets may have been lost since the last ping came
+// back.
+func (b *bus) markGap(why string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.gapStart.IsZero() {
+		b.gapStart = b.lastPing
+		b.r.log.Warn().Str("why", why).Msg("bus: packets may have been lost")
+	}
+}
+
+// pong marks the bus healthy. A ping that skipped a sequence number shows
+// that packets were lost even if the outage was short. After a gap it starts
+// a recovery from the start of the gap minus RecoverMargin (events committed
+// before the gap may have been published during it).
+func (b *bus) pong(ctx context.Context, seq int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lastSeq != 0 && seq != b.lastSeq+1 && b.gapStart.IsZero() {
+		b.gapStart = b.lastPing
+	}
+	b.lastSeq, b.lastPing = seq, time.Now()
+	if b.gapStart.IsZero() {
+		return
+	}
+	since := b.gapStart.Add(-b.r.cfg.RecoverMargin)
+	b.r.log.Warn().Time("since", since).Dur("gap", time.Since(b.gapStart)).Msg("bus: delivering again; recovering missed events")
+	b.gapStart = time.Time{}
+	recv := b.recv
+	b.work.Add(1)
+	go func() {
+		defer b.work.Done()
+		recv.Recover(ctx, since)
+	}()
+}
+
+// tick pings our own channel and checks that the previous pings came back:
+// silent for 3 heartbeats opens a gap, 6 rebuilds the subscription.
+func (b *bus) tick(ctx context.Context) {
+	hb := b.r.cfg.Heartbeat
+	b.mu.Lock()
+	b.seq++
+	ping := (&packet{kind: kindPing, value: b.seq}).encode()
+	silent := time.Since(b.lastPing)
+	if silent > 3*hb && b.gapStart.IsZero() {
+		b.gapStart = b.lastPing
+		b.r.log.Warn().Dur("silent", silent).Msg("bus: own pings stopped coming back")
+	}
+	rebuild := !b.gapStart.IsZero() && time.Since(b.gapStart) > 6*hb && time.Since(b.rebuiltAt) > 6*hb
+	b.mu.Unlock()
+	if rebuild {
+		if err := b.subscribe(ctx); err != nil {
+			b.r.log.Warn().Err(err).Msg("bus: rebuild subscription")
+		} else {
+			b.r.log.Info().Msg("bus: subscription rebuilt")
+		}
+	}
+	if err := b.r.rdb.SPublish(ctx, b.r.channel(b.r.node), ping).Err(); err != nil {
+		b.r.log.Debug().Err(err).Msg("bus: ping")
+	}
+}
+
+// close ends the subscription and waits for recoveries in flight.
+func (b *bus) close() {
+	b.mu.Lock()
+	ps := b.ps
+	b.ps = nil
+	b.mu.Unlock()
+	if ps != nil {
+		_ = ps.Close()
+	}
+	b.work.Wait()
+}
+
+// publish sends one packet to node, retrying briefly: a packet that cannot
+// be sent is recovered by the target from the event log once its own pings
+// show the outage.
+func (r *Redis) publish(ctx context.Context, node string, data []byte) error {
+	var err error
+	for attempt, wait := 0, 20*time.Millisecond; attempt < 3; attempt, wait = attempt+1, wait*4 {
+		if err = r.rdb.SPublish(ctx, r.channel(node), data).Err(); err == nil {
+			return nil
+		}
+		if attempt == 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	return fmt.Errorf("publish to %s: %w", node, err)
+}
+
+// Deliver sends an encoded event to the other nodes that hold sockets of
+// userIDs: one packet per node, carrying the frame once and that node's
+// target users.
+func (r *Redis) Deliver(ctx context.Context, frame []byte, eventID string, userIDs []string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	targets, err := r.nodesOf(ctx, userIDs, r.userKey)
+	if err != nil {
+		return fmt.Errorf("bus deliver: %w", err)
+	}
+	var errs []error
+	for node, users := range targets {
+		p := packet{kind: kindDeliver, eventID: eventID, users: users, frame: frame}
+		if err := r.publish(ctx, node, p.encode()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Activity tells the nodes following userID its last activity (0 = online).
+func (r *Redis) Activity(ctx context.Context, userID string, value int64) error {
+	targets, err := r.nodesOf(ctx, []string{userID}, r.watchKey)
+	if err != nil {
+		return fmt.Errorf("bus activity: %w", err)
+	}
+	var errs []error
+	for node := range targets {
+		p := packet{kind: kindActive, users: []string{userID}, value: value}
+		if err := r.publish(ctx, node, p.encode()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EndSession tells the other nodes holding sockets of userID that its
+// session on deviceID ("" = all devices) was revoked.
+func (r *Redis) EndSession(ctx context.Context, userID, deviceID, reason string) error {
+	targets, err := r.nodesOf(ctx, []string{userID}, r.userKey)
+	if err != nil {
+		return fmt.Errorf("bus end session: %w", err)
+	}
+	var errs []error
+	for node := range targets {
+		p := packet{kind: kindEnd, users: []string{userID}, device: deviceID, reason: reason}
+		if err := r.publish(ctx, node, p.encode()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,127 @@
+package presence
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// Packet kinds on the node-to-node bus.
+const (
+	kindDeliver = 'D' // an encoded event frame for some users of the node
+	kindActive  = 'A' // a user's last activity changed
+	kindEnd     = 'E' // a session was revoked
+	kindPing    = 'P' // a node's ping to itself (bus health)
+)
+
+// packet is one bus message. The frame is carried once, however many
+// target users the node has.
+type packet struct {
+	kind    byte
+	eventID string   // deliver
+	users   []string // deliver: targets; active/end: [user]
+	frame   []byte   // deliver
+	value   int64    // active: last activity; ping: sequence
+	device  string   // end ("" = every device)
+	reason  string   // end
+}
+
+var errBadPacket = errors.New("bad bus packet")
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// encode lays a packet out as: kind, then per kind length-prefixed strings
+// and varints; a deliver packet ends with the raw frame.
+func (p *packet) encode() []byte {
+	b := make([]byte, 0, 16+len(p.eventID)+len(p.frame)+24*len(p.users))
+	b = append(b, p.kind)
+	switch p.kind {
+	case kindDeliver:
+		b = appendStr(b, p.eventID)
+		b = binary.AppendUvarint(b, uint64(len(p.users)))
+		for _, u := range p.users {
+			b = appendStr(b, u)
+		}
+		b = append(b, p.frame...)
+	case kindActive:
+		b = appendStr(b, p.users[0])
+		b = binary.AppendVarint(b, p.value)
+	case kindEnd:
+		b = appendStr(b, p.users[0])
+		b = appendStr(b, p.device)
+		b = appendStr(b, p.reason)
+	case kindPing:
+		b = binary.AppendVarint(b, p.value)
+	}
+	return b
+}
+
+// reader walks an encoded packet.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) str() string {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || n > uint64(len(r.b)-k) {
+		r.err = errBadPacket
+		return ""
+	}
+	s := string(r.b[k : k+int(n)])
+	r.b = r.b[k+int(n):]
+	return s
+}
+
+func (r *reader) varint() int64 {
+	v, k := binary.Varint(r.b)
+	if k <= 0 {
+		r.err = errBadPacket
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+// decodePacket parses an encoded packet; anything malformed is an error.
+func decodePacket(b []byte) (*packet, error) {
+	if len(b) == 0 {
+		return nil, errBadPacket
+	}
+	p := &packet{kind: b[0]}
+	r := &reader{b: b[1:]}
+	switch p.kind {
+	case kindDeliver:
+		p.eventID = r.str()
+		n, k := binary.Uvarint(r.b)
+		if k <= 0 || n > uint64(len(r.b)) {
+			return nil, errBadPacket
+		}
+		r.b = r.b[k:]
+		p.users = make([]string, 0, n)
+		for range n {
+			p.users = append(p.users, r.str())
+			if r.err != nil {
+				return nil, r.err
+			}
+		}
+		p.frame = r.b
+	case kindActive:
+		p.users = []string{r.str()}
+		p.value = r.varint()
+	case kindEnd:
+		p.users = []string{r.str()}
+		p.device = r.str()
+		p.reason = r.str()
+	case kindPing:
+		p.value = r.varint()
+	default:
+		return nil, errBadPacket
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return p, nil
+}

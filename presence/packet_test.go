@@ -1,0 +1,73 @@
+package presence
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
+
+func TestPacketRoundTrip(t *testing.T) {
+	for _, p := range []packet{
+		{kind: kindDeliver, eventID: "e1", users: []string{"a", "b"}, frame: []byte(`{"message":{"body":"hi"}}`)},
+		{kind: kindDeliver, users: []string{"a"}, frame: []byte{}},
+		{kind: kindActive, users: []string{"u"}, value: 1715000000},
+		{kind: kindActive, users: []string{"u"}, value: 0},
+		{kind: kindEnd, users: []string{"u"}, device: "d:1", reason: "logout"},
+		{kind: kindPing, value: 42},
+	} {
+		got, err := decodePacket(p.encode())
+		if err != nil {
+			t.Fatalf("%c: %v", p.kind, err)
+		}
+		if p.frame == nil && p.kind == kindDeliver {
+			p.frame = []byte{}
+		}
+		if got.kind != p.kind || got.eventID != p.eventID || !reflect.DeepEqual(got.users, p.users) ||
+			!bytes.Equal(got.frame, p.frame) || got.value != p.value || got.device != p.device || got.reason != p.reason {
+			t.Errorf("round trip: got %+v, want %+v", got, p)
+		}
+	}
+}
+
+func TestPacketMalformed(t *testing.T) {
+	good := (&packet{kind: kindEnd, users: []string{"user"}, device: "dev", reason: "r"}).encode()
+	for i := range len(good) {
+		if _, err := decodePacket(good[:i]); err == nil {
+			t.Errorf("truncated to %d bytes: no error", i)
+		}
+	}
+	for _, b := range [][]byte{nil, {'X'}, {kindDeliver, 1, 'e', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
+		if _, err := decodePacket(b); err == nil {
+			t.Errorf("%q: no error", b)
+		}
+	}
+}
+
+func FuzzDecodePacket(f *testing.F) {
+	f.Add((&packet{kind: kindDeliver, eventID: "e", users: []string{"a"}, frame: []byte("{}")}).encode())
+	f.Add((&packet{kind: kindPing, value: 3}).encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := decodePacket(b)
+		if err != nil {
+			return
+		}
+		again, err := decodePacket(p.encode())
+		if err != nil || again.kind != p.kind || !reflect.DeepEqual(again.users, p.users) {
+			t.Fatalf("re-decode of %q: %+v %v", b, again, err)
+		}
+	})
+}
+
+func TestConnValue(t *testing.T) {
+	for _, c := range [][2]string{{"default", "web"}, {"o:1", "d:2"}, {"", ""}, {"org", ""}, {"12", "34:x"}} {
+		org, dev, ok := parseConnValue(connValue(c[0], c[1]))
+		if !ok || org != c[0] || dev != c[1] {
+			t.Errorf("%q: got %q %q %v", c, org, dev, ok)
+		}
+	}
+	for _, v := range []string{"", "x", "5:ab", "-1:a"} {
+		if _, _, ok := parseConnValue(v); ok {
+			t.Errorf("%q parsed", v)
+		}
+	}
+}

@@ -1,0 +1,389 @@
+package presence_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"github.com/samagate/samagate/presence"
+	"github.com/samagate/samagate/presence/presencetest"
+)
+
+// backends are the Redis deployments make test starts: a standalone server
+// and a three-master cluster.
+var backends = []struct{ name, env string }{
+	{"Standalone", "SAMAGATE_TEST_REDIS_URL"},
+	{"Cluster", "SAMAGATE_TEST_REDIS_CLUSTER_URL"},
+}
+
+// redisURL returns the URL in env or skips: `make test` always sets both.
+func redisURL(t *testing.T, env string) string {
+	t.Helper()
+	u := os.Getenv(env)
+	if u == "" {
+		t.Skipf("%s is not set; `make test` starts Redis and sets it", env)
+	}
+	return u
+}
+
+func randomPrefix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "sgt" + hex.EncodeToString(b[:]) + ":"
+}
+
+func testLog() zerolog.Logger {
+	if os.Getenv("SAMAGATE_TEST_LOG") != "" {
+		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.DebugLevel)
+	}
+	return zerolog.New(io.Discard)
+}
+
+// newRedis opens a backend on url under prefix; tune may shorten timings.
+func newRedis(t *testing.T, url, prefix, node string, tune func(*presence.RedisConfig)) *presence.Redis {
+	t.Helper()
+	rdb, err := presence.NewRedisClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := presence.RedisConfig{Prefix: prefix, NodeID: node}
+	if tune != nil {
+		tune(&cfg)
+	}
+	r, err := presence.NewRedis(rdb, cfg, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRedisContract(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			url := redisURL(t, b.env)
+			presencetest.Run(t, func(t *testing.T) presencetest.Backend {
+				r := newRedis(t, url, randomPrefix(), "n1", nil)
+				t.Cleanup(func() { _ = r.Close(context.Background()) })
+				return r
+			})
+		})
+	}
+}
+
+// recorder is a Receiver that records what the bus brought.
+type recorder struct {
+	mu        sync.Mutex
+	delivered []string // "<eid> <frame> <users...>"
+	activity  map[string]int64
+	ended     []string
+	offline   []string
+	online    []string
+	recovered []time.Time
+	changed   chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{activity: map[string]int64{}, changed: make(chan struct{}, 1000)}
+}
+
+func (r *recorder) note() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (r *recorder) DeliverLocal(frame []byte, eid string, users []string) {
+	r.mu.Lock()
+	r.delivered = append(r.delivered, eid+" "+string(frame)+" "+joinSorted(users))
+	r.mu.Unlock()
+	r.note()
+}
+
+func (r *recorder) ActivityLocal(uid string, v int64) {
+	r.mu.Lock()
+	r.activity[uid] = v
+	r.mu.Unlock()
+	r.note()
+}
+
+func (r *recorder) EndSessionLocal(_ context.Context, uid, dev, reason string) {
+	r.mu.Lock()
+	r.ended = append(r.ended, uid+"/"+dev+"/"+reason)
+	r.mu.Unlock()
+	r.note()
+}
+
+func (r *recorder) PresenceChanged(_ context.Context, uids []string, online bool) {
+	r.mu.Lock()
+	if online {
+		r.online = append(r.online, uids...)
+	} else {
+		r.offline = append(r.offline, uids...)
+	}
+	r.mu.Unlock()
+	r.note()
+}
+
+func (r *recorder) Recover(_ context.Context, since time.Time) {
+	r.mu.Lock()
+	r.recovered = append(r.recovered, since)
+	r.mu.Unlock()
+	r.note()
+}
+
+// waitFor polls cond (under the recorder's lock) until it holds or fails
+// after timeout.
+func (r *recorder) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		r.mu.Lock()
+		ok := cond()
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-r.changed:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+	}
+}
+
+func joinSorted(s []string) string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	out := ""
+	for i, x := range c {
+		if i > 0 {
+			out += ","
+		}
+		out += x
+	}
+	return out
+}
+
+// startNode starts a backend as a cluster node with fast timings.
+func startNode(t *testing.T, url, prefix, node string) (*presence.Redis, *recorder) {
+	t.Helper()
+	r := newRedis(t, url, prefix, node, func(c *presence.RedisConfig) {
+		c.Heartbeat = 100 * time.Millisecond
+		c.DeadAfter = 600 * time.Millisecond
+	})
+	rec := newRecorder()
+	if err := r.Start(context.Background(), rec); err != nil {
+		t.Fatalf("start %s: %v", node, err)
+	}
+	return r, rec
+}
+
+func closeNode(t *testing.T, r *presence.Redis) {
+	t.Helper()
+	if err := r.Close(context.Background()); err != nil {
+		t.Errorf("close %s: %v", r.NodeID(), err)
+	}
+}
+
+func TestRedisBus(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testBus(t, redisURL(t, b.env)) })
+	}
+}
+
+// testBus: node-addressed delivery (one packet per node with its targets),
+// activity to following nodes only, session ends to the user's nodes.
+func testBus(t *testing.T, url string) {
+	ctx := context.Background()
+	prefix := randomPrefix()
+	n1, r1 := startNode(t, url, prefix, "n1")
+	defer closeNode(t, n1)
+	n2, r2 := startNode(t, url, prefix, "n2")
+	defer closeNode(t, n2)
+	n3, r3 := startNode(t, url, prefix, "n3")
+	defer closeNode(t, n3)
+
+	must := func(_ bool, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(n1.Add(ctx, "o", "alice", "web", "c1"))
+	must(n2.Add(ctx, "o", "bob", "phone", "c1"))
+	must(n2.Add(ctx, "o", "carol", "web", "c2"))
+	must(n3.Add(ctx, "o", "bob", "web", "c1"))
+
+	if err := n1.Deliver(ctx, []byte(`{"message":{}}`), "e1", []string{"alice", "bob", "carol", "nobody"}); err != nil {
+		t.Fatal(err)
+	}
+	r2.waitFor(t, "delivery on n2", 3*time.Second, func() bool { return len(r2.delivered) == 1 })
+	r3.waitFor(t, "delivery on n3", 3*time.Second, func() bool { return len(r3.delivered) == 1 })
+	r2.mu.Lock()
+	if got := r2.delivered[0]; got != `e1 {"message":{}} bob,carol` {
+		t.Errorf("n2 got %q, want one packet for bob and carol", got)
+	}
+	r2.mu.Unlock()
+	r3.mu.Lock()
+	if got := r3.delivered[0]; got != `e1 {"message":{}} bob` {
+		t.Errorf("n3 got %q, want one packet for bob", got)
+	}
+	r3.mu.Unlock()
+
+	// Only n3 follows alice: only n3 hears her activity.
+	if err := n3.Watch(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.Activity(ctx, "alice", 1715000000); err != nil {
+		t.Fatal(err)
+	}
+	r3.waitFor(t, "activity on n3", 3*time.Second, func() bool { return r3.activity["alice"] == 1715000000 })
+	if err := n3.Unwatch(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.Activity(ctx, "alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	// A later delivery to bob on n3 proves the unwatched activity was not sent first.
+	if err := n1.Deliver(ctx, []byte(`{}`), "e2", []string{"bob"}); err != nil {
+		t.Fatal(err)
+	}
+	r3.waitFor(t, "second delivery on n3", 3*time.Second, func() bool { return len(r3.delivered) == 2 })
+	r3.mu.Lock()
+	if v := r3.activity["alice"]; v != 1715000000 {
+		t.Errorf("n3 heard activity %d after unwatching", v)
+	}
+	r3.mu.Unlock()
+
+	if err := n1.EndSession(ctx, "bob", "phone", "logout"); err != nil {
+		t.Fatal(err)
+	}
+	r2.waitFor(t, "session end on n2", 3*time.Second, func() bool { return len(r2.ended) == 1 })
+	r3.waitFor(t, "session end on n3", 3*time.Second, func() bool { return len(r3.ended) == 1 })
+	r1.mu.Lock()
+	if len(r1.delivered) != 0 || len(r1.ended) != 0 {
+		t.Errorf("sender node got its own packets: %v %v", r1.delivered, r1.ended)
+	}
+	r1.mu.Unlock()
+}
+
+func TestRedisDeadNodeReaped(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testReap(t, redisURL(t, b.env)) })
+	}
+}
+
+// testReap: a node that stops beating (a crash) has its devices removed by
+// a survivor, which reports the users that went offline; users with a
+// device elsewhere stay online.
+func testReap(t *testing.T, url string) {
+	ctx := context.Background()
+	prefix := randomPrefix()
+	n1, r1 := startNode(t, url, prefix, "n1")
+	defer closeNode(t, n1)
+	n2, _ := startNode(t, url, prefix, "n2")
+	for _, c := range []struct{ user, conn string }{{"u1", "a"}, {"u1", "b"}, {"u2", "c"}} {
+		if _, err := n2.Add(ctx, "o", c.user, "d", c.conn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := n1.Add(ctx, "o", "u2", "d", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := n1.OnlineUsers(ctx, "o"); !slices.Equal(got, []string{"u1", "u2"}) {
+		t.Fatalf("online before crash: %v", got)
+	}
+	crashed := time.Now()
+	n2.Crash()
+	r1.waitFor(t, "u1 reaped offline", 5*time.Second, func() bool { return slices.Contains(r1.offline, "u1") })
+	t.Logf("dead node's user offline after %v", time.Since(crashed).Round(time.Millisecond))
+	r1.mu.Lock()
+	if slices.Contains(r1.offline, "u2") {
+		t.Error("u2 reported offline although its device on n1 lives")
+	}
+	r1.mu.Unlock()
+	if on, _ := n1.Online(ctx, "u1"); on {
+		t.Error("u1 still online after reaping")
+	}
+	if got, _ := n1.OnlineUsers(ctx, "o"); !slices.Equal(got, []string{"u2"}) {
+		t.Errorf("online after reaping: got %v, want [u2]", got)
+	}
+}
+
+func TestRedisRestoresLostState(t *testing.T) {
+	url := redisURL(t, "SAMAGATE_TEST_REDIS_URL")
+	ctx := context.Background()
+	prefix := randomPrefix()
+	n1, r1 := startNode(t, url, prefix, "n1")
+	defer closeNode(t, n1)
+	if _, err := n1.Add(ctx, "o", "u1", "web", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.Watch(ctx, "u9"); err != nil {
+		t.Fatal(err)
+	}
+	// Redis loses everything of ours (as after a restart without persistence).
+	raw := redis.NewClient(mustParse(t, url))
+	defer raw.Close()
+	keys, err := raw.Keys(ctx, prefix+"*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys: %v %v", keys, err)
+	}
+	if err := raw.Del(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := n1.Online(ctx, "u1"); on {
+		t.Fatal("u1 online right after the data loss")
+	}
+	r1.waitFor(t, "u1 restored", 3*time.Second, func() bool { return slices.Contains(r1.online, "u1") })
+	if on, _ := n1.Online(ctx, "u1"); !on {
+		t.Error("u1 not online after restore")
+	}
+	if got, _ := n1.OnlineUsers(ctx, "o"); !slices.Equal(got, []string{"u1"}) {
+		t.Errorf("online users after restore: %v", got)
+	}
+	if n, _ := raw.HLen(ctx, prefix+"w:{u9}").Result(); n != 1 {
+		t.Errorf("follow of u9 not restored: %d fields", n)
+	}
+}
+
+func TestRedisBusGapRecovers(t *testing.T) {
+	url := redisURL(t, "SAMAGATE_TEST_REDIS_URL")
+	prefix := randomPrefix()
+	n1, r1 := startNode(t, url, prefix, "n1")
+	defer closeNode(t, n1)
+	// Kill every pub/sub connection: go-redis re-subscribes, but pings sent
+	// meanwhile are lost; the node must notice and recover.
+	raw := redis.NewClient(mustParse(t, url))
+	defer raw.Close()
+	time.Sleep(300 * time.Millisecond)
+	before := time.Now()
+	if err := raw.Do(context.Background(), "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	r1.waitFor(t, "recovery", 5*time.Second, func() bool { return len(r1.recovered) > 0 })
+	r1.mu.Lock()
+	defer r1.mu.Unlock()
+	if since := r1.recovered[0]; !since.Before(before) {
+		t.Errorf("recovery starts at %v, after the outage began (%v)", since, before)
+	}
+}
+
+func mustParse(t *testing.T, url string) *redis.Options {
+	t.Helper()
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}

@@ -1,0 +1,221 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/samagate/samagate/store"
+)
+
+const convCols = `c.id, c.org_id, c.type, c.name, c.description, c.owner_id, c.opponent_id,
+	COALESCE(c.pair_key, ''), c.created_at, c.updated_at`
+
+const insertParticipant = `INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES ($1,$2,$3,$4)`
+
+func scanConversation(r pgx.Row) (*store.Conversation, error) {
+	var c store.Conversation
+	var created, updated int64
+	if err := r.Scan(&c.ID, &c.OrgID, &c.Type, &c.Name, &c.Description, &c.OwnerID, &c.OpponentID,
+		&c.PairKey, &created, &updated); err != nil {
+		return nil, mapErr(err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	return &c, nil
+}
+
+// CreateConversation implements store.Conversations: the conversation and
+// its participants go in one atomic batch.
+func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps []store.Participant) error {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO conversations (id, org_id, type, name, description, owner_id, opponent_id,
+		pair_key, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+		c.ID, c.OrgID, c.Type, c.Name, c.Description, c.OwnerID, c.OpponentID,
+		nullable(c.PairKey), ms(c.CreatedAt), ms(c.UpdatedAt))
+	for _, p := range ps {
+		b.Queue(insertParticipant, c.ID, p.UserID, p.Role, ms(p.JoinedAt))
+	}
+	if err := s.sendAtomic(ctx, b); err != nil {
+		return fmt.Errorf("create conversation: %w", err)
+	}
+	return nil
+}
+
+// Conversation implements store.Conversations.
+func (s *DB) Conversation(ctx context.Context, orgID, id string) (*store.Conversation, error) {
+	return scanConversation(s.pool.QueryRow(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.org_id = $1 AND c.id = $2`, orgID, id))
+}
+
+// PrivateConversation implements store.Conversations.
+func (s *DB) PrivateConversation(ctx context.Context, orgID, pairKey string) (*store.Conversation, error) {
+	return scanConversation(s.pool.QueryRow(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.org_id = $1 AND c.pair_key = $2`, orgID, pairKey))
+}
+
+// UpdateConversation implements store.Conversations.
+func (s *DB) UpdateConversation(ctx context.Context, c *store.Conversation) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE conversations SET name = $1, description = $2, owner_id = $3, opponent_id = $4,
+		updated_at = $5 WHERE org_id = $6 AND id = $7`, c.Name, c.Description, c.OwnerID, c.OpponentID, ms(c.UpdatedAt), c.OrgID, c.ID)
+	if err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
+	return affected(tag, "update conversation")
+}
+
+// DeleteConversation implements store.Conversations; participants, messages
+// and read marks go by cascade.
+func (s *DB) DeleteConversation(ctx context.Context, orgID, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM conversations WHERE org_id = $1 AND id = $2`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete conversation: %w", err)
+	}
+	return affected(tag, "delete conversation")
+}
+
+func (s *DB) queryParticipants(ctx context.Context, q string, args ...any) ([]store.Participant, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query participants: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Participant{}
+	for rows.Next() {
+		var p store.Participant
+		var joined int64
+		if err := rows.Scan(&p.ConversationID, &p.UserID, &p.Role, &joined); err != nil {
+			return nil, fmt.Errorf("scan participant: %w", err)
+		}
+		p.JoinedAt = fromMS(joined)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query participants: %w", err)
+	}
+	return out, nil
+}
+
+// Participants implements store.Conversations.
+func (s *DB) Participants(ctx context.Context, conversationID string) ([]store.Participant, error) {
+	return s.queryParticipants(ctx, `SELECT conversation_id, user_id, role, joined_at FROM participants
+		WHERE conversation_id = $1 ORDER BY user_id DESC`, conversationID)
+}
+
+// Participant implements store.Conversations.
+func (s *DB) Participant(ctx context.Context, conversationID, userID string) (*store.Participant, error) {
+	ps, err := s.queryParticipants(ctx, `SELECT conversation_id, user_id, role, joined_at FROM participants
+		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &ps[0], nil
+}
+
+// AddParticipants implements store.Conversations in one atomic batch.
+func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []store.Participant) error {
+	b := &pgx.Batch{}
+	for _, p := range ps {
+		b.Queue(insertParticipant+` ON CONFLICT (conversation_id, user_id) DO NOTHING`,
+			conversationID, p.UserID, p.Role, ms(p.JoinedAt))
+	}
+	if err := s.sendAtomic(ctx, b); err != nil {
+		return fmt.Errorf("add participants: %w", err)
+	}
+	return nil
+}
+
+// RemoveParticipant implements store.Conversations; the count is taken in
+// the same transaction as the removal.
+func (s *DB) RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM participants WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM participants WHERE conversation_id = $1`, conversationID).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("remove participant: %w", err)
+	}
+	return n, nil
+}
+
+// UserConversations implements store.Conversations: the filters apply to the
+// conversation's activity (SAMA applied them to the caller's join time).
+func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q store.ConversationQuery) ([]store.Conversation, error) {
+	sqlq := `SELECT ` + convCols + ` FROM conversations c
+		JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1 WHERE c.org_id = $2`
+	args := []any{userID, orgID}
+	if len(q.IDs) > 0 {
+		args = append(args, q.IDs)
+		sqlq += ` AND c.id = ANY($` + strconv.Itoa(len(args)) + `)`
+	}
+	if !q.UpdatedBefore.IsZero() {
+		args = append(args, ms(q.UpdatedBefore))
+		sqlq += ` AND c.updated_at < $` + strconv.Itoa(len(args))
+	}
+	if !q.UpdatedAfter.IsZero() {
+		args = append(args, ms(q.UpdatedAfter))
+		sqlq += ` AND c.updated_at > $` + strconv.Itoa(len(args))
+	}
+	args = append(args, limitArg(q.Limit))
+	sqlq += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT $` + strconv.Itoa(len(args))
+	rows, err := s.pool.Query(ctx, sqlq, args...)
+	if err != nil {
+		return nil, fmt.Errorf("user conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan conversation: %w", err)
+		}
+		out = append(out, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("user conversations: %w", err)
+	}
+	return out, nil
+}
+
+// SearchConversations implements store.Conversations.
+func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix string, updatedAfter time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT c.id FROM conversations c
+		JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
+		WHERE c.org_id = $2 AND c.name ILIKE $3 ESCAPE '\' AND c.updated_at > $4
+		ORDER BY c.updated_at DESC, c.id DESC LIMIT $5`, userID, orgID, likePrefix(prefix), ms(updatedAfter), limitArg(limit))
+	if err != nil {
+		return nil, fmt.Errorf("search conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan conversation id: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search conversations: %w", err)
+	}
+	return out, nil
+}
+
+// SetRole implements store.Conversations.
+func (s *DB) SetRole(ctx context.Context, conversationID, userID, role string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE participants SET role = $1 WHERE conversation_id = $2 AND user_id = $3`, role, conversationID, userID)
+	if err != nil {
+		return fmt.Errorf("set role: %w", err)
+	}
+	return affected(tag, "set role")
+}

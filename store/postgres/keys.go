@@ -1,0 +1,41 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/samagate/samagate/store"
+)
+
+// SigningKeys implements store.Keys.
+func (s *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, kid, secret, created_at FROM signing_keys ORDER BY seq DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
+	defer rows.Close()
+	out := []store.SigningKey{}
+	for rows.Next() {
+		var k store.SigningKey
+		var at int64
+		if err := rows.Scan(&k.Seq, &k.Kid, &k.Secret, &at); err != nil {
+			return nil, fmt.Errorf("list signing keys: %w", err)
+		}
+		k.CreatedAt = fromMS(at)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
+	return out, nil
+}
+
+// AddSigningKey implements store.Keys; a taken seq or kid is ErrConflict, so
+// of two nodes creating the first key at once exactly one wins.
+func (s *DB) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (seq, kid, secret, created_at) VALUES ($1,$2,$3,$4)`,
+		k.Seq, k.Kid, k.Secret, ms(k.CreatedAt)); err != nil {
+		return fmt.Errorf("add signing key: %w", mapErr(err))
+	}
+	return nil
+}

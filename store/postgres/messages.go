@@ -1,0 +1,263 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/samagate/samagate/store"
+)
+
+// Commit implements store.Messages: messages, events and activity bumps go
+// to the server in one round trip and commit as one transaction. Touched
+// conversations are updated in id order so concurrent batches of several
+// nodes lock their rows in the same order and cannot deadlock.
+func (s *DB) Commit(ctx context.Context, b *store.Batch) error {
+	pb := &pgx.Batch{}
+	for _, m := range b.Messages {
+		pb.Queue(`INSERT INTO messages (id, conversation_id, from_id, body, x, attachments,
+			replied_message_id, forwarded_message_id, t, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+			m.ID, m.ConversationID, m.From, m.Body, rawOrNil(m.X), rawOrNil(m.Attachments), m.RepliedMessageID,
+			m.ForwardedMessageID, m.T, ms(m.CreatedAt), ms(m.UpdatedAt))
+	}
+	for _, e := range b.Events {
+		pb.Queue(`INSERT INTO events (id, conversation_id, user_id, payload, created_at) VALUES ($1,$2,$3,$4,$5)`,
+			e.ID, nullable(e.ConversationID), nullable(e.UserID), string(e.Payload), ms(e.CreatedAt))
+	}
+	ids := make([]string, 0, len(b.Touch))
+	for id := range b.Touch {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		pb.Queue(`UPDATE conversations SET updated_at = GREATEST(updated_at, $1) WHERE id = $2`, ms(b.Touch[id]), id)
+	}
+	if err := s.sendAtomic(ctx, pb); err != nil {
+		return fmt.Errorf("commit batch: %w", err)
+	}
+	return nil
+}
+
+const msgCols = `id, conversation_id, from_id, body, COALESCE(x, ''), COALESCE(attachments, ''), replied_message_id,
+	forwarded_message_id, t, created_at, updated_at`
+
+func scanMessage(r pgx.Row) (*store.Message, error) {
+	var m store.Message
+	var x, att string
+	var c, u int64
+	if err := r.Scan(&m.ID, &m.ConversationID, &m.From, &m.Body, &x, &att, &m.RepliedMessageID,
+		&m.ForwardedMessageID, &m.T, &c, &u); err != nil {
+		return nil, mapErr(err)
+	}
+	if x != "" {
+		m.X = []byte(x)
+	}
+	if att != "" {
+		m.Attachments = []byte(att)
+	}
+	m.CreatedAt, m.UpdatedAt = fromMS(c), fromMS(u)
+	return &m, nil
+}
+
+// Message implements store.Messages.
+func (s *DB) Message(ctx context.Context, conversationID, id string) (*store.Message, error) {
+	return scanMessage(s.pool.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = $1 AND id = $2`, conversationID, id))
+}
+
+// ConversationMessages implements store.Messages.
+func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q store.MessageQuery) ([]store.Message, error) {
+	sqlq := `SELECT ` + msgCols + ` FROM messages m WHERE conversation_id = $1`
+	args := []any{conversationID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if q.ViewerID != "" {
+		sqlq += ` AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.message_id = m.id AND h.user_id = ` + arg(q.ViewerID) + `)`
+	}
+	if len(q.IDs) > 0 {
+		sqlq += ` AND id = ANY(` + arg(q.IDs) + `)`
+	}
+	if !q.UpdatedBefore.IsZero() {
+		sqlq += ` AND updated_at < ` + arg(ms(q.UpdatedBefore))
+	}
+	order := ` ORDER BY id DESC`
+	if !q.UpdatedAfter.IsZero() {
+		sqlq += ` AND updated_at > ` + arg(ms(q.UpdatedAfter))
+		order = ` ORDER BY id ASC`
+	}
+	sqlq += order + ` LIMIT ` + arg(limitArg(q.Limit))
+	return s.queryMessages(ctx, sqlq, args...)
+}
+
+// queryMessages runs a SELECT of msgCols and scans every row.
+func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.Message, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query messages: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		out = append(out, *m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query messages: %w", err)
+	}
+	return out, nil
+}
+
+// EventsSince implements store.Messages with two indexed range scans merged
+// by id.
+func (s *DB) EventsSince(ctx context.Context, userID, after string, limit int) ([]store.Event, error) {
+	return s.queryEvents(ctx, ">", "ASC", userID, after, limit)
+}
+
+// EventsBefore implements store.Messages.
+func (s *DB) EventsBefore(ctx context.Context, userID, before string, limit int) ([]store.Event, error) {
+	es, err := s.queryEvents(ctx, "<", "DESC", userID, before, limit)
+	slices.Reverse(es)
+	return es, err
+}
+
+// queryEvents selects a user's events on one side of a position.
+func (s *DB) queryEvents(ctx context.Context, cmp, order, userID, pos string, limit int) ([]store.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, COALESCE(conversation_id, ''), COALESCE(user_id, ''), payload, created_at FROM (
+			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
+			WHERE p.user_id = $1 AND e.id `+cmp+` $2
+			UNION ALL
+			SELECT e.* FROM events e WHERE e.user_id = $1 AND e.id `+cmp+` $2
+		) AS mine ORDER BY id `+order+` LIMIT $3`, userID, pos, limitArg(limit))
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Event{}
+	for rows.Next() {
+		var e store.Event
+		var payload string
+		var c int64
+		if err := rows.Scan(&e.ID, &e.ConversationID, &e.UserID, &payload, &c); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		e.Payload, e.CreatedAt = []byte(payload), fromMS(c)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return out, nil
+}
+
+// PruneEvents implements store.Messages.
+func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE created_at < $1`, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// LastMessage implements store.Messages.
+func (s *DB) LastMessage(ctx context.Context, conversationID string) (*store.Message, error) {
+	return scanMessage(s.pool.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1`, conversationID))
+}
+
+// ReadMark implements store.Messages.
+func (s *DB) ReadMark(ctx context.Context, conversationID, userID string) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT last_read_id FROM read_marks WHERE conversation_id = $1 AND user_id = $2`,
+		conversationID, userID).Scan(&id)
+	if err := mapErr(err); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("read mark: %w", err)
+	}
+	return id, nil
+}
+
+// MarkRead implements store.Messages; GREATEST keeps the mark from moving
+// back.
+func (s *DB) MarkRead(ctx context.Context, conversationID, userID, upTo string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO read_marks (conversation_id, user_id, last_read_id) VALUES ($1,$2,$3)
+		ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_id = GREATEST(read_marks.last_read_id, excluded.last_read_id)`,
+		conversationID, userID, upTo)
+	if err != nil {
+		return fmt.Errorf("mark read: %w", err)
+	}
+	return nil
+}
+
+// OthersReadMark implements store.Messages.
+func (s *DB) OthersReadMark(ctx context.Context, conversationID, userID string) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(last_read_id), '') FROM read_marks WHERE conversation_id = $1 AND user_id <> $2`,
+		conversationID, userID).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("others read mark: %w", err)
+	}
+	return id, nil
+}
+
+// UnreadFrom implements store.Messages.
+func (s *DB) UnreadFrom(ctx context.Context, conversationID, userID, after string, limit int) ([]store.Message, error) {
+	return s.queryMessages(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = $1 AND from_id <> $2 AND id > $3
+		ORDER BY id DESC LIMIT $4`, conversationID, userID, after, limitArg(limit))
+}
+
+// CountUnread implements store.Messages.
+func (s *DB) CountUnread(ctx context.Context, conversationID, userID, after string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND from_id <> $2 AND id > $3`,
+		conversationID, userID, after).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count unread: %w", err)
+	}
+	return n, nil
+}
+
+// MessageByID implements store.Messages.
+func (s *DB) MessageByID(ctx context.Context, id string) (*store.Message, error) {
+	return scanMessage(s.pool.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE id = $1`, id))
+}
+
+// EditMessage implements store.Messages.
+func (s *DB) EditMessage(ctx context.Context, id, body string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE messages SET body = $1, updated_at = $2 WHERE id = $3`, body, ms(at), id)
+	if err != nil {
+		return fmt.Errorf("edit message: %w", err)
+	}
+	return affected(tag, "edit message")
+}
+
+// DeleteMessages implements store.Messages.
+func (s *DB) DeleteMessages(ctx context.Context, conversationID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM messages WHERE conversation_id = $1 AND id = ANY($2)`, conversationID, ids); err != nil {
+		return fmt.Errorf("delete messages: %w", err)
+	}
+	return nil
+}
+
+// HideMessages implements store.Messages; ids of other conversations are
+// ignored, as are already hidden ones.
+func (s *DB) HideMessages(ctx context.Context, conversationID, userID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO hidden_messages (message_id, user_id)
+		SELECT id, $1::text FROM messages WHERE conversation_id = $2 AND id = ANY($3)
+		ON CONFLICT (message_id, user_id) DO NOTHING`, userID, conversationID, ids); err != nil {
+		return fmt.Errorf("hide messages: %w", err)
+	}
+	return nil
+}

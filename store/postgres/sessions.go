@@ -1,0 +1,129 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/samagate/samagate/store"
+)
+
+// CreateSession implements store.Sessions.
+func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, user_id, org_id, device_id, addr, user_agent,
+		created_at, last_used_at, expires_at, revoked_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+		x.ID, x.UserID, x.OrgID, x.DeviceID, x.Addr, x.UserAgent, ms(x.CreatedAt), ms(x.LastUsedAt),
+		ms(x.ExpiresAt), ms(x.RevokedAt))
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// Session implements store.Sessions.
+func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
+	var x store.Session
+	var c, l, e, r int64
+	err := s.pool.QueryRow(ctx, `SELECT id, user_id, org_id, device_id, addr, user_agent, created_at,
+		last_used_at, expires_at, revoked_at FROM sessions WHERE id = $1`, id).
+		Scan(&x.ID, &x.UserID, &x.OrgID, &x.DeviceID, &x.Addr, &x.UserAgent, &c, &l, &e, &r)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	x.CreatedAt, x.LastUsedAt, x.ExpiresAt, x.RevokedAt = fromMS(c), fromMS(l), fromMS(e), fromMS(r)
+	return &x, nil
+}
+
+// TouchSession implements store.Sessions.
+func (s *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET last_used_at = $1 WHERE id = $2`, ms(at), id)
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return affected(tag, "touch session")
+}
+
+// RevokeSession implements store.Sessions; the first revocation time stays.
+func (s *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ms(at), id); err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSessions implements store.Sessions.
+func (s *DB) RevokeSessions(ctx context.Context, userID, deviceID string, at time.Time) (int, error) {
+	q := `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`
+	args := []any{ms(at), userID}
+	if deviceID != "" {
+		q += ` AND device_id = $3`
+		args = append(args, deviceID)
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// CreateRefreshToken implements store.Sessions.
+func (s *DB) CreateRefreshToken(ctx context.Context, t *store.RefreshToken) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
+		VALUES ($1,$2,$3,$4,$5,$6)`, t.Hash, t.SessionID, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.UsedAt), t.ReplacedBy)
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("create refresh token: %w", err)
+	}
+	return nil
+}
+
+// RefreshToken implements store.Sessions.
+func (s *DB) RefreshToken(ctx context.Context, hash string) (*store.RefreshToken, error) {
+	var t store.RefreshToken
+	var c, e, u int64
+	err := s.pool.QueryRow(ctx, `SELECT hash, session_id, created_at, expires_at, used_at, replaced_by
+		FROM refresh_tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.SessionID, &c, &e, &u, &t.ReplacedBy)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMS(c), fromMS(e), fromMS(u)
+	return &t, nil
+}
+
+// RotateRefreshToken implements store.Sessions in one statement: the
+// successor is inserted only if the conditional update marked the old token
+// used. A concurrent rotation of the same token waits on its row lock and
+// then no longer matches used_at = 0, so a token is rotated at most once.
+func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.RefreshToken, at time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `WITH used AS (
+			UPDATE refresh_tokens SET used_at = $1, replaced_by = $2 WHERE hash = $3 AND used_at = 0 RETURNING hash
+		)
+		INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
+		SELECT $2::text, $4::text, $5::bigint, $6::bigint, 0, '' FROM used`,
+		ms(at), next.Hash, hash, next.SessionID, ms(next.CreatedAt), ms(next.ExpiresAt))
+	if err != nil {
+		return false, fmt.Errorf("rotate refresh token: %w", mapErr(err))
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// LiveDevices implements store.Sessions.
+func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT device_id FROM sessions
+		WHERE user_id = $1 AND revoked_at = 0 AND expires_at > $2 ORDER BY device_id`, userID, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("live devices: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("live devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("live devices: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/samagate/samagate/store"
+)
+
+const userCols = `id, org_id, login, COALESCE(email, ''), COALESCE(phone, ''), first_name, last_name,
+	COALESCE(avatar_object, ''), password_hash, recent_activity, created_at, updated_at`
+
+func scanUser(r pgx.Row) (*store.User, error) {
+	var u store.User
+	var avatar string
+	var created, updated int64
+	if err := r.Scan(&u.ID, &u.OrgID, &u.Login, &u.Email, &u.Phone, &u.FirstName, &u.LastName,
+		&avatar, &u.PasswordHash, &u.RecentActivity, &created, &updated); err != nil {
+		return nil, mapErr(err)
+	}
+	if avatar != "" {
+		u.AvatarObject = []byte(avatar)
+	}
+	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	return &u, nil
+}
+
+// CreateUser implements store.Users.
+func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (id, org_id, login, email, phone, first_name, last_name,
+		avatar_object, password_hash, recent_activity, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
+		u.ID, u.OrgID, u.Login, nullable(u.Email), nullable(u.Phone), u.FirstName, u.LastName,
+		rawOrNil(u.AvatarObject), u.PasswordHash, u.RecentActivity, ms(u.CreatedAt), ms(u.UpdatedAt))
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// UserByID implements store.Users.
+func (s *DB) UserByID(ctx context.Context, orgID, id string) (*store.User, error) {
+	return scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE org_id = $1 AND id = $2`, orgID, id))
+}
+
+// UserByLogin implements store.Users: a login match wins over an e-mail one.
+func (s *DB) UserByLogin(ctx context.Context, orgID, login string) (*store.User, error) {
+	return scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users
+		WHERE org_id = $1 AND (lower(login) = lower($2) OR lower(email) = lower($2))
+		ORDER BY lower(login) = lower($2) DESC LIMIT 1`, orgID, login))
+}
+
+// UpdateUser implements store.Users.
+func (s *DB) UpdateUser(ctx context.Context, u *store.User) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET login = $1, email = $2, phone = $3, first_name = $4, last_name = $5,
+		avatar_object = $6, password_hash = $7, updated_at = $8 WHERE org_id = $9 AND id = $10`,
+		u.Login, nullable(u.Email), nullable(u.Phone), u.FirstName, u.LastName, rawOrNil(u.AvatarObject),
+		u.PasswordHash, ms(u.UpdatedAt), u.OrgID, u.ID)
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
+	return affected(tag, "update user")
+}
+
+// DeleteUser implements store.Users; sessions and tokens go by cascade.
+func (s *DB) DeleteUser(ctx context.Context, orgID, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM users WHERE org_id = $1 AND id = $2`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return affected(tag, "delete user")
+}
+
+// likePrefix escapes LIKE wildcards so user input matches literally.
+func likePrefix(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(p) + "%"
+}
+
+// SearchUsers implements store.Users: case-insensitive prefix on login,
+// first or last name; SAMA's order (first_name desc, last_name, login),
+// byte-wise like SQLite's.
+func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) ([]store.User, error) {
+	sqlq := `SELECT ` + userCols + ` FROM users WHERE org_id = $1
+		AND (login ILIKE $2 ESCAPE '\' OR first_name ILIKE $2 ESCAPE '\' OR last_name ILIKE $2 ESCAPE '\')`
+	args := []any{orgID, likePrefix(q.Prefix)}
+	if len(q.ExcludeIDs) > 0 {
+		args = append(args, q.ExcludeIDs)
+		sqlq += ` AND id <> ALL($` + strconv.Itoa(len(args)) + `)`
+	}
+	if !q.UpdatedAfter.IsZero() {
+		args = append(args, ms(q.UpdatedAfter))
+		sqlq += ` AND updated_at > $` + strconv.Itoa(len(args))
+	}
+	args = append(args, limitArg(q.Limit))
+	sqlq += ` ORDER BY first_name COLLATE "C" DESC, last_name COLLATE "C", login COLLATE "C" LIMIT $` + strconv.Itoa(len(args))
+	return s.queryUsers(ctx, sqlq, args...)
+}
+
+// UsersByIDs implements store.Users.
+func (s *DB) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]store.User, error) {
+	if len(ids) == 0 {
+		return []store.User{}, nil
+	}
+	return s.queryUsers(ctx, `SELECT `+userCols+` FROM users WHERE org_id = $1 AND id = ANY($2) ORDER BY id DESC`, orgID, ids)
+}
+
+func (s *DB) queryUsers(ctx context.Context, q string, args ...any) ([]store.User, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query users: %w", err)
+	}
+	defer rows.Close()
+	out := []store.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan user: %w", err)
+		}
+		out = append(out, *u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query users: %w", err)
+	}
+	return out, nil
+}
+
+// SetRecentActivity implements store.Users.
+func (s *DB) SetRecentActivity(ctx context.Context, userID string, unix int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET recent_activity = $1 WHERE id = $2`, unix, userID)
+	if err != nil {
+		return fmt.Errorf("set recent activity: %w", err)
+	}
+	return affected(tag, "set recent activity")
+}
+
+// Organization implements store.Organizations.
+func (s *DB) Organization(ctx context.Context, id string) (*store.Organization, error) {
+	var o store.Organization
+	var c, u int64
+	err := s.pool.QueryRow(ctx, `SELECT id, name, created_at, updated_at FROM organizations WHERE id = $1`, id).
+		Scan(&o.ID, &o.Name, &c, &u)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	o.CreatedAt, o.UpdatedAt = fromMS(c), fromMS(u)
+	return &o, nil
+}
+
+// CreateOrganization implements store.Organizations.
+func (s *DB) CreateOrganization(ctx context.Context, o *store.Organization) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO organizations (id, name, created_at, updated_at) VALUES ($1,$2,$3,$4)`,
+		o.ID, o.Name, ms(o.CreatedAt), ms(o.UpdatedAt))
+	if err := mapErr(err); err != nil {
+		return fmt.Errorf("create organization: %w", err)
+	}
+	return nil
+}
