@@ -19,12 +19,15 @@ import (
 	"github.com/samagate/samagate/gateway"
 	"github.com/samagate/samagate/httpauth"
 	"github.com/samagate/samagate/presence"
+	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/postgres"
 	"github.com/samagate/samagate/store/sqlite"
 	"github.com/samagate/samagate/web"
 )
 
 // Config is everything samagate needs. The zero value runs a single node on
-// :9001 with an SQLite database under ./data and in-memory presence.
+// :9001 with an SQLite database under ./data and in-memory presence;
+// DatabaseURL and RedisURL make it one node of a cluster.
 type Config struct {
 	// Addr is the listen address for HTTP and websockets. Default ":9001" (as SAMA).
 	Addr string
@@ -32,6 +35,19 @@ type Config struct {
 	DataDir string
 	// DatabasePath is the SQLite file. Default <DataDir>/samagate.db.
 	DatabasePath string
+	// DatabaseURL, when set ("postgres://..."), stores everything in
+	// PostgreSQL instead of SQLite, signing keys included, so several nodes
+	// can share it.
+	DatabaseURL string
+	// Postgres tunes the PostgreSQL pool (its URL field is DatabaseURL).
+	Postgres postgres.Config
+	// RedisURL, when set, shares presence and carries events between nodes
+	// through Redis: "redis://host:port/db" or a comma-separated list of
+	// Redis Cluster nodes.
+	RedisURL string
+	// Redis tunes the Redis presence backend (its URL field is RedisURL);
+	// Redis.NodeID names this node (default host name + random suffix).
+	Redis presence.RedisConfig
 
 	Gateway gateway.Config
 	HTTP    httpauth.Config
@@ -58,7 +74,8 @@ type App struct {
 	log zerolog.Logger
 
 	mu       sync.Mutex // guards the fields below
-	db       *sqlite.DB
+	db       backend
+	cluster  *presence.Redis // nil on a single node
 	gw       *gateway.Gateway
 	addr     net.Addr
 	accounts *auth.Service
@@ -84,16 +101,9 @@ func (a *App) Run(ctx context.Context) (err error) {
 			a.closeLocked(context.Background())
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
-	}
-	a.db, err = sqlite.Open(ctx, sqlite.Config{Path: cfg.DatabasePath})
+	keys, err := a.openStore(ctx)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	keys, err := auth.LoadOrCreateKeys(cfg.DataDir)
-	if err != nil {
-		return fmt.Errorf("load signing keys: %w", err)
+		return err
 	}
 
 	// auth tells the gateway when a session ends; the gateway exists only
@@ -114,7 +124,25 @@ func (a *App) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("build auth: %w", err)
 	}
 	a.chat = chat.New(a.db, cfg.Chat, a.log.With().Str("component", "chat").Logger())
-	gw = gateway.New(cfg.Gateway, a.accounts, presence.NewMemory(), a.chat, a.log.With().Str("component", "gateway").Logger())
+	var pres gateway.Presence = presence.NewMemory()
+	if cfg.RedisURL != "" {
+		rdb, err := presence.NewRedisClient(cfg.RedisURL)
+		if err != nil {
+			return err
+		}
+		if a.cluster, err = presence.NewRedis(rdb, cfg.Redis, a.log.With().Str("component", "presence").Logger()); err != nil {
+			_ = rdb.Close()
+			return err
+		}
+		pres = a.cluster
+	}
+	gw = gateway.New(cfg.Gateway, a.accounts, pres, a.chat, a.log.With().Str("component", "gateway").Logger())
+	if a.cluster != nil {
+		gw.UseCluster(a.cluster)
+		if err := a.cluster.Start(ctx, gw); err != nil {
+			return fmt.Errorf("join cluster: %w", err)
+		}
+	}
 	httpCfg := cfg.HTTP
 	if httpCfg.Fallback == nil {
 		httpCfg.Fallback = web.Handler() // the demo chat page at GET /
@@ -132,9 +160,52 @@ func (a *App) Run(ctx context.Context) (err error) {
 	}
 	a.gw = gw
 	a.addr = ln.Addr()
-	a.log.Info().Str("addr", a.addr.String()).Str("data", cfg.DataDir).
-		Msg("samagate listening (HTTP and websocket)")
+	ev := a.log.Info().Str("addr", a.addr.String())
+	if cfg.DatabaseURL == "" {
+		ev = ev.Str("data", cfg.DataDir)
+	} else {
+		ev = ev.Str("store", "postgres")
+	}
+	if a.cluster != nil {
+		ev = ev.Str("node", a.cluster.NodeID())
+	}
+	ev.Msg("samagate listening (HTTP and websocket)")
 	return nil
+}
+
+// backend is a store with a Close.
+type backend interface {
+	store.Store
+	Close() error
+}
+
+// openStore opens PostgreSQL (keys in the database, shared by the cluster)
+// or the SQLite file (keys in a file beside it).
+func (a *App) openStore(ctx context.Context) (*auth.Keys, error) {
+	cfg := a.cfg
+	if cfg.DatabaseURL != "" {
+		pcfg := cfg.Postgres
+		pcfg.URL = cfg.DatabaseURL
+		db, err := postgres.Open(ctx, pcfg)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		a.db = db
+		return auth.LoadOrCreateStoreKeys(ctx, db)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DatabasePath})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a.db = db
+	keys, err := auth.LoadOrCreateKeys(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	return keys, nil
 }
 
 // Addr is the address the node listens on (useful with port 0), or nil.
@@ -182,6 +253,12 @@ func (a *App) closeLocked(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		a.gw = nil
+	}
+	if a.cluster != nil {
+		if err := a.cluster.Close(ctx); err != nil { // after the gateway removed its sockets
+			errs = append(errs, err)
+		}
+		a.cluster = nil
 	}
 	if a.chat != nil {
 		a.chat.Close() // after the gateway: no request is in flight any more

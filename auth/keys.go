@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -8,6 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/samagate/samagate/store"
 )
 
 // Keys are the HS256 signing keys, each with a kid. The first signs; all
@@ -94,4 +98,46 @@ func (k *Keys) byKid(kid string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// KeyStore is where a cluster keeps its signing keys (implemented by the
+// store backends).
+type KeyStore interface {
+	SigningKeys(ctx context.Context) ([]store.SigningKey, error)
+	AddSigningKey(ctx context.Context, k *store.SigningKey) error
+}
+
+// LoadOrCreateStoreKeys reads the signing keys shared by every node of a
+// cluster from the database, creating the first one when there is none.
+// Nodes starting at once race on key number 1; the store lets one win and
+// all read the winner, so every node signs with the same key.
+func LoadOrCreateStoreKeys(ctx context.Context, ks KeyStore) (*Keys, error) {
+	list, err := ks.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	if len(list) == 0 {
+		k, err := newKey()
+		if err != nil {
+			return nil, err
+		}
+		sk := &store.SigningKey{Seq: 1, Kid: k.Kid, Secret: k.Secret, CreatedAt: time.Now().UTC()}
+		if err := ks.AddSigningKey(ctx, sk); err != nil && !errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("create signing key: %w", err)
+		}
+		if list, err = ks.SigningKeys(ctx); err != nil {
+			return nil, fmt.Errorf("load signing keys: %w", err)
+		}
+	}
+	out := &Keys{}
+	for _, k := range list {
+		if len(k.Secret) < 32 {
+			return nil, fmt.Errorf("signing key %s: secret too short", k.Kid)
+		}
+		out.list = append(out.list, key{Kid: k.Kid, Secret: k.Secret})
+	}
+	if len(out.list) == 0 {
+		return nil, errors.New("load signing keys: none stored")
+	}
+	return out, nil
 }

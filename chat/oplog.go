@@ -157,3 +157,7 @@ func (s *Service) Replay(ctx context.Context, a Actor, since string, limit int) 
 	}
 	return out, nil
 }
+
+// PositionAt is the log position of time t, for reading the log from a
+// moment rather than from an event (the gateway's bus recovery).
+func PositionAt(t time.Time) string { return store.PositionAt(t) }

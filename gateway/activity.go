@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"sync"
 
 	"github.com/samagate/samagate/protocol"
@@ -19,11 +20,12 @@ func newActivity() *activity {
 	return &activity{target: map[*Socket]string{}, watchers: map[string]map[*Socket]struct{}{}}
 }
 
-// subscribe makes s follow userID, replacing what it followed before.
-func (a *activity) subscribe(s *Socket, userID string) {
+// subscribe makes s follow userID, replacing what it followed before, and
+// returns that ("" for none).
+func (a *activity) subscribe(s *Socket, userID string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.unsubscribeLocked(s)
+	prev := a.unsubscribeLocked(s)
 	a.target[s] = userID
 	w := a.watchers[userID]
 	if w == nil {
@@ -31,19 +33,20 @@ func (a *activity) subscribe(s *Socket, userID string) {
 		a.watchers[userID] = w
 	}
 	w[s] = struct{}{}
+	return prev
 }
 
-// unsubscribe ends s's subscription, if any.
-func (a *activity) unsubscribe(s *Socket) {
+// unsubscribe ends s's subscription, if any, and returns whom it followed.
+func (a *activity) unsubscribe(s *Socket) string {
 	a.mu.Lock()
-	a.unsubscribeLocked(s)
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	return a.unsubscribeLocked(s)
 }
 
-func (a *activity) unsubscribeLocked(s *Socket) {
+func (a *activity) unsubscribeLocked(s *Socket) string {
 	uid, ok := a.target[s]
 	if !ok {
-		return
+		return ""
 	}
 	delete(a.target, s)
 	if w := a.watchers[uid]; w != nil {
@@ -51,6 +54,35 @@ func (a *activity) unsubscribeLocked(s *Socket) {
 		if len(w) == 0 {
 			delete(a.watchers, uid)
 		}
+	}
+	return uid
+}
+
+// follow makes s follow userID and tells the cluster, so that nodes where
+// the user's devices come and go notify this one.
+func (g *Gateway) follow(ctx context.Context, s *Socket, userID string) {
+	prev := g.activity.subscribe(s, userID)
+	if g.cluster == nil || prev == userID {
+		return
+	}
+	if err := g.cluster.Watch(ctx, userID); err != nil {
+		g.log.Warn().Err(err).Str("user", userID).Msg("cluster: watch")
+	}
+	if prev != "" {
+		if err := g.cluster.Unwatch(ctx, prev); err != nil {
+			g.log.Warn().Err(err).Str("user", prev).Msg("cluster: unwatch")
+		}
+	}
+}
+
+// unfollow ends s's subscription, if any.
+func (g *Gateway) unfollow(ctx context.Context, s *Socket) {
+	prev := g.activity.unsubscribe(s)
+	if g.cluster == nil || prev == "" {
+		return
+	}
+	if err := g.cluster.Unwatch(ctx, prev); err != nil {
+		g.log.Warn().Err(err).Str("user", prev).Msg("cluster: unwatch")
 	}
 }
 

@@ -2,14 +2,16 @@ package gateway_test
 
 import (
 	"fmt"
-	"github.com/samagate/samagate/internal/clocktest"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/samagate/samagate/app"
+	"github.com/samagate/samagate/internal/clocktest"
+	"github.com/samagate/samagate/internal/testenv"
 )
 
 const userPattern = `{"...":true,"_id":"<string>","native_id":"<string>","login":"<string>","created_at":"<string>","updated_at":"<string>"}`
@@ -197,16 +199,22 @@ func TestUserDeleteClosesOtherSockets(t *testing.T) {
 }
 
 // TestRestartKeepsTokens: the signing key and the sessions live in the data
-// dir, so a token issued before a restart still connects after it.
+// dir (or, in a cluster, in PostgreSQL), so a token issued before a restart
+// still connects after it.
 func TestRestartKeepsTokens(t *testing.T) {
 	dir := t.TempDir()
-	n1 := startNode(t, func(c *app.Config) { c.DataDir = dir })
+	keep := func(c *app.Config) { c.DataDir = dir }
+	if os.Getenv(clusterEnv) == "1" {
+		db := testenv.Database(t)
+		keep = func(c *app.Config) { c.DatabaseURL = db }
+	}
+	n1 := startNode(t, keep)
 	a := n1.signUp(t, "alice")
 	tok, _ := n1.token(t, a, "laptop")
 	if err := n1.app.Close(); err != nil {
 		t.Fatal(err)
 	}
-	n2 := startNode(t, func(c *app.Config) { c.DataDir = dir })
+	n2 := startNode(t, keep)
 	n2.connectWith(t, tok, "laptop")
 }
 

@@ -127,6 +127,8 @@ type Gateway struct {
 
 	hub      *hub
 	activity *activity
+	cluster  Cluster    // nil on a single node; set by UseCluster before Serve
+	recent   *recentSet // delivered event ids; nil on a single node
 	nextID   atomic.Uint64
 	draining atomic.Bool
 

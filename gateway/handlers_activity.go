@@ -50,13 +50,13 @@ func (g *Gateway) handleActivitySubscribe(ctx context.Context, s *Socket, c call
 	if err != nil {
 		return nil, err
 	}
-	g.activity.subscribe(s, u.ID)
+	g.follow(ctx, s, u.ID)
 	return c.respond(protocol.F("last_activity", map[string]int64{u.ID: v}))
 }
 
 // handleActivityUnsubscribe ends this socket's subscription. -> {"success":true}
-func (g *Gateway) handleActivityUnsubscribe(_ context.Context, s *Socket, c call) ([]byte, error) {
-	g.activity.unsubscribe(s)
+func (g *Gateway) handleActivityUnsubscribe(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	g.unfollow(ctx, s)
 	return c.respond(protocol.F("success", true))
 }
 

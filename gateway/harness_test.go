@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/samagate/samagate/app"
 	"github.com/samagate/samagate/gateway"
+	"github.com/samagate/samagate/internal/testenv"
 	"go.uber.org/goleak"
 )
 
@@ -34,16 +35,56 @@ type node struct {
 	ws   string // ws://127.0.0.1:port/
 }
 
+// clusterEnv, when set to 1, runs every test of this package against a node
+// of a cluster: PostgreSQL store, Redis presence and bus, and a second,
+// idle node beside it (scripts/test.sh runs the package both ways).
+const clusterEnv = "SAMAGATE_TEST_GATEWAY_CLUSTER"
+
 // startNode runs a whole gateway with cheap password hashing; tweak may
 // adjust the config.
 func startNode(t testing.TB, tweak func(*app.Config)) *node {
 	t.Helper()
+	if os.Getenv(clusterEnv) == "1" {
+		nodes := startCluster(t, 2, tweak)
+		return nodes[0]
+	}
 	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()}
 	cfg.HTTP.InsecureCookie = true
 	cheapHashing(&cfg)
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	return runNode(t, cfg)
+}
+
+// startCluster runs n nodes sharing a fresh PostgreSQL database and a fresh
+// Redis key space (standalone Redis).
+func startCluster(t testing.TB, n int, tweak func(*app.Config)) []*node {
+	t.Helper()
+	dbURL := testenv.Database(t)
+	redisURL := testenv.Lookup(t, testenv.RedisEnv)
+	prefix := testenv.RedisPrefix()
+	nodes := make([]*node, n)
+	for i := range nodes {
+		cfg := app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: dbURL, RedisURL: redisURL}
+		cfg.Redis.Prefix = prefix
+		cfg.Redis.NodeID = fmt.Sprintf("node%d", i+1)
+		cfg.Redis.Heartbeat = 200 * time.Millisecond
+		cfg.Redis.DeadAfter = time.Second
+		cfg.Postgres.MaxConns = 8
+		cfg.HTTP.InsecureCookie = true
+		cheapHashing(&cfg)
+		if tweak != nil {
+			tweak(&cfg)
+		}
+		nodes[i] = runNode(t, cfg)
+	}
+	return nodes
+}
+
+// runNode starts one node and stops it when t ends.
+func runNode(t testing.TB, cfg app.Config) *node {
+	t.Helper()
 	log := zerolog.New(io.Discard)
 	if os.Getenv("SAMAGATE_TEST_LOG") != "" {
 		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.DebugLevel)

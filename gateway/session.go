@@ -25,7 +25,7 @@ func (s *Socket) bind(ctx context.Context, p *auth.Principal) error {
 		s.g.log.Error().Err(err).Str("user", p.UserID).Msg("presence add failed")
 	}
 	if first {
-		s.g.notifyActivity(p.UserID, 0)
+		s.g.announce(ctx, p.UserID, 0)
 	}
 	return nil
 }
@@ -48,7 +48,7 @@ func (s *Socket) unbindLocked(ctx context.Context) {
 	s.principal = nil
 	g := s.g
 	g.hub.unbind(s, p.UserID)
-	g.activity.unsubscribe(s)
+	g.unfollow(ctx, s)
 	s.inactive.Store(false)
 	last, err := g.presence.Remove(ctx, p.UserID, p.DeviceID, s.id)
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *Socket) unbindLocked(ctx context.Context) {
 		if err := g.accounts.SetRecentActivity(ctx, p.UserID, now); err != nil {
 			g.log.Debug().Err(err).Str("user", p.UserID).Msg("store recent activity")
 		}
-		g.notifyActivity(p.UserID, now.Unix())
+		g.announce(ctx, p.UserID, now.Unix())
 	}
 }
 
@@ -80,9 +80,20 @@ func (s *Socket) endIf(ctx context.Context, userID, deviceID string, code int) b
 }
 
 // EndSession closes every live socket of a session that auth has ended
-// (logout, account deletion, revocation): they are unbound at once and told
-// why with a terminal close code. auth calls it through Config.OnSessionEnd.
+// (logout, account deletion, revocation), on this node and on the others:
+// they are unbound at once and told why with a terminal close code. auth
+// calls it through Config.OnSessionEnd.
 func (g *Gateway) EndSession(ctx context.Context, e auth.SessionEnd) {
+	g.endSessionLocal(ctx, e)
+	if g.cluster != nil {
+		if err := g.cluster.EndSession(ctx, e.UserID, e.DeviceID, e.Reason); err != nil {
+			g.log.Error().Err(err).Str("user", e.UserID).Msg("cluster: end session")
+		}
+	}
+}
+
+// endSessionLocal closes this node's sockets of an ended session.
+func (g *Gateway) endSessionLocal(ctx context.Context, e auth.SessionEnd) {
 	code := protocol.CloseSessionRevoked
 	switch e.Reason {
 	case "logout":

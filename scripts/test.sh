@@ -4,7 +4,8 @@
 # missing, starts throw-away instances on free loopback ports in a temp dir,
 # runs `go test -race -count=1` against them, and always stops them.
 #
-#   scripts/test.sh                 # go test -race -count=1 ./...
+#   scripts/test.sh                 # go test -race -count=1 ./..., then the
+#                                   # gateway suite against a cluster node
 #   scripts/test.sh ./gateway/...   # only some packages (any go test args)
 #
 # Tests find the services through SAMAGATE_TEST_REDIS_URL (standalone),
@@ -61,11 +62,13 @@ free_port() {
 }
 
 # free_cluster_port prints a port that is free together with its cluster
-# bus port (port + 10000).
+# bus port (port + 10000), both below Linux's ephemeral range (32768+), so
+# an outgoing connection cannot take the bus port meanwhile.
 free_cluster_port() {
 	local p
 	for _ in $(seq 100); do
-		p=$(free_port)
+		p=$((20000 + RANDOM % 2700))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
 		(exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null || { echo "$p"; return; }
 	done
 	die "no free cluster port found"
@@ -166,5 +169,10 @@ export SAMAGATE_TEST_REDIS_CLUSTER_URL
 export SAMAGATE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
 log "started redis-server on 127.0.0.1:$redis_port, a redis cluster on $SAMAGATE_TEST_REDIS_CLUSTER_URL and postgresql $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$pg_port (temp dir $tmp)"
 
-(($# > 0)) || set -- ./...
-go test -race -count=1 "$@"
+if (($# > 0)); then
+	go test -race -count=1 "$@"
+	exit
+fi
+go test -race -count=1 ./...
+log "the gateway transcript suite again, against a node of a cluster (PostgreSQL store, Redis presence and bus)"
+SAMAGATE_TEST_GATEWAY_CLUSTER=1 go test -race -count=1 ./gateway/

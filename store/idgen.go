@@ -9,10 +9,10 @@ import (
 )
 
 // IDGen makes strictly increasing 24-hex ids: 4 bytes of unix seconds, then
-// an 8-byte counter that never goes back. Event ids are positions, so one
-// node must never issue a smaller id after a larger one, even in the same
-// second or when the clock steps back. (Ordering across nodes is the
-// cluster issue's concern; see docs/events.md.)
+// an 8-byte counter that never goes back, even in the same second or when
+// the clock steps back. Ids name events; the order of catch-up is the
+// store's commit order (the events.pos column), because ids from several
+// nodes interleave (see docs/events.md).
 type IDGen struct {
 	mu      sync.Mutex
 	lastSec uint32 // guarded by mu

@@ -24,7 +24,10 @@ type Message struct {
 
 // Event is one entry of the durable event log: addressed to a conversation
 // (every member receives it) or to one user. Written once, whatever the
-// number of recipients; its id is its position (docs/events.md).
+// number of recipients (docs/events.md). Its id is what clients hold and send
+// back as their position; the store also keeps the event's commit order,
+// which catch-up follows, because ids are made before the commit and several
+// nodes can commit them out of id order.
 type Event struct {
 	ID             string
 	ConversationID string // set for conversation events
@@ -57,9 +60,19 @@ type Messages interface {
 	Message(ctx context.Context, conversationID, id string) (*Message, error)
 	// ConversationMessages pages messages newest first (oldest first with UpdatedAfter).
 	ConversationMessages(ctx context.Context, conversationID string, q MessageQuery) ([]Message, error)
-	// EventsSince returns, id ascending, the events after position `after`
-	// ("" = from the start) of the conversations userID is a member of and
-	// those addressed to userID.
+	// EventsSince returns, at most limit, the events of the conversations
+	// userID is a member of and those addressed to userID, in commit order,
+	// after `after`. Commit order, not id order, so that a device that
+	// reconnects with the id of the last event it saw cannot miss an event
+	// with a smaller id that became visible after it (ids are made before
+	// the commit, on several nodes). `after` is:
+	//   - "": from the start of the retained log;
+	//   - an event id: the events committed after that event;
+	//   - anything else (a time position from PositionAt, a pruned id): from
+	//     the earliest-committed event whose id is greater, so every event
+	//     with a greater id is returned (with, possibly, some of smaller id
+	//     committed later); none when no event has a greater id.
+	// The result is never nil.
 	EventsSince(ctx context.Context, userID, after string, limit int) ([]Event, error)
 	// EventsBefore returns, id ascending, the newest `limit` events before
 	// position `before` for userID (same selection as EventsSince).

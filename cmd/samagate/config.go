@@ -24,6 +24,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 		o       options
 		origins string
 		cors    string
+		pgMax   int
+		pgMin   int
 	)
 	fs := flag.NewFlagSet("samagate", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -31,6 +33,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.StringVar(&c.Addr, "addr", ":9001", "listen address for HTTP and websockets")
 	fs.StringVar(&c.DataDir, "data-dir", "data", "directory of the SQLite database and the signing keys")
 	fs.StringVar(&c.DatabasePath, "db-path", "", "SQLite database file (default <data-dir>/samagate.db)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...); empty: the SQLite file")
+	fs.IntVar(&pgMax, "pg-max-conns", 20, "most PostgreSQL connections of this node")
+	fs.IntVar(&pgMin, "pg-min-conns", 0, "PostgreSQL connections kept open when idle")
+	fs.DurationVar(&c.Postgres.MaxConnLifetime, "pg-max-conn-lifetime", time.Hour, "close PostgreSQL connections older than this")
+	fs.DurationVar(&c.Postgres.MaxConnIdleTime, "pg-max-conn-idle", 5*time.Minute, "close PostgreSQL connections idle for this long")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis for presence and the node bus: redis://host:port/db, or comma-separated Redis Cluster nodes; empty: one node, in memory")
+	fs.StringVar(&c.Redis.NodeID, "node-id", "", "this node's id in the cluster (default: host name + random suffix)")
+	fs.DurationVar(&c.Redis.Heartbeat, "node-heartbeat", time.Second, "how often a node beats, pings its bus channel and looks for dead nodes")
+	fs.DurationVar(&c.Redis.DeadAfter, "node-dead-after", 5*time.Second, "silence after which a node's devices are removed and announced offline")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "console", "log format: console or json")
 
@@ -85,6 +96,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	}
 	g.AllowedOrigins = splitList(origins)
 	h.AllowedOrigins = splitList(cors)
+	if pgMax < 1 || pgMax > 10000 || pgMin < 0 || pgMin > pgMax {
+		return c, o, fmt.Errorf("pg-max-conns must be 1..10000 and pg-min-conns 0..pg-max-conns (got %d and %d)", pgMax, pgMin)
+	}
+	c.Postgres.MaxConns, c.Postgres.MinConns = int32(pgMax), int32(pgMin)
 	return c, o, nil
 }
 

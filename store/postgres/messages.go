@@ -13,12 +13,28 @@ import (
 	"github.com/samagate/samagate/store"
 )
 
+// eventLock is the pg_advisory_xact_lock key ("sgevents" in ASCII) that
+// Commit holds while it allocates event positions.
+const eventLock int64 = 0x73676576656e7473
+
 // Commit implements store.Messages: messages, events and activity bumps go
 // to the server in one round trip and commit as one transaction. Touched
 // conversations are updated in id order so concurrent batches of several
 // nodes lock their rows in the same order and cannot deadlock.
+//
+// A batch with events first takes eventLock, held until the transaction
+// ends. Event positions come from a sequence, and a sequence hands out
+// values in call order, not commit order: without the lock, node A could
+// take position 7, node B position 8, B commit, a device catch up past 8,
+// and then A commit 7 behind it, never to be replayed. Under the lock the
+// next batch takes its positions only after the previous one is visible,
+// so position order is visibility order. It serializes the event writes of
+// every node, one group commit at a time; batches without events skip it.
 func (s *DB) Commit(ctx context.Context, b *store.Batch) error {
 	pb := &pgx.Batch{}
+	if len(b.Events) > 0 {
+		pb.Queue(`SELECT pg_advisory_xact_lock($1)`, eventLock)
+	}
 	for _, m := range b.Messages {
 		pb.Queue(`INSERT INTO messages (id, conversation_id, from_id, body, x, attachments,
 			replied_message_id, forwarded_message_id, t, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
@@ -116,30 +132,50 @@ func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.
 	return out, nil
 }
 
-// EventsSince implements store.Messages with two indexed range scans merged
-// by id.
+// eventCols are the columns scanEvents reads, from a subquery of events rows.
+const eventCols = `id, COALESCE(conversation_id, ''), COALESCE(user_id, ''), payload, created_at`
+
+// EventsSince implements store.Messages with two indexed range scans on pos
+// merged in pos order. The bound is exclusive: the position of `after` when it
+// is an event id, else one less than the smallest position of the events with
+// a larger id (NULL, so no rows, when there is none), or 0 for "".
 func (s *DB) EventsSince(ctx context.Context, userID, after string, limit int) ([]store.Event, error) {
-	return s.queryEvents(ctx, ">", "ASC", userID, after, limit)
+	rows, err := s.pool.Query(ctx, `WITH since AS (
+			SELECT CASE WHEN $2 = '' THEN 0 ELSE COALESCE(
+				(SELECT pos FROM events WHERE id = $2),
+				(SELECT MIN(pos) - 1 FROM events WHERE id > $2)) END AS pos
+		)
+		SELECT `+eventCols+` FROM (
+			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
+			WHERE p.user_id = $1 AND e.pos > (SELECT pos FROM since)
+			UNION ALL
+			SELECT e.* FROM events e WHERE e.user_id = $1 AND e.pos > (SELECT pos FROM since)
+		) AS mine ORDER BY pos ASC LIMIT $3`, userID, after, limitArg(limit))
+	if err != nil {
+		return nil, fmt.Errorf("events since: %w", err)
+	}
+	return scanEvents(rows)
 }
 
-// EventsBefore implements store.Messages.
+// EventsBefore implements store.Messages. It stays in id order: it serves
+// time windows (op_log_list), which ids, starting with their second, match.
 func (s *DB) EventsBefore(ctx context.Context, userID, before string, limit int) ([]store.Event, error) {
-	es, err := s.queryEvents(ctx, "<", "DESC", userID, before, limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM (
+			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
+			WHERE p.user_id = $1 AND e.id < $2
+			UNION ALL
+			SELECT e.* FROM events e WHERE e.user_id = $1 AND e.id < $2
+		) AS mine ORDER BY id DESC LIMIT $3`, userID, before, limitArg(limit))
+	if err != nil {
+		return nil, fmt.Errorf("events before: %w", err)
+	}
+	es, err := scanEvents(rows)
 	slices.Reverse(es)
 	return es, err
 }
 
-// queryEvents selects a user's events on one side of a position.
-func (s *DB) queryEvents(ctx context.Context, cmp, order, userID, pos string, limit int) ([]store.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, COALESCE(conversation_id, ''), COALESCE(user_id, ''), payload, created_at FROM (
-			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
-			WHERE p.user_id = $1 AND e.id `+cmp+` $2
-			UNION ALL
-			SELECT e.* FROM events e WHERE e.user_id = $1 AND e.id `+cmp+` $2
-		) AS mine ORDER BY id `+order+` LIMIT $3`, userID, pos, limitArg(limit))
-	if err != nil {
-		return nil, fmt.Errorf("events: %w", err)
-	}
+// scanEvents reads rows of eventCols and closes them.
+func scanEvents(rows pgx.Rows) ([]store.Event, error) {
 	defer rows.Close()
 	out := []store.Event{}
 	for rows.Next() {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -278,5 +279,53 @@ func TestCommitAtomic(t *testing.T) {
 	}
 	if c, err := db.Conversation(ctx, store.DefaultOrg, conv.ID); err != nil || !c.UpdatedAt.Equal(now.Add(time.Minute)) {
 		t.Fatalf("touch: got %v, %v, want updated_at %v", c, err, now.Add(time.Minute))
+	}
+}
+
+// TestEventPositionsMigration: events written before positions existed get
+// them in id order, and later commits follow them whatever their ids.
+func TestEventPositionsMigration(t *testing.T) {
+	dbURL := freshDB(t)
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	execOn(t, dbURL, `CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+	for _, f := range files {
+		if filepath.Base(f) >= "0007" {
+			break
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		execOn(t, dbURL, string(body))
+		execOn(t, dbURL, `INSERT INTO schema_migrations VALUES ('`+filepath.ToSlash(f)+`', 1)`)
+	}
+	old := []string{"6a0000000000000000000003", "6a0000000000000000000001", "6a0000000000000000000002"}
+	for _, id := range old {
+		execOn(t, dbURL, `INSERT INTO events (id, user_id, payload, created_at) VALUES ('`+id+`', 'u', '{}', 1)`)
+	}
+	db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	ctx := context.Background()
+	if err := db.Commit(ctx, &store.Batch{Events: []store.Event{{ID: "6a0000000000000000000000", UserID: "u",
+		Payload: []byte(`{}`), CreatedAt: time.UnixMilli(1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := db.EventsSince(ctx, "u", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.ID)
+	}
+	want := []string{old[1], old[2], old[0], "6a0000000000000000000000"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after migration: got %v, want %v", got, want)
 	}
 }

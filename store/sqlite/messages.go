@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,32 +125,50 @@ func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.
 	return out, rows.Err()
 }
 
-// EventsSince implements store.Messages with two indexed range scans merged
-// by id.
+// eventCols are the columns scanEvents reads, from a subquery of events rows.
+const eventCols = `id, COALESCE(conversation_id, ''), COALESCE(user_id, ''), payload, created_at`
+
+// EventsSince implements store.Messages with two indexed range scans on pos
+// merged in pos order. The bound is exclusive: the position of `after` when it
+// is an event id, else one less than the smallest position of the events with
+// a larger id (NULL, so no rows, when there is none), or 0 for "".
 func (s *DB) EventsSince(ctx context.Context, userID, after string, limit int) ([]store.Event, error) {
-	return s.queryEvents(ctx, ">", "ASC", userID, after, limit)
+	rows, err := s.db.QueryContext(ctx, `WITH since (pos) AS (
+			SELECT CASE WHEN ?1 = '' THEN 0 ELSE COALESCE(
+				(SELECT pos FROM events WHERE id = ?1),
+				(SELECT MIN(pos) - 1 FROM events WHERE id > ?1)) END
+		)
+		SELECT `+eventCols+` FROM (
+			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
+			WHERE p.user_id = ?2 AND e.pos > (SELECT pos FROM since)
+			UNION ALL
+			SELECT e.* FROM events e WHERE e.user_id = ?2 AND e.pos > (SELECT pos FROM since)
+		) ORDER BY pos ASC LIMIT ?3`, after, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events since: %w", err)
+	}
+	return scanEvents(rows)
 }
 
-// EventsBefore implements store.Messages.
+// EventsBefore implements store.Messages. It stays in id order: it serves
+// time windows (op_log_list), which ids, starting with their second, match.
 func (s *DB) EventsBefore(ctx context.Context, userID, before string, limit int) ([]store.Event, error) {
-	es, err := s.queryEvents(ctx, "<", "DESC", userID, before, limit)
-	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
-		es[i], es[j] = es[j], es[i]
+	rows, err := s.db.QueryContext(ctx, `SELECT `+eventCols+` FROM (
+			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
+			WHERE p.user_id = ?1 AND e.id < ?2
+			UNION ALL
+			SELECT e.* FROM events e WHERE e.user_id = ?1 AND e.id < ?2
+		) ORDER BY id DESC LIMIT ?3`, userID, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events before: %w", err)
 	}
+	es, err := scanEvents(rows)
+	slices.Reverse(es)
 	return es, err
 }
 
-// queryEvents selects a user's events on one side of a position.
-func (s *DB) queryEvents(ctx context.Context, cmp, order, userID, pos string, limit int) ([]store.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, COALESCE(conversation_id, ''), COALESCE(user_id, ''), payload, created_at FROM (
-			SELECT e.* FROM events e JOIN participants p ON p.conversation_id = e.conversation_id
-			WHERE p.user_id = ? AND e.id `+cmp+` ?
-			UNION ALL
-			SELECT e.* FROM events e WHERE e.user_id = ? AND e.id `+cmp+` ?
-		) ORDER BY id `+order+` LIMIT ?`, userID, pos, userID, pos, limit)
-	if err != nil {
-		return nil, fmt.Errorf("events: %w", err)
-	}
+// scanEvents reads rows of eventCols and closes them.
+func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 	defer rows.Close()
 	out := []store.Event{}
 	for rows.Next() {
@@ -161,7 +181,10 @@ func (s *DB) queryEvents(ctx context.Context, cmp, order, userID, pos string, li
 		e.Payload, e.CreatedAt = []byte(payload), fromMS(c)
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return out, nil
 }
 
 // PruneEvents implements store.Messages.

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,5 +102,65 @@ func TestReopen(t *testing.T) {
 		if !maps.Equal(after, before) || orgs != 1 {
 			t.Fatalf("reopen %d: got migrations %v and %d organizations, want %v and 1", i, after, orgs, before)
 		}
+	}
+}
+
+// TestEventPositionsMigration: events written before positions existed get
+// them in id order, and later commits follow them whatever their ids.
+func TestEventPositionsMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "samagate.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if filepath.Base(f) >= "0007" {
+			break
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, 1)`, filepath.ToSlash(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := []string{"6a0000000000000000000003", "6a0000000000000000000001", "6a0000000000000000000002"}
+	for _, id := range old {
+		if _, err := raw.Exec(`INSERT INTO events (id, user_id, payload, created_at) VALUES (?, 'u', '{}', 1)`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t, path)
+	defer db.Close()
+	ctx := context.Background()
+	if err := db.Commit(ctx, &store.Batch{Events: []store.Event{{ID: "6a0000000000000000000000", UserID: "u",
+		Payload: []byte(`{}`), CreatedAt: time.UnixMilli(1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := db.EventsSince(ctx, "u", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.ID)
+	}
+	want := []string{old[1], old[2], old[0], "6a0000000000000000000000"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after migration: got %v, want %v", got, want)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,5 +246,182 @@ func editDeleteHide(t *testing.T, s store.Store) {
 	}
 	if _, err := s.MessageByID(ctx, mids[2]); !errors.Is(err, store.ErrNotFound) || count("a") != 2 {
 		t.Fatalf("deleted message: got %v, %d left", err, count("a"))
+	}
+}
+
+// eventPositions: catch-up follows commit order, not id order. Ids are made
+// before the commit (on several nodes), so an event with a smaller id can be
+// committed after one with a larger id; a device that saw the larger one
+// must still get it.
+func eventPositions(t *testing.T, s store.Store) {
+	sec := time.Now().UTC().Truncate(time.Second)
+	id := func(dsec int, counter uint64) string {
+		return fmt.Sprintf("%08x%016x", uint32(sec.Unix())+uint32(dsec), counter)
+	}
+	u, other := "user-u", "user-o"
+	conv := newConversation(store.TypeGroup, u, sec)
+	if err := s.CreateConversation(ctx, conv, members(sec, u, other)); err != nil {
+		t.Fatal(err)
+	}
+	// commit writes one batch of one event: to conv when user is "", else to user.
+	commit := func(eid, user string, dsec int) {
+		t.Helper()
+		e := store.Event{ID: eid, UserID: user, Payload: json.RawMessage(`{"eid":"` + eid + `"}`),
+			CreatedAt: sec.Add(time.Duration(dsec) * time.Second)}
+		if user == "" {
+			e.ConversationID = conv.ID
+		}
+		if err := s.Commit(ctx, &store.Batch{Events: []store.Event{e}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since := func(after string, limit int) []string {
+		t.Helper()
+		es, err := s.EventsSince(ctx, u, after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if es == nil {
+			t.Fatalf("events since %q: got nil, want a non-nil slice", after)
+		}
+		out := []string{}
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	want := func(name string, got []string, ids ...string) {
+		t.Helper()
+		if ids == nil {
+			ids = []string{}
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("%s: got %v, want %v", name, got, ids)
+		}
+	}
+
+	// (a) Same second, the smaller id committed second.
+	e1, e2 := id(0, 500), id(0, 100)
+	commit(e1, "", 0)
+	commit(e2, u, 0)
+	want("since the larger id", since(e1, 100), e2)
+	want("from the start", since("", 100), e1, e2)
+	want("since the last committed", since(e2, 100))
+	want("limit", since("", 1), e1)
+
+	// (b) Time positions: two seconds later, again out of id order, then an
+	// event of another user whose id is the smallest of that second but
+	// committed last.
+	e3, e4, e5, noise := id(2, 7), id(2, 3), id(3, 1), id(2, 1)
+	commit(e3, "", 2)
+	commit(e4, u, 2)
+	commit(e5, "", 3)
+	commit(noise, other, 2)
+	want("paging by the last id seen", since(e3, 100), e4, e5)
+	want("at the first second", since(store.PositionAt(sec), 100), e1, e2, e3, e4, e5)
+	want("between the events", since(store.PositionAt(sec.Add(time.Second)), 100), e3, e4, e5)
+	want("at the last second", since(store.PositionAt(sec.Add(3*time.Second)), 100), e5)
+	want("a pruned id", since(id(2, 2), 100), e3, e4, e5)
+	want("the other user", func() []string {
+		es, err := s.EventsSince(ctx, other, store.PositionAt(sec.Add(time.Second)), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}(), e3, e5, noise)
+
+	// (c) Past every id: nothing, as an empty slice.
+	want("after every id", since(id(10, 0), 100))
+	want("after every id, max", since("ffffffffffffffffffffffff", 100))
+}
+
+// concurrentCatchUp: writers commit events with ids from their own
+// generators (nodes) while a reader catches up by the last id it saw; once
+// the writers are done and the reader has caught up, it has seen every
+// event exactly once.
+func concurrentCatchUp(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := "user-u"
+	conv := newConversation(store.TypeGroup, u, now)
+	if err := s.CreateConversation(ctx, conv, members(now, u)); err != nil {
+		t.Fatal(err)
+	}
+	const writers, batches = 4, 40
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			ids := store.NewIDGen() // one node each
+			for i := range batches {
+				b := &store.Batch{}
+				for j := range 1 + (w+i)%3 {
+					e := store.Event{ID: ids.Next(time.Now()), Payload: json.RawMessage(`{}`), CreatedAt: now}
+					if j%2 == 0 {
+						e.ConversationID = conv.ID
+					} else {
+						e.UserID = u
+					}
+					b.Events = append(b.Events, e)
+				}
+				if err := s.Commit(ctx, b); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
+	t.Cleanup(func() { <-done }) // before the store closes, if the test fails early
+
+	seen := map[string]bool{}
+	pos := ""
+	catchUp := func() {
+		t.Helper()
+		for {
+			page, err := s.EventsSince(ctx, u, pos, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				return
+			}
+			for _, e := range page {
+				if seen[e.ID] {
+					t.Fatalf("event %s replayed twice", e.ID)
+				}
+				seen[e.ID] = true
+			}
+			pos = page[len(page)-1].ID
+		}
+	}
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		catchUp()
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	all, err := s.EventsSince(ctx, u, "", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != len(all) {
+		var missed []string
+		for _, e := range all {
+			if !seen[e.ID] {
+				missed = append(missed, e.ID)
+			}
+		}
+		t.Fatalf("catching up while nodes commit: saw %d of %d events, missed %v", len(seen), len(all), missed)
 	}
 }

@@ -1,0 +1,173 @@
+package gateway
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/chat"
+)
+
+// Cluster carries what this node cannot do alone to the other nodes (the
+// Redis presence backend implements it). Nil on a single node.
+type Cluster interface {
+	// Deliver sends an encoded event to the other nodes holding sockets of
+	// userIDs.
+	Deliver(ctx context.Context, frame []byte, eventID string, userIDs []string) error
+	// Activity tells nodes following userID its last activity (0 = online).
+	Activity(ctx context.Context, userID string, value int64) error
+	// EndSession closes the session's sockets on the other nodes.
+	EndSession(ctx context.Context, userID, deviceID, reason string) error
+	// Watch and Unwatch count this node's followers of a user's activity.
+	Watch(ctx context.Context, userID string) error
+	Unwatch(ctx context.Context, userID string) error
+}
+
+// recoverMaxPerUser bounds the events one bus recovery re-reads per user.
+const recoverMaxPerUser = 2000
+
+// recentWindow is how long a delivered event id is remembered: longer than
+// any bus recovery looks back.
+const recentWindow = 3 * time.Minute
+
+// UseCluster makes the gateway deliver across nodes through c. Call it
+// before Serve.
+func (g *Gateway) UseCluster(c Cluster) {
+	g.cluster = c
+	g.recent = newRecentSet(recentWindow)
+}
+
+// clusterCtx bounds one cross-node call made outside a request.
+func (g *Gateway) clusterCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
+}
+
+// recentSet remembers which logged events reached this node's sockets, so
+// an event arrives once whether it came live, from a recovery of the event
+// log after a bus outage, or both.
+type recentSet struct {
+	mu     sync.Mutex
+	window time.Duration
+	seen   map[string]struct{} // guarded by mu
+	order  []recentEntry       // guarded by mu: insertion order, for expiry
+}
+
+type recentEntry struct {
+	id string
+	at time.Time
+}
+
+func newRecentSet(window time.Duration) *recentSet {
+	return &recentSet{window: window, seen: map[string]struct{}{}}
+}
+
+// claim records id and reports whether it was new. Empty ids (live-only
+// events) are always new.
+func (r *recentSet) claim(id string) bool {
+	if r == nil || id == "" {
+		return true
+	}
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for n < len(r.order) && now.Sub(r.order[n].at) > r.window {
+		delete(r.seen, r.order[n].id)
+		n++
+	}
+	if n > 0 {
+		r.order = append(r.order[:0], r.order[n:]...)
+	}
+	if _, ok := r.seen[id]; ok {
+		return false
+	}
+	r.seen[id] = struct{}{}
+	r.order = append(r.order, recentEntry{id: id, at: now})
+	return true
+}
+
+// DeliverLocal queues an event from another node on this node's sockets of
+// userIDs (presence.Receiver).
+func (g *Gateway) DeliverLocal(frame []byte, eventID string, userIDs []string) {
+	if !g.recent.claim(eventID) {
+		return
+	}
+	g.deliverLocal(frame, eventID, userIDs, nil)
+}
+
+// ActivityLocal tells this node's followers of userID about another node's
+// change (presence.Receiver).
+func (g *Gateway) ActivityLocal(userID string, value int64) { g.notifyActivity(userID, value) }
+
+// EndSessionLocal closes this node's sockets of a session revoked on another
+// node (presence.Receiver).
+func (g *Gateway) EndSessionLocal(ctx context.Context, userID, deviceID, reason string) {
+	g.endSessionLocal(ctx, auth.SessionEnd{UserID: userID, DeviceID: deviceID, Reason: reason})
+}
+
+// PresenceChanged announces users who went offline because their node died,
+// or came back online when this node restored its Redis entries
+// (presence.Receiver).
+func (g *Gateway) PresenceChanged(ctx context.Context, userIDs []string, online bool) {
+	for _, uid := range userIDs {
+		if online {
+			g.announce(ctx, uid, 0)
+			continue
+		}
+		now := time.Now()
+		if err := g.accounts.SetRecentActivity(ctx, uid, now); err != nil {
+			g.log.Debug().Err(err).Str("user", uid).Msg("store recent activity")
+		}
+		g.announce(ctx, uid, now.Unix())
+	}
+}
+
+// announce tells every follower of userID, on this node and the others.
+func (g *Gateway) announce(ctx context.Context, userID string, value int64) {
+	g.notifyActivity(userID, value)
+	if g.cluster == nil {
+		return
+	}
+	if err := g.cluster.Activity(ctx, userID, value); err != nil {
+		g.log.Warn().Err(err).Str("user", userID).Msg("cluster: activity")
+	}
+}
+
+// Recover re-reads the event log since t for every user with a socket on
+// this node and delivers the events this node has not delivered yet: the
+// bus was down, so packets from other nodes may be lost (presence.Receiver).
+func (g *Gateway) Recover(ctx context.Context, since time.Time) {
+	type pending struct {
+		frame []byte
+		users []string
+	}
+	from := chat.PositionAt(since)
+	missed := map[string]*pending{}
+	var order []string
+	for uid, p := range g.hub.principals() {
+		evs, err := g.chat.Replay(ctx, chat.Actor{UserID: uid, OrgID: p.OrgID}, from, recoverMaxPerUser)
+		if err != nil {
+			g.log.Error().Err(err).Str("user", uid).Msg("recover: read event log")
+			continue
+		}
+		for _, e := range evs {
+			m := missed[e.ID]
+			if m == nil {
+				m = &pending{frame: e.Frame}
+				missed[e.ID] = m
+				order = append(order, e.ID)
+			}
+			m.users = append(m.users, uid)
+		}
+	}
+	n := 0
+	for _, id := range order {
+		if !g.recent.claim(id) {
+			continue // delivered live after all
+		}
+		g.deliverLocal(missed[id].frame, id, missed[id].users, nil)
+		n++
+	}
+	g.log.Info().Time("since", since).Int("events", len(order)).Int("redelivered", n).Msg("recovered after a bus outage")
+}

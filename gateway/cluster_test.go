@@ -1,0 +1,113 @@
+package gateway_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// settle checks that no socket in cs got anything more: events from other
+// nodes arrive asynchronously, so it gives them a moment, then each socket's
+// next frame must be the answer to a ping. (A read with a timeout would
+// close the socket, so the ping is the probe.)
+func settle(t *testing.T, cs ...*client) {
+	t.Helper()
+	time.Sleep(300 * time.Millisecond)
+	for i, c := range cs {
+		c.quiet(fmt.Sprintf("settle-%d", i))
+	}
+}
+
+// TestClusterDelivery: three nodes sharing PostgreSQL and Redis; users'
+// devices spread over them. Every event reaches every socket it should
+// exactly once, on whichever node; presence, online_list and last_activity
+// agree everywhere; logout closes the session's sockets on other nodes.
+func TestClusterDelivery(t *testing.T) {
+	ns := startCluster(t, 3, nil)
+	n1, n2, n3 := ns[0], ns[1], ns[2]
+	a, b, c := n1.signUp(t, "alice"), n2.signUp(t, "bob"), n3.signUp(t, "carol")
+
+	aTok, _ := n1.token(t, a, "web")
+	a1 := n1.connectWith(t, aTok, "web")  // alice's browser on node 1...
+	a1b := n3.connectWith(t, aTok, "web") // ...a second tab of it on node 3
+	a2 := n2.connected(t, a, "phone")
+	b2 := n2.connected(t, b, "phone")
+	b3 := n3.connected(t, b, "web")
+	c3 := n3.connected(t, c, "web")
+	all := []*client{a1, a1b, a2, b2, b3, c3}
+
+	// carol follows alice from node 3.
+	c3.roundTrip(fmt.Sprintf(`{"request":{"user_last_activity_subscribe":{"id":%q},"id":"sub"}}`, a.id),
+		fmt.Sprintf(`{"response":{"id":"sub","last_activity":{%q:0}}}`, a.id))
+
+	got := a1.roundTrip(fmt.Sprintf(`{"request":{"conversation_create":{"type":"g","name":"trio","participants":[%q,%q]},"id":"cc"}}`, b.id, c.id),
+		`{"response":{"id":"cc","conversation":{"...":true,"_id":"<string>"}}}`)
+	cid := str(t, got, "response.conversation._id")
+	created := fmt.Sprintf(`{"system_message":{"...":true,"cid":%q,"x":{"conversation_created":{"...":true,"_id":%q}}}}`, cid, cid)
+	for _, cl := range all[1:] {
+		cl.expect(created)
+	}
+	settle(t, all...)
+
+	got = a1.roundTrip(fmt.Sprintf(`{"message":{"id":"m1","cid":%q,"body":"hi all"}}`, cid),
+		`{"ask":{"mid":"m1","server_mid":"<string>","t":"<number>","modified":null,"bot_message":null}}`)
+	mid := str(t, got, "ask.server_mid")
+	msg := fmt.Sprintf(`{"message":{"...":true,"_id":%q,"cid":%q,"from":%q,"body":"hi all"}}`, mid, cid, a.id)
+	for _, cl := range all[1:] {
+		cl.expect(msg)
+	}
+	settle(t, all...)
+
+	b3.send(fmt.Sprintf(`{"typing":{"cid":%q}}`, cid))
+	typing := fmt.Sprintf(`{"typing":{"cid":%q,"c_type":"g","from":%q,"t":"<number>"}}`, cid, b.id)
+	for _, cl := range []*client{a1, a1b, a2, b2, c3} {
+		cl.expect(typing)
+	}
+	settle(t, all...)
+
+	c3.roundTrip(fmt.Sprintf(`{"request":{"message_read":{"cid":%q},"id":"mr"}}`, cid), `{"response":{"id":"mr","success":true}}`)
+	read := fmt.Sprintf(`{"message_read":{"...":true,"ids":[%q],"cid":%q,"from":%q}}`, mid, cid, c.id)
+	for _, cl := range []*client{a1, a1b, a2} {
+		cl.expect(read)
+	}
+	settle(t, all...)
+
+	b2.roundTrip(fmt.Sprintf(`{"request":{"system_message":{"id":"sm1","cid":%q,"x":{"k":"v"}},"id":"sm"}}`, cid),
+		`{"ask":{"mid":"sm1","t":"<number>"}}`)
+	sys := fmt.Sprintf(`{"system_message":{"...":true,"_id":"sm1","cid":%q,"from":%q,"x":{"k":"v"}}}`, cid, b.id)
+	for _, cl := range []*client{a1, a1b, a2, b3, c3} {
+		cl.expect(sys)
+	}
+	settle(t, all...)
+
+	// Presence is one truth on every node.
+	for i, n := range ns {
+		cl := n.connected(t, c, fmt.Sprintf("probe%d", i))
+		cl.roundTrip(`{"request":{"online_list":{"count":true},"id":"ol"}}`, `{"response":{"id":"ol","count":3}}`)
+		cl.roundTrip(`{"request":{"online_list":{"idsOnly":true,"limit":100},"id":"ids"}}`,
+			`{"response":{"id":"ids","users":["<string>","<string>","<string>"]}}`)
+		_ = cl.c.Close(websocket.StatusNormalClosure, "")
+	}
+
+	// alice logs out of "web" on node 1: her other tab of it on node 3 is
+	// closed; her phone stays.
+	a1.roundTrip(`{"request":{"user_logout":{},"id":"lo"}}`, `{"response":{"id":"lo","success":true}}`)
+	a1b.expectClose(4100)
+	a2.quiet("after-logout")
+
+	// alice's last device leaves (node 2): carol on node 3 hears offline,
+	// then online when alice comes back on node 1.
+	before := time.Now().Unix()
+	_ = a2.c.Close(websocket.StatusNormalClosure, "")
+	got = c3.expect(fmt.Sprintf(`{"last_activity":{%q:"<number>"}}`, a.id))
+	if v := int64(got["last_activity"].(map[string]any)[a.id].(float64)); v < before-1 {
+		t.Fatalf("offline event: got %d, want about %d", v, before)
+	}
+	c3.roundTrip(fmt.Sprintf(`{"request":{"user_last_activity":{"ids":[%q]},"id":"la"}}`, a.id),
+		fmt.Sprintf(`{"response":{"id":"la","last_activity":{%q:"<number>"}}}`, a.id))
+	n1.connected(t, a, "desktop")
+	c3.expect(fmt.Sprintf(`{"last_activity":{%q:0}}`, a.id))
+	settle(t, b2, b3, c3)
+}
