@@ -142,6 +142,7 @@ func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessag
 type ReplayEvent struct {
 	ID    string
 	Frame []byte
+	At    time.Time // when the event was made (before its commit)
 }
 
 // Replay returns, in order, at most limit of the caller's events after
@@ -153,7 +154,7 @@ func (s *Service) Replay(ctx context.Context, a Actor, since string, limit int) 
 	}
 	out := make([]ReplayEvent, 0, len(es))
 	for _, e := range es {
-		out = append(out, ReplayEvent{ID: e.ID, Frame: e.Payload})
+		out = append(out, ReplayEvent{ID: e.ID, Frame: e.Payload, At: e.CreatedAt})
 	}
 	return out, nil
 }

@@ -140,6 +140,7 @@ func (g *Gateway) announce(ctx context.Context, userID string, value int64) {
 func (g *Gateway) Recover(ctx context.Context, since time.Time) {
 	type pending struct {
 		frame []byte
+		at    int64 // unix ms the event was made
 		users []string
 	}
 	from := chat.PositionAt(since)
@@ -154,7 +155,7 @@ func (g *Gateway) Recover(ctx context.Context, since time.Time) {
 		for _, e := range evs {
 			m := missed[e.ID]
 			if m == nil {
-				m = &pending{frame: e.Frame}
+				m = &pending{frame: e.Frame, at: e.At.UnixMilli()}
 				missed[e.ID] = m
 				order = append(order, e.ID)
 			}
@@ -166,7 +167,17 @@ func (g *Gateway) Recover(ctx context.Context, since time.Time) {
 		if !g.recent.claim(id) {
 			continue // delivered live after all
 		}
-		g.deliverLocal(missed[id].frame, id, missed[id].users, nil)
+		// Only sockets bound before the event was made could have missed
+		// it live; later ones caught up from their own "since" (a device
+		// that moved here from a dead node may already hold it).
+		at := missed[id].at
+		for _, uid := range missed[id].users {
+			for _, s := range g.hub.userSockets(uid) {
+				if s.boundAt.Load() <= at {
+					s.sendEvent(missed[id].frame, id)
+				}
+			}
+		}
 		n++
 	}
 	g.log.Info().Time("since", since).Int("events", len(order)).Int("redelivered", n).Msg("recovered after a bus outage")

@@ -19,6 +19,7 @@ func (s *Socket) bind(ctx context.Context, p *auth.Principal) error {
 	}
 	s.unbindLocked(ctx)
 	s.principal = p
+	s.boundAt.Store(time.Now().UnixMilli())
 	s.g.hub.bind(s, p.UserID)
 	first, err := s.g.presence.Add(ctx, p.OrgID, p.UserID, p.DeviceID, s.id)
 	if err != nil {

@@ -33,6 +33,9 @@ type Socket struct {
 
 	// inactive is set by activity_status (a backgrounded mobile app).
 	inactive atomic.Bool
+	// boundAt is when the socket was last bound (unix ms): a bus
+	// recovery re-delivers only events the socket should have seen live.
+	boundAt atomic.Int64
 
 	// qmu guards the replay state: while replaying, live events wait in
 	// pending (see replay.go).

@@ -26,6 +26,8 @@ type bus struct {
 	gapStart  time.Time // zero while healthy
 	rebuiltAt time.Time
 	recv      Receiver
+	ctx       context.Context // background work's context; ends at Close
+	closed    bool
 
 	work sync.WaitGroup // recoveries in flight
 }
@@ -138,10 +140,24 @@ func (b *bus) pong(ctx context.Context, seq int64) {
 	b.r.log.Warn().Time("since", since).Dur("gap", time.Since(b.gapStart)).Msg("bus: delivering again; recovering missed events")
 	b.gapStart = time.Time{}
 	recv := b.recv
+	b.spawnLocked(ctx, func(ctx context.Context) { recv.Recover(ctx, since) })
+}
+
+// spawn runs f in the background until Close (which waits for it).
+func (b *bus) spawn(f func(ctx context.Context)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.spawnLocked(b.ctx, f)
+}
+
+func (b *bus) spawnLocked(ctx context.Context, f func(ctx context.Context)) {
+	if b.closed {
+		return
+	}
 	b.work.Add(1)
 	go func() {
 		defer b.work.Done()
-		recv.Recover(ctx, since)
+		f(ctx)
 	}()
 }
 
@@ -176,6 +192,7 @@ func (b *bus) close() {
 	b.mu.Lock()
 	ps := b.ps
 	b.ps = nil
+	b.closed = true
 	b.mu.Unlock()
 	if ps != nil {
 		_ = ps.Close()

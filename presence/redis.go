@@ -182,6 +182,7 @@ type localConn struct{ user, org, device string }
 //	sg:n:{<node>}:users  set   users with a socket on node               (for reaping)
 //	sg:nodes             zset  node -> last heartbeat (ms, Redis time)
 //	sg:reap:{<node>}     string  who reaps a dead node (30 s lock)
+//	sg:dead:{<node>}     string  a reaped node died (1 min): survivors recover its events
 //	sg:bus:{<node>}      sharded pub/sub channel of node
 //
 // Every key has an expiry (KeyTTL) that its owner refreshes; dead nodes'
@@ -234,6 +235,7 @@ func (r *Redis) usersKey(node string) string {
 }
 func (r *Redis) nodesKey() string           { return r.cfg.Prefix + "nodes" }
 func (r *Redis) reapKey(node string) string { return r.cfg.Prefix + "reap:{" + node + "}" }
+func (r *Redis) deadKey(node string) string { return r.cfg.Prefix + "dead:{" + node + "}" }
 func (r *Redis) channel(node string) string { return r.cfg.Prefix + "bus:{" + node + "}" }
 func (r *Redis) ttlMS() int64               { return r.cfg.KeyTTL.Milliseconds() }
 func (r *Redis) stripe(uid string) *sync.Mutex {

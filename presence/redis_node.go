@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -23,13 +24,14 @@ func (r *Redis) Start(ctx context.Context, recv Receiver) error {
 	if err := r.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("connect to redis: %w", err)
 	}
+	loopCtx, cancel := context.WithCancel(context.Background())
 	r.bus.mu.Lock()
-	r.bus.recv = recv
+	r.bus.recv, r.bus.ctx = recv, loopCtx
 	r.bus.mu.Unlock()
 	if err := r.bus.subscribe(ctx); err != nil {
+		cancel()
 		return err
 	}
-	loopCtx, cancel := context.WithCancel(context.Background())
 	st := &nodeState{recv: recv}
 	r.beat(ctx, st) // take stale entries of an earlier run with this id away at once
 	r.cancel, r.done = cancel, make(chan struct{})
@@ -49,6 +51,8 @@ type nodeState struct {
 	recv      Receiver
 	lastBeat  string // our stamp as Redis returned it; "" before the first
 	lastSweep time.Time
+	live      map[string]bool // nodes alive at the last beat
+	mourned   map[string]bool // dead nodes already recovered from
 }
 
 func (r *Redis) loop(ctx context.Context, st *nodeState) {
@@ -92,12 +96,49 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 		}
 	}
 	st.lastBeat = now
+	live := map[string]bool{}
+	if l, ok := res[2].([]any); ok {
+		for _, x := range l {
+			if node, ok := x.(string); ok {
+				live[node] = true
+			}
+		}
+	}
 	dead, _ := res[3].([]any)
+	var died []string
 	for _, d := range dead {
 		if node, ok := d.(string); ok && node != r.node {
+			died = append(died, node)
 			r.reap(ctx, node, st.recv)
 		}
 	}
+	// A node that vanished from the registry between two beats left
+	// cleanly, unless a reaper marked it dead.
+	for node := range st.live {
+		if !live[node] && !slices.Contains(died, node) && r.rdb.Exists(ctx, r.deadKey(node)).Val() == 1 {
+			died = append(died, node)
+		}
+	}
+	st.live = live
+	for _, node := range died {
+		r.recoverFromDeath(st, node)
+	}
+}
+
+// recoverFromDeath re-reads the event log once per dead node: it may have
+// committed events it never published (it died between the commit and the
+// bus), and this node's sockets would otherwise never see them live.
+func (r *Redis) recoverFromDeath(st *nodeState, node string) {
+	if st.mourned[node] {
+		return
+	}
+	if st.mourned == nil {
+		st.mourned = map[string]bool{}
+	}
+	st.mourned[node] = true
+	since := time.Now().Add(-r.cfg.DeadAfter - r.cfg.Heartbeat - r.cfg.RecoverMargin)
+	r.log.Warn().Str("dead", node).Time("since", since).Msg("presence: a node died; recovering events it may not have published")
+	r.bus.spawn(func(ctx context.Context) { st.recv.Recover(ctx, since) })
 }
 
 func toInt(v any) int64 {
@@ -148,6 +189,7 @@ func (r *Redis) reap(ctx context.Context, node string, recv Receiver) {
 		}
 	}
 	pipe := r.rdb.Pipeline()
+	pipe.Set(ctx, r.deadKey(node), r.node, time.Minute) // tells the others it died
 	pipe.Del(ctx, r.usersKey(node))
 	pipe.ZRem(ctx, r.nodesKey(), node)
 	if _, err := pipe.Exec(ctx); err != nil {

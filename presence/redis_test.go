@@ -291,6 +291,8 @@ func testReap(t *testing.T, url string) {
 	prefix := randomPrefix()
 	n1, r1 := startNode(t, url, prefix, "n1")
 	defer closeNode(t, n1)
+	n3, r3 := startNode(t, url, prefix, "n3")
+	defer closeNode(t, n3)
 	n2, _ := startNode(t, url, prefix, "n2")
 	for _, c := range []struct{ user, conn string }{{"u1", "a"}, {"u1", "b"}, {"u2", "c"}} {
 		if _, err := n2.Add(ctx, "o", c.user, "d", c.conn); err != nil {
@@ -317,6 +319,21 @@ func testReap(t *testing.T, url string) {
 	}
 	if got, _ := n1.OnlineUsers(ctx, "o"); !slices.Equal(got, []string{"u2"}) {
 		t.Errorf("online after reaping: got %v, want [u2]", got)
+	}
+	// Every survivor, reaper or not, re-reads the log once for events the
+	// dead node committed but may not have published.
+	for _, r := range []*recorder{r1, r3} {
+		r.waitFor(t, "recovery after the death", 5*time.Second, func() bool { return len(r.recovered) > 0 })
+	}
+	time.Sleep(500 * time.Millisecond)
+	for i, r := range []*recorder{r1, r3} {
+		r.mu.Lock()
+		if n := len(r.recovered); n != 1 {
+			t.Errorf("survivor %d recovered %d times, want once", i, n)
+		} else if since := r.recovered[0]; !since.Before(crashed) {
+			t.Errorf("survivor %d recovers from %v, after the crash", i, since)
+		}
+		r.mu.Unlock()
 	}
 }
 

@@ -41,3 +41,18 @@ func TestIDGenMonotonic(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestPositionTime(t *testing.T) {
+	at := time.Unix(1715000123, 0)
+	if got := PositionTime(NewIDGen().Next(at)); !got.Equal(at) {
+		t.Fatalf("time of a fresh id: got %v, want %v", got, at)
+	}
+	if got := PositionTime(PositionAt(at)); !got.Equal(at) {
+		t.Fatalf("time of a position: got %v, want %v", got, at)
+	}
+	for _, bad := range []string{"", "abc", "zzzzzzzz0000"} {
+		if got := PositionTime(bad); !got.IsZero() {
+			t.Errorf("%q: got %v, want zero", bad, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -106,4 +107,17 @@ type Messages interface {
 // created at or after t's second is >= it (ids start with unix seconds).
 func PositionAt(t time.Time) string {
 	return fmt.Sprintf("%08x%016x", uint32(t.Unix()), 0)
+}
+
+// PositionTime is the second id was made in (ids start with 4 bytes of unix
+// seconds, see IDGen); zero for a malformed id.
+func PositionTime(id string) time.Time {
+	if len(id) < 8 {
+		return time.Time{}
+	}
+	sec, err := strconv.ParseUint(id[:8], 16, 32)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(int64(sec), 0)
 }
