@@ -1,0 +1,243 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// wsCall opens a socket to base, sends one frame and returns the first reply.
+func wsCall(t *testing.T, wsURL, frame string) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", wsURL, err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+		t.Fatal(err)
+	}
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// login posts /login and returns the access token.
+func login(t *testing.T, httpBase, user, device string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"login":%q,"password":"password-%s","device_id":%q}`, user, user, device)
+	resp, err := http.Post(httpBase+"/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		t.Fatalf("login %s: status %d, %v", user, resp.StatusCode, err)
+	}
+	return out.AccessToken
+}
+
+// ack is a message the server acknowledged.
+type ack struct {
+	id, cid string
+	from    *device
+}
+
+// device is one client device: it stays connected, reconnecting to the next
+// node (with "since" = the last event it saw) when its socket dies, and
+// counts every message it receives.
+type device struct {
+	user, id, token string
+	urls            []string // ws URLs of every node
+	start           int      // node it first connects to
+
+	mu         sync.Mutex
+	conn       *websocket.Conn
+	got        map[string]int // message _id -> copies received
+	seen       []seenEvent    // recent event ids in arrival order
+	replaying  bool           // between connect and catch_up
+	repeats    int            // copies of a message already held, during catch-up
+	strays     int            // copies of a message already held, outside catch-up
+	reconnects int
+	acks       chan ack
+	catchUps   int
+}
+
+// seenEvent is an event id and when it arrived.
+type seenEvent struct {
+	id string
+	at time.Time
+}
+
+// settleTime is how far behind its last event a device's resume cursor
+// stays: live events from several nodes can arrive out of commit order by
+// a few milliseconds, so the last one seen is not a safe "since"
+// (docs/events.md, "Catch-up and several nodes").
+const settleTime = 2 * time.Second
+
+// cursor is the resume position: the last event that arrived at least
+// settleTime before the newest one.
+func (d *device) cursor() string {
+	if len(d.seen) == 0 {
+		return ""
+	}
+	edge := d.seen[len(d.seen)-1].at.Add(-settleTime)
+	for i := len(d.seen) - 1; i >= 0; i-- {
+		if !d.seen[i].at.After(edge) {
+			return d.seen[i].id
+		}
+	}
+	return d.seen[0].id
+}
+
+// saw records an event id; ids older than needed for the cursor are dropped.
+func (d *device) saw(id string) {
+	now := time.Now()
+	d.seen = append(d.seen, seenEvent{id: id, at: now})
+	keep := 0
+	for keep < len(d.seen)-1 && d.seen[keep+1].at.Before(now.Add(-2*settleTime)) {
+		keep++
+	}
+	d.seen = d.seen[keep:]
+}
+
+func newDevice(user, id, token string, urls []string, start int, acks chan ack) *device {
+	return &device{user: user, id: id, token: token, urls: urls, start: start, got: map[string]int{}, acks: acks}
+}
+
+// run keeps the device connected until ctx ends.
+func (d *device) run(ctx context.Context, t *testing.T, cids map[string][]string) {
+	node := d.start
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		if err := d.session(ctx, d.urls[node]); err != nil && ctx.Err() == nil {
+			node = (node + 1) % len(d.urls) // the next node; a dead one fails fast
+			d.mu.Lock()
+			d.reconnects++
+			d.mu.Unlock()
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// session connects once and reads until the socket fails.
+func (d *device) session(ctx context.Context, url string) error {
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	c, _, err := websocket.Dial(dctx, url, nil)
+	cancel()
+	if err != nil {
+		return err
+	}
+	c.SetReadLimit(1 << 22)
+	defer c.CloseNow()
+	d.mu.Lock()
+	since := d.cursor()
+	d.mu.Unlock()
+	prm := map[string]any{"token": d.token, "device_id": d.id}
+	if since != "" {
+		prm["since"] = since
+	}
+	frame, _ := json.Marshal(map[string]any{"request": map[string]any{"connect": prm, "id": "cn"}})
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = c.Write(wctx, websocket.MessageText, frame)
+	cancel()
+	if err != nil {
+		return err
+	}
+	connected := false
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			d.mu.Lock()
+			d.conn = nil
+			d.mu.Unlock()
+			return err
+		}
+		var f map[string]map[string]any
+		if err := json.Unmarshal(data, &f); err != nil {
+			return err
+		}
+		if r, ok := f["response"]; ok && r["id"] == "cn" {
+			if r["success"] != true {
+				return fmt.Errorf("connect: %s", data)
+			}
+			connected = true
+			d.mu.Lock()
+			d.conn = c
+			d.replaying = since != ""
+			d.mu.Unlock()
+			continue
+		}
+		if !connected {
+			continue
+		}
+		d.handle(f)
+	}
+}
+
+func (d *device) handle(f map[string]map[string]any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for kind, body := range f {
+		switch kind {
+		case "ask":
+			mid, _ := body["mid"].(string)
+			sid, _ := body["server_mid"].(string)
+			if cid, _, ok := strings.Cut(mid, "|"); ok && sid != "" {
+				d.acks <- ack{id: sid, cid: cid, from: d} // buffered for the whole run
+			}
+		case "message":
+			id, _ := body["_id"].(string)
+			if d.got[id] > 0 {
+				if d.replaying {
+					d.repeats++ // catch-up from a settled cursor repeats what arrived since
+					continue
+				}
+				d.strays++
+			}
+			d.got[id]++
+		case "catch_up":
+			d.catchUps++
+			d.replaying = false
+			continue
+		}
+		if eid, _ := body["eid"].(string); eid != "" {
+			d.saw(eid)
+		}
+	}
+}
+
+// send writes a message to cid if the device is connected; the client id
+// carries the conversation so the ask can be matched.
+func (d *device) send(ctx context.Context, cid string, n int) {
+	d.mu.Lock()
+	c := d.conn
+	d.mu.Unlock()
+	if c == nil {
+		return
+	}
+	frame := fmt.Sprintf(`{"message":{"id":"%s|%s-%d","cid":%q,"body":"m %d"}}`, cid, d.id, n, cid, n)
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = c.Write(wctx, websocket.MessageText, []byte(frame))
+}

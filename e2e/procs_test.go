@@ -1,0 +1,180 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// samagateBinary builds cmd/samagate once per test binary.
+func samagateBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "samagate-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "samagate")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/samagate/samagate/cmd/samagate").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is a child process the test can kill.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  string
+}
+
+// startProc starts name with args, logging to a file in dir.
+func startProc(t *testing.T, dir, name, bin string, args ...string) *proc {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: logPath}
+	go func() {
+		_ = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+// kill ends the process at once (SIGKILL: no graceful shutdown) and waits.
+func (p *proc) kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// tail returns the end of the process log, for failure messages.
+func (p *proc) tail() string {
+	b, _ := os.ReadFile(p.log)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// all returns the whole process log.
+func (p *proc) all() string {
+	b, _ := os.ReadFile(p.log)
+	return string(b)
+}
+
+// waitHTTP polls url until it answers 200.
+func waitHTTP(t *testing.T, p *proc, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited; log:\n%s", p.name, p.tail())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s did not answer %s; log:\n%s", p.name, url, p.tail())
+}
+
+// redisServer is a Redis the test owns, so it can restart it.
+type redisServer struct {
+	t    *testing.T
+	dir  string
+	port int
+	p    *proc
+}
+
+func startRedis(t *testing.T, dir string) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server not found: install Debian's redis-server (scripts/test.sh does)")
+	}
+	r := &redisServer{t: t, dir: dir, port: freePort(t)}
+	r.start(bin)
+	return r
+}
+
+func (r *redisServer) start(bin string) {
+	r.t.Helper()
+	r.p = startProc(r.t, r.dir, "redis", bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", r.addr(), 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("redis did not start; log:\n%s", r.p.tail())
+}
+
+// restart kills Redis (all data is lost: no persistence) and starts it again
+// on the same port.
+func (r *redisServer) restart() {
+	r.t.Helper()
+	bin := r.p.cmd.Path
+	r.p.kill()
+	r.start(bin)
+}
+
+func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
