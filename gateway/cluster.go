@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,13 +44,20 @@ func (g *Gateway) clusterCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
 }
 
-// recentSet remembers which logged events reached this node's sockets, so
-// an event arrives once whether it came live, from a recovery of the event
-// log after a bus outage, or both.
+// recentMax bounds the event ids remembered; past it the oldest go (a
+// recovery may then repeat an event, never lose one).
+const recentMax = 1 << 20
+
+// recentSet remembers which logged events reached which users' sockets on
+// this node, so an event arrives once whether it came live, from a recovery
+// of the event log after a bus outage, or both. Users are tracked per event
+// because a packet can name only some of this node's recipients: another
+// node that looked up presence while this one was restoring its entries
+// saw only part of them.
 type recentSet struct {
 	mu     sync.Mutex
 	window time.Duration
-	seen   map[string]struct{} // guarded by mu
+	seen   map[string][]string // guarded by mu: event id -> users it reached
 	order  []recentEntry       // guarded by mu: insertion order, for expiry
 }
 
@@ -59,41 +67,49 @@ type recentEntry struct {
 }
 
 func newRecentSet(window time.Duration) *recentSet {
-	return &recentSet{window: window, seen: map[string]struct{}{}}
+	return &recentSet{window: window, seen: map[string][]string{}}
 }
 
-// claim records id and reports whether it was new. Empty ids (live-only
-// events) are always new.
-func (r *recentSet) claim(id string) bool {
+// claim records that event id is being delivered to users here and returns
+// those of them it had not reached yet. Without a set (one node) or an id
+// (live-only events) every user is new.
+func (r *recentSet) claim(id string, users []string) []string {
 	if r == nil || id == "" {
-		return true
+		return users
 	}
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
-	for n < len(r.order) && now.Sub(r.order[n].at) > r.window {
+	for n < len(r.order) && (now.Sub(r.order[n].at) > r.window || len(r.order)-n > recentMax) {
 		delete(r.seen, r.order[n].id)
 		n++
 	}
 	if n > 0 {
 		r.order = append(r.order[:0], r.order[n:]...)
 	}
-	if _, ok := r.seen[id]; ok {
-		return false
+	had, ok := r.seen[id]
+	if !ok {
+		r.seen[id] = users
+		r.order = append(r.order, recentEntry{id: id, at: now})
+		return users
 	}
-	r.seen[id] = struct{}{}
-	r.order = append(r.order, recentEntry{id: id, at: now})
-	return true
+	var fresh []string
+	for _, u := range users {
+		if !slices.Contains(had, u) {
+			fresh = append(fresh, u)
+		}
+	}
+	if len(fresh) > 0 {
+		r.seen[id] = append(slices.Clip(had), fresh...)
+	}
+	return fresh
 }
 
 // DeliverLocal queues an event from another node on this node's sockets of
 // userIDs (presence.Receiver).
 func (g *Gateway) DeliverLocal(frame []byte, eventID string, userIDs []string) {
-	if !g.recent.claim(eventID) {
-		return
-	}
-	g.deliverLocal(frame, eventID, userIDs, nil)
+	g.deliverLocal(frame, eventID, g.recent.claim(eventID, userIDs), nil)
 }
 
 // ActivityLocal tells this node's followers of userID about another node's
@@ -164,21 +180,21 @@ func (g *Gateway) Recover(ctx context.Context, since time.Time) {
 	}
 	n := 0
 	for _, id := range order {
-		if !g.recent.claim(id) {
-			continue // delivered live after all
-		}
+		users := g.recent.claim(id, missed[id].users) // those it did not reach live
 		// Only sockets bound before the event was made could have missed
 		// it live; later ones caught up from their own "since" (a device
 		// that moved here from a dead node may already hold it).
 		at := missed[id].at
-		for _, uid := range missed[id].users {
+		for _, uid := range users {
 			for _, s := range g.hub.userSockets(uid) {
 				if s.boundAt.Load() <= at {
 					s.sendEvent(missed[id].frame, id)
 				}
 			}
 		}
-		n++
+		if len(users) > 0 {
+			n++
+		}
 	}
 	g.log.Info().Time("since", since).Int("events", len(order)).Int("redelivered", n).Msg("recovered after a bus outage")
 }

@@ -11,8 +11,8 @@ func (g *Gateway) deliver(d *chat.Delivery, except *Socket) {
 	if d == nil {
 		return
 	}
-	g.recent.claim(d.EventID)
-	g.deliverLocal(d.Frame, d.EventID, d.UserIDs, except)
+	// A bus recovery may already have delivered it to some users here.
+	g.deliverLocal(d.Frame, d.EventID, g.recent.claim(d.EventID, d.UserIDs), except)
 	if g.cluster == nil || len(d.UserIDs) == 0 {
 		return
 	}

@@ -200,9 +200,8 @@ func (b *bus) close() {
 	b.work.Wait()
 }
 
-// publish sends one packet to node, retrying briefly: a packet that cannot
-// be sent is recovered by the target from the event log once its own pings
-// show the outage.
+// publish sends one packet to node, retrying briefly, and queues it in the
+// outbox when Redis stays unreachable from here.
 func (r *Redis) publish(ctx context.Context, node string, data []byte) error {
 	var err error
 	for attempt, wait := 0, 20*time.Millisecond; attempt < 3; attempt, wait = attempt+1, wait*4 {
@@ -214,11 +213,40 @@ func (r *Redis) publish(ctx context.Context, node string, data []byte) error {
 		}
 		select {
 		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
+			err = errors.Join(err, ctx.Err())
+			attempt = 2
 		case <-time.After(wait):
 		}
 	}
-	return fmt.Errorf("publish to %s: %w", node, err)
+	r.out.push(func(ctx context.Context) error { return r.rdb.SPublish(ctx, r.channel(node), data).Err() })
+	return fmt.Errorf("publish to %s (queued for retry): %w", node, err)
+}
+
+// send publishes one packet built by build to each node that holds keys of
+// userIDs (key names the lookup); a failed lookup queues the whole send.
+func (r *Redis) send(ctx context.Context, what string, userIDs []string, key func(string) string, build func(users []string) []byte) error {
+	targets, err := r.nodesOf(ctx, userIDs, key)
+	if err != nil {
+		r.out.push(func(ctx context.Context) error {
+			targets, err := r.nodesOf(ctx, userIDs, key)
+			if err != nil {
+				return err
+			}
+			for node, users := range targets {
+				// Later failures queue per node inside publish.
+				_ = r.publish(ctx, node, build(users))
+			}
+			return nil
+		})
+		return fmt.Errorf("bus %s (queued for retry): %w", what, err)
+	}
+	var errs []error
+	for node, users := range targets {
+		if err := r.publish(ctx, node, build(users)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Deliver sends an encoded event to the other nodes that hold sockets of
@@ -228,49 +256,22 @@ func (r *Redis) Deliver(ctx context.Context, frame []byte, eventID string, userI
 	if len(userIDs) == 0 {
 		return nil
 	}
-	targets, err := r.nodesOf(ctx, userIDs, r.userKey)
-	if err != nil {
-		return fmt.Errorf("bus deliver: %w", err)
-	}
-	var errs []error
-	for node, users := range targets {
-		p := packet{kind: kindDeliver, eventID: eventID, users: users, frame: frame}
-		if err := r.publish(ctx, node, p.encode()); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return r.send(ctx, "deliver", userIDs, r.userKey, func(users []string) []byte {
+		return (&packet{kind: kindDeliver, eventID: eventID, users: users, frame: frame}).encode()
+	})
 }
 
 // Activity tells the nodes following userID its last activity (0 = online).
 func (r *Redis) Activity(ctx context.Context, userID string, value int64) error {
-	targets, err := r.nodesOf(ctx, []string{userID}, r.watchKey)
-	if err != nil {
-		return fmt.Errorf("bus activity: %w", err)
-	}
-	var errs []error
-	for node := range targets {
-		p := packet{kind: kindActive, users: []string{userID}, value: value}
-		if err := r.publish(ctx, node, p.encode()); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return r.send(ctx, "activity", []string{userID}, r.watchKey, func([]string) []byte {
+		return (&packet{kind: kindActive, users: []string{userID}, value: value}).encode()
+	})
 }
 
 // EndSession tells the other nodes holding sockets of userID that its
 // session on deviceID ("" = all devices) was revoked.
 func (r *Redis) EndSession(ctx context.Context, userID, deviceID, reason string) error {
-	targets, err := r.nodesOf(ctx, []string{userID}, r.userKey)
-	if err != nil {
-		return fmt.Errorf("bus end session: %w", err)
-	}
-	var errs []error
-	for node := range targets {
-		p := packet{kind: kindEnd, users: []string{userID}, device: deviceID, reason: reason}
-		if err := r.publish(ctx, node, p.encode()); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return r.send(ctx, "end session", []string{userID}, r.userKey, func([]string) []byte {
+		return (&packet{kind: kindEnd, users: []string{userID}, device: deviceID, reason: reason}).encode()
+	})
 }

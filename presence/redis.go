@@ -202,6 +202,7 @@ type Redis struct {
 	watch map[string]int       // user -> local followers
 
 	bus *bus
+	out outbox // bus sends waiting for Redis
 
 	runMu  sync.Mutex // guards cancel/done
 	cancel context.CancelFunc

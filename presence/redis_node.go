@@ -49,7 +49,8 @@ func (r *Redis) Start(ctx context.Context, recv Receiver) error {
 // nodeState is owned by the loop goroutine.
 type nodeState struct {
 	recv      Receiver
-	lastBeat  string // our stamp as Redis returned it; "" before the first
+	lastBeat  string    // our stamp as Redis returned it; "" before the first
+	lastOK    time.Time // when a beat last found our state intact
 	lastSweep time.Time
 	live      map[string]bool // nodes alive at the last beat
 	mourned   map[string]bool // dead nodes already recovered from
@@ -67,6 +68,12 @@ func (r *Redis) loop(ctx context.Context, st *nodeState) {
 		}
 		tctx, cancel := context.WithTimeout(ctx, 4*r.cfg.Heartbeat+time.Second)
 		r.beat(tctx, st)
+		if r.out.len() > 0 {
+			sent, expired := r.out.flush(tctx)
+			if sent+expired > 0 {
+				r.log.Info().Int("sent", sent).Int("expired", expired).Int("waiting", r.out.len()).Msg("bus: retried sends")
+			}
+		}
 		r.bus.tick(tctx)
 		if time.Since(st.lastSweep) > r.cfg.KeyTTL/6 {
 			st.lastSweep = time.Now()
@@ -94,8 +101,14 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 			r.log.Warn().Err(err).Msg("presence: restore failed; retrying next beat")
 			return // lastBeat unchanged: the next beat tries again
 		}
+		if !st.lastOK.IsZero() {
+			// Until now the other nodes did not see this node's sockets and
+			// sent it nothing: read back what they committed meanwhile.
+			since := st.lastOK.Add(-r.cfg.RecoverMargin)
+			r.bus.spawn(func(ctx context.Context) { st.recv.Recover(ctx, since) })
+		}
 	}
-	st.lastBeat = now
+	st.lastBeat, st.lastOK = now, time.Now()
 	live := map[string]bool{}
 	if l, ok := res[2].([]any); ok {
 		for _, x := range l {

@@ -40,11 +40,13 @@ apt_install() {
 }
 
 # ensure_services installs what the tests use if missing, in one apt run:
-# redis-server, PostgreSQL, and Debian's chromium for the browser test
-# (run headless; never a downloaded browser).
+# redis-server, PostgreSQL, Debian's chromium for the browser test (run
+# headless; never a downloaded browser) and nginx (only `nginx -t` of the
+# load balancer config; Debian's package starts no server in a container).
 ensure_services() {
 	local need=()
 	command -v chromium >/dev/null || need+=(chromium)
+	command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx) # deploy/ checks its config with nginx -t
 	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(redis-server)
 	[[ -n $(pg_bin) ]] || need+=(postgresql)
 	((${#need[@]} == 0)) || apt_install "${need[@]}"
