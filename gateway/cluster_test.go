@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/samagate/samagate/app"
+	"github.com/samagate/samagate/internal/testenv"
 )
 
 // settle checks that no socket in cs got anything more: events from other
@@ -25,7 +27,15 @@ func settle(t *testing.T, cs ...*client) {
 // exactly once, on whichever node; presence, online_list and last_activity
 // agree everywhere; logout closes the session's sockets on other nodes.
 func TestClusterDelivery(t *testing.T) {
-	ns := startCluster(t, 3, nil)
+	t.Run("Redis", func(t *testing.T) { testClusterDelivery(t, nil) })
+	t.Run("RedisCluster", func(t *testing.T) {
+		url := testenv.Lookup(t, testenv.RedisClusterEnv)
+		testClusterDelivery(t, func(c *app.Config) { c.RedisURL = url })
+	})
+}
+
+func testClusterDelivery(t *testing.T, tweak func(*app.Config)) {
+	ns := startCluster(t, 3, tweak)
 	n1, n2, n3 := ns[0], ns[1], ns[2]
 	a, b, c := n1.signUp(t, "alice"), n2.signUp(t, "bob"), n3.signUp(t, "carol")
 

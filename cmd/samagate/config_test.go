@@ -51,6 +51,26 @@ func TestParseConfigEnvAndFlags(t *testing.T) {
 	}
 }
 
+func TestParseConfigCluster(t *testing.T) {
+	e := env(map[string]string{
+		"SAMAGATE_DATABASE_URL":    "postgres://u:p@db:5432/sg",
+		"SAMAGATE_REDIS_URL":       "10.0.0.1:7000,10.0.0.2:7000",
+		"SAMAGATE_NODE_ID":         "node-a",
+		"SAMAGATE_PG_MAX_CONNS":    "40",
+		"SAMAGATE_NODE_DEAD_AFTER": "8s",
+	})
+	c, _, err := parseConfig([]string{"--pg-min-conns", "2"}, e, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://u:p@db:5432/sg" || c.RedisURL != "10.0.0.1:7000,10.0.0.2:7000" || c.Redis.NodeID != "node-a" {
+		t.Fatalf("cluster settings: got %q %q %q", c.DatabaseURL, c.RedisURL, c.Redis.NodeID)
+	}
+	if c.Postgres.MaxConns != 40 || c.Postgres.MinConns != 2 || c.Redis.DeadAfter != 8*time.Second || c.Redis.Heartbeat != time.Second {
+		t.Fatalf("pool and timings: got %+v %+v", c.Postgres, c.Redis)
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	cases := map[string]struct {
 		args []string
@@ -59,6 +79,8 @@ func TestParseConfigErrors(t *testing.T) {
 		"bad env duration": {env: map[string]string{"SAMAGATE_PING_INTERVAL": "soon"}},
 		"unknown flag":     {args: []string{"--nope"}},
 		"stray argument":   {args: []string{"extra"}},
+		"pool too small":   {args: []string{"--pg-max-conns", "0"}},
+		"min over max":     {args: []string{"--pg-max-conns", "4", "--pg-min-conns", "5"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
