@@ -1,7 +1,7 @@
 # Makefile is a thin index over scripts/. `make test` is what CI runs.
 #   make test                        whole suite, -race, real Redis + PostgreSQL
 #   make test ARGS=./protocol/...    the same for some packages (any go test args)
-.PHONY: test test-short lint fmt fuzz bench bench-idle run
+.PHONY: test test-short lint fmt fuzz bench bench-idle bench-cluster run
 
 ARGS ?=
 
@@ -22,6 +22,9 @@ fuzz: ## every fuzz target for FUZZTIME (default 60s)
 
 bench: ## go benchmarks
 	go test -run '^$$' -bench . -benchmem ./...
+
+bench-cluster: ## delivery over websockets: one node on PostgreSQL, then three nodes over the Redis bus (no -race)
+	SAMAGATE_TEST_FLAGS=-count=1 SAMAGATE_TEST_GATEWAY_CLUSTER=1 bash scripts/test.sh -run '^$$' -bench 'Delivery' -benchtime 2000x ./gateway/
 
 bench-idle: ## idle memory per authenticated socket at 15,000 connections
 	go build -o bin/samagate ./cmd/samagate

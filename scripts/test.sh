@@ -171,10 +171,13 @@ export SAMAGATE_TEST_REDIS_CLUSTER_URL
 export SAMAGATE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
 log "started redis-server on 127.0.0.1:$redis_port, a redis cluster on $SAMAGATE_TEST_REDIS_CLUSTER_URL and postgresql $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$pg_port (temp dir $tmp)"
 
+# SAMAGATE_TEST_FLAGS replaces the default go test flags (benchmarks run
+# without the race detector: make bench-cluster).
+read -r -a flags <<<"${SAMAGATE_TEST_FLAGS:--race -count=1}"
 if (($# > 0)); then
-	go test -race -count=1 "$@"
+	go test "${flags[@]}" "$@"
 	exit
 fi
-go test -race -count=1 ./...
+go test "${flags[@]}" ./...
 log "the gateway transcript suite again, against a node of a cluster (PostgreSQL store, Redis presence and bus)"
-SAMAGATE_TEST_GATEWAY_CLUSTER=1 go test -race -count=1 ./gateway/
+SAMAGATE_TEST_GATEWAY_CLUSTER=1 go test "${flags[@]}" ./gateway/
