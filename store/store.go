@@ -51,9 +51,16 @@ type Organization struct {
 type Session struct {
 	ID, UserID, OrgID, DeviceID string
 	Addr, UserAgent             string
+	Client                      SessionClient
 	CreatedAt, LastUsedAt       time.Time
 	ExpiresAt                   time.Time
 	RevokedAt                   time.Time // zero while live
+}
+
+// SessionClient describes the app behind a session, as the client reports
+// it at login (UProgress's fields); all optional.
+type SessionClient struct {
+	Platform, PlatformVersion, AppName, AppVersion, Provider string
 }
 
 // RefreshToken is stored by the SHA-256 hash of the opaque token.
@@ -107,6 +114,9 @@ type Sessions interface {
 	RevokeSessions(ctx context.Context, userID, deviceID string, at time.Time) (int, error)
 	// LiveDevices lists the distinct devices with a live session of the user.
 	LiveDevices(ctx context.Context, userID string, now time.Time) ([]string, error)
+	// UserSessions lists the user's live sessions (not revoked, not expired
+	// at now), most recently used first.
+	UserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
 	RefreshToken(ctx context.Context, hash string) (*RefreshToken, error)
 	// RotateRefreshToken marks hash used and replaced by next (which it

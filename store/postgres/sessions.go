@@ -10,10 +10,12 @@ import (
 
 // CreateSession implements store.Sessions.
 func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
+	c := x.Client
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, user_id, org_id, device_id, addr, user_agent,
-		created_at, last_used_at, expires_at, revoked_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+		created_at, last_used_at, expires_at, revoked_at, platform, platform_version, app_name, app_version,
+		provider) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		x.ID, x.UserID, x.OrgID, x.DeviceID, x.Addr, x.UserAgent, ms(x.CreatedAt), ms(x.LastUsedAt),
-		ms(x.ExpiresAt), ms(x.RevokedAt))
+		ms(x.ExpiresAt), ms(x.RevokedAt), c.Platform, c.PlatformVersion, c.AppName, c.AppVersion, c.Provider)
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -22,16 +24,7 @@ func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
 
 // Session implements store.Sessions.
 func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
-	var x store.Session
-	var c, l, e, r int64
-	err := s.pool.QueryRow(ctx, `SELECT id, user_id, org_id, device_id, addr, user_agent, created_at,
-		last_used_at, expires_at, revoked_at FROM sessions WHERE id = $1`, id).
-		Scan(&x.ID, &x.UserID, &x.OrgID, &x.DeviceID, &x.Addr, &x.UserAgent, &c, &l, &e, &r)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	x.CreatedAt, x.LastUsedAt, x.ExpiresAt, x.RevokedAt = fromMS(c), fromMS(l), fromMS(e), fromMS(r)
-	return &x, nil
+	return scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id))
 }
 
 // TouchSession implements store.Sessions.
@@ -124,6 +117,46 @@ func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]s
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("live devices: %w", err)
+	}
+	return out, nil
+}
+
+const sessionCols = `id, user_id, org_id, device_id, addr, user_agent, created_at, last_used_at, expires_at,
+	revoked_at, platform, platform_version, app_name, app_version, provider`
+
+// rowScanner is a pgx row or rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanSession(r rowScanner) (*store.Session, error) {
+	var x store.Session
+	var c, l, e, v int64
+	cl := &x.Client
+	if err := r.Scan(&x.ID, &x.UserID, &x.OrgID, &x.DeviceID, &x.Addr, &x.UserAgent, &c, &l, &e, &v,
+		&cl.Platform, &cl.PlatformVersion, &cl.AppName, &cl.AppVersion, &cl.Provider); err != nil {
+		return nil, mapErr(err)
+	}
+	x.CreatedAt, x.LastUsedAt, x.ExpiresAt, x.RevokedAt = fromMS(c), fromMS(l), fromMS(e), fromMS(v)
+	return &x, nil
+}
+
+// UserSessions implements store.Sessions.
+func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions
+		WHERE user_id = $1 AND revoked_at = 0 AND expires_at > $2 ORDER BY last_used_at DESC, id DESC`, userID, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("user sessions: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Session{}
+	for rows.Next() {
+		x, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("user sessions: %w", err)
+		}
+		out = append(out, *x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("user sessions: %w", err)
 	}
 	return out, nil
 }

@@ -190,3 +190,42 @@ func signingKeys(t *testing.T, s store.Store) {
 		t.Fatalf("keys: got %+v, %v", got, err)
 	}
 }
+
+// userSessions: live sessions of one user, most recently used first, with
+// the client the user reported.
+func userSessions(t *testing.T, s store.Store) {
+	u := mustCreate(t, s, newUser(store.DefaultOrg, "lister", "", ""))
+	other := mustCreate(t, s, newUser(store.DefaultOrg, "other_lister", "", ""))
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	mk := func(uid, device string, used time.Duration, ttl time.Duration) *store.Session {
+		x := &store.Session{ID: store.NewID(), UserID: uid, OrgID: store.DefaultOrg, DeviceID: device,
+			Client:    store.SessionClient{Platform: "ios", PlatformVersion: "17.1", AppName: "chat", AppVersion: "2.0", Provider: "password"},
+			CreatedAt: now.Add(-time.Hour), LastUsedAt: now.Add(used), ExpiresAt: now.Add(ttl)}
+		if err := s.CreateSession(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	old := mk(u.ID, "laptop", -30*time.Minute, time.Hour)
+	recent := mk(u.ID, "phone", -time.Minute, time.Hour)
+	mk(u.ID, "expired", 0, -time.Second)
+	revoked := mk(u.ID, "gone", 0, time.Hour)
+	mk(other.ID, "laptop", 0, time.Hour)
+	if err := s.RevokeSession(ctx, revoked.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UserSessions(ctx, u.ID, now)
+	if err != nil || len(got) != 2 || got[0].ID != recent.ID || got[1].ID != old.ID {
+		t.Fatalf("sessions: got %+v, %v; want phone then laptop", got, err)
+	}
+	if got[0].Client != recent.Client || !got[0].LastUsedAt.Equal(recent.LastUsedAt) {
+		t.Fatalf("client: got %+v, want %+v", got[0].Client, recent.Client)
+	}
+	one, err := s.Session(ctx, old.ID)
+	if err != nil || one.Client != old.Client {
+		t.Fatalf("session client: got %+v, %v", one, err)
+	}
+	if none, err := s.UserSessions(ctx, "nobody", now); err != nil || none == nil || len(none) != 0 {
+		t.Fatalf("unknown user: got %#v, %v; want empty", none, err)
+	}
+}
