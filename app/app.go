@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/auth/redisthrottle"
 	"github.com/samagate/samagate/chat"
 	"github.com/samagate/samagate/gateway"
 	"github.com/samagate/samagate/httpauth"
@@ -76,6 +78,7 @@ type App struct {
 	mu       sync.Mutex // guards the fields below
 	db       backend
 	cluster  *presence.Redis // nil on a single node
+	throttle io.Closer       // the login throttle's Redis client; nil on a single node
 	gw       *gateway.Gateway
 	addr     net.Addr
 	accounts *auth.Service
@@ -118,6 +121,14 @@ func (a *App) Run(ctx context.Context) (err error) {
 		if next != nil {
 			next(ctx, e)
 		}
+	}
+	if cfg.RedisURL != "" { // failed logins count across the cluster
+		rdb, err := presence.NewRedisClient(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("login throttle: %w", err)
+		}
+		a.throttle = rdb
+		authCfg.Throttler = redisthrottle.New(rdb, authCfg.Throttle, cfg.Redis.Prefix)
 	}
 	a.accounts, err = auth.New(a.db, keys, authCfg, a.log.With().Str("component", "auth").Logger())
 	if err != nil {
@@ -259,6 +270,12 @@ func (a *App) closeLocked(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		a.cluster = nil
+	}
+	if a.throttle != nil {
+		if err := a.throttle.Close(); err != nil { // after the gateway: no login is in flight
+			errs = append(errs, fmt.Errorf("close throttle redis: %w", err))
+		}
+		a.throttle = nil
 	}
 	if a.chat != nil {
 		a.chat.Close() // after the gateway: no request is in flight any more

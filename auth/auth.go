@@ -37,6 +37,11 @@ type Config struct {
 	Hash HashParams
 	// Throttle limits failed logins per account and per address.
 	Throttle ThrottleConfig
+	// Throttler counts the failures. Nil means one in this process's memory,
+	// which is right for a single node; a cluster sets a shared one (such as
+	// auth/redisthrottle, built with the same Throttle limits) so an attacker
+	// cannot multiply the limits by spreading attempts over the nodes.
+	Throttler Throttle
 	// OnSessionEnd is called after sessions are revoked (logout, deletion,
 	// refresh-token reuse), so live sockets of them can be closed. It must
 	// not block long.
@@ -65,7 +70,7 @@ func (c Config) withDefaults() Config {
 		c.HashConcurrency = max(1, runtime.NumCPU()/2)
 	}
 	c.Hash = c.Hash.withDefaults()
-	c.Throttle = c.Throttle.withDefaults()
+	c.Throttle = c.Throttle.WithDefaults()
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -95,7 +100,10 @@ func New(st store.Store, keys *Keys, cfg Config, log zerolog.Logger) (*Service, 
 		keys:     keys,
 		log:      log,
 		hashSem:  make(chan struct{}, cfg.HashConcurrency),
-		throttle: newMemoryThrottle(cfg.Throttle, cfg.Now),
+		throttle: cfg.Throttler,
+	}
+	if s.throttle == nil {
+		s.throttle = newMemoryThrottle(cfg.Throttle, cfg.Now)
 	}
 	d, err := hashPassword("not a password", cfg.Hash)
 	if err != nil {
@@ -124,9 +132,11 @@ type Grant struct {
 // SessionEnd says which sessions ended and why (Reason: "logout",
 // "deleted", "revoked").
 type SessionEnd struct {
-	UserID, OrgID string
-	DeviceID      string // "" = every device of the user
-	Reason        string
+	UserID, OrgID   string
+	DeviceID        string // "" = every device of the user
+	SessionID       string // set: only this session
+	ExceptSessionID string // set: every session but this one
+	Reason          string
 }
 
 // User is the public wire user object (sama-reference.md §2.9): never

@@ -41,8 +41,13 @@ func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, e
 		ident = "id:" + l.UserID
 	}
 	account := org + "\x00" + strings.ToLower(ident)
-	if err := s.throttle.Check(account, l.Addr); err != nil {
-		return nil, err
+	if err := s.throttle.Check(ctx, account, l.Addr); err != nil {
+		if _, blocked := errors.AsType[*ThrottledError](err); blocked {
+			return nil, err
+		}
+		// Fail open: refusing every login while the shared backend blinks
+		// hurts more than a few unthrottled attempts.
+		s.log.Warn().Err(err).Msg("login throttle check failed; allowing the attempt")
 	}
 	var (
 		u   *store.User
@@ -64,11 +69,18 @@ func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, e
 	if verr != nil {
 		return nil, verr
 	}
+	// The outcome is recorded even if the client has gone meanwhile: a
+	// caller must not dodge the count by hanging up early.
+	tctx := context.WithoutCancel(ctx)
 	if u == nil || !ok {
-		s.throttle.Fail(account, l.Addr)
+		if err := s.throttle.Fail(tctx, account, l.Addr); err != nil {
+			s.log.Warn().Err(err).Msg("login throttle: record failure")
+		}
 		return nil, protocol.ErrBadCredentials
 	}
-	s.throttle.Succeed(account)
+	if err := s.throttle.Succeed(tctx, account); err != nil {
+		s.log.Warn().Err(err).Msg("login throttle: clear failures")
+	}
 	return s.openSession(ctx, u, l.DeviceID, l.Addr, l.UserAgent)
 }
 

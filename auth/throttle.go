@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -22,7 +23,9 @@ type ThrottleConfig struct {
 	Block time.Duration
 }
 
-func (c ThrottleConfig) withDefaults() ThrottleConfig {
+// WithDefaults fills unset fields with the defaults, so a shared Throttle
+// built outside this package counts exactly like the memory one.
+func (c ThrottleConfig) WithDefaults() ThrottleConfig {
 	if c.PerAccount <= 0 {
 		c.PerAccount = 10
 	}
@@ -50,14 +53,17 @@ func (e *ThrottledError) Error() string {
 func (e *ThrottledError) Unwrap() error { return protocol.ErrTooManyRequest }
 
 // Throttle counts login failures per account and per address. The memory
-// implementation serves one node; a shared one can replace it.
+// implementation serves one node; a shared one (auth/redisthrottle) makes
+// the counts hold across the nodes of a cluster. Account may hold any byte;
+// addr "" is not counted.
 type Throttle interface {
-	// Check returns a *ThrottledError while account or addr is blocked.
-	Check(account, addr string) error
+	// Check returns a *ThrottledError while account or addr is blocked, and
+	// another error when the backend cannot tell.
+	Check(ctx context.Context, account, addr string) error
 	// Fail records a failure of account from addr.
-	Fail(account, addr string)
-	// Succeed clears the account's failures.
-	Succeed(account string)
+	Fail(ctx context.Context, account, addr string) error
+	// Succeed clears the account's failures; an active block stays.
+	Succeed(ctx context.Context, account string) error
 }
 
 type counter struct {
@@ -80,7 +86,8 @@ func newMemoryThrottle(cfg ThrottleConfig, now func() time.Time) *memoryThrottle
 	return &memoryThrottle{cfg: cfg, now: now, keys: map[string]*counter{}}
 }
 
-func (t *memoryThrottle) Check(account, addr string) error {
+// Check implements Throttle.
+func (t *memoryThrottle) Check(_ context.Context, account, addr string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -96,7 +103,8 @@ func (t *memoryThrottle) Check(account, addr string) error {
 	return nil
 }
 
-func (t *memoryThrottle) Fail(account, addr string) {
+// Fail implements Throttle.
+func (t *memoryThrottle) Fail(_ context.Context, account, addr string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -105,6 +113,7 @@ func (t *memoryThrottle) Fail(account, addr string) {
 	if addr != "" {
 		t.failLocked("i:"+addr, t.cfg.PerAddress, now)
 	}
+	return nil
 }
 
 func (t *memoryThrottle) failLocked(k string, limit int, now time.Time) {
@@ -120,12 +129,14 @@ func (t *memoryThrottle) failLocked(k string, limit int, now time.Time) {
 	}
 }
 
-func (t *memoryThrottle) Succeed(account string) {
+// Succeed implements Throttle.
+func (t *memoryThrottle) Succeed(_ context.Context, account string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if c := t.keys["a:"+account]; c != nil && !t.now().Before(c.blocked) {
 		delete(t.keys, "a:"+account)
 	}
+	return nil
 }
 
 // sweepLocked drops expired entries at most once a window.

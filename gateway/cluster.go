@@ -18,8 +18,10 @@ type Cluster interface {
 	Deliver(ctx context.Context, frame []byte, eventID string, userIDs []string) error
 	// Activity tells nodes following userID its last activity (0 = online).
 	Activity(ctx context.Context, userID string, value int64) error
-	// EndSession closes the session's sockets on the other nodes.
-	EndSession(ctx context.Context, userID, deviceID, reason string) error
+	// EndSession closes ended sessions' sockets on the other nodes: the
+	// user's, narrowed to deviceID or sessionID when set, sparing
+	// exceptSessionID.
+	EndSession(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string) error
 	// Watch and Unwatch count this node's followers of a user's activity.
 	Watch(ctx context.Context, userID string) error
 	Unwatch(ctx context.Context, userID string) error
@@ -118,8 +120,9 @@ func (g *Gateway) ActivityLocal(userID string, value int64) { g.notifyActivity(u
 
 // EndSessionLocal closes this node's sockets of a session revoked on another
 // node (presence.Receiver).
-func (g *Gateway) EndSessionLocal(ctx context.Context, userID, deviceID, reason string) {
-	g.endSessionLocal(ctx, auth.SessionEnd{UserID: userID, DeviceID: deviceID, Reason: reason})
+func (g *Gateway) EndSessionLocal(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string) {
+	g.endSessionLocal(ctx, auth.SessionEnd{UserID: userID, DeviceID: deviceID, SessionID: sessionID,
+		ExceptSessionID: exceptSessionID, Reason: reason})
 }
 
 // PresenceChanged announces users who went offline because their node died,

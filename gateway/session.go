@@ -65,12 +65,13 @@ func (s *Socket) unbindLocked(ctx context.Context) {
 	}
 }
 
-// endIf unbinds and closes the socket with code when it is still bound to
-// userID (and deviceID, unless empty).
-func (s *Socket) endIf(ctx context.Context, userID, deviceID string, code int) bool {
+// endIf unbinds and closes the socket with code when it belongs to the
+// ended sessions e describes.
+func (s *Socket) endIf(ctx context.Context, e auth.SessionEnd, code int) bool {
 	s.mu.Lock()
 	p := s.principal
-	if p == nil || p.UserID != userID || (deviceID != "" && p.DeviceID != deviceID) {
+	if p == nil || p.UserID != e.UserID || (e.DeviceID != "" && p.DeviceID != e.DeviceID) ||
+		(e.SessionID != "" && p.SessionID != e.SessionID) || (e.ExceptSessionID != "" && p.SessionID == e.ExceptSessionID) {
 		s.mu.Unlock()
 		return false
 	}
@@ -87,7 +88,7 @@ func (s *Socket) endIf(ctx context.Context, userID, deviceID string, code int) b
 func (g *Gateway) EndSession(ctx context.Context, e auth.SessionEnd) {
 	g.endSessionLocal(ctx, e)
 	if g.cluster != nil {
-		if err := g.cluster.EndSession(ctx, e.UserID, e.DeviceID, e.Reason); err != nil {
+		if err := g.cluster.EndSession(ctx, e.UserID, e.DeviceID, e.SessionID, e.ExceptSessionID, e.Reason); err != nil {
 			g.log.Error().Err(err).Str("user", e.UserID).Msg("cluster: end session")
 		}
 	}
@@ -104,7 +105,7 @@ func (g *Gateway) endSessionLocal(ctx context.Context, e auth.SessionEnd) {
 	}
 	n := 0
 	for _, s := range g.hub.userSockets(e.UserID) {
-		if s.endIf(ctx, e.UserID, e.DeviceID, code) {
+		if s.endIf(ctx, e, code) {
 			n++
 		}
 	}

@@ -40,6 +40,14 @@ type Authenticator interface {
 	Refresh(ctx context.Context, refreshToken, deviceID, addr, userAgent string) (*auth.Grant, error)
 	// LogoutTokens ends the device session both tokens belong to.
 	LogoutTokens(ctx context.Context, accessToken, refreshToken string) (*auth.Principal, error)
+	// Bearer authenticates an access token of any device.
+	Bearer(ctx context.Context, accessToken string) (*auth.Principal, *auth.User, error)
+	// Sessions, CurrentSession and RevokeSession are the device-session routes.
+	Sessions(ctx context.Context, p auth.Principal) ([]auth.SessionInfo, error)
+	CurrentSession(ctx context.Context, p auth.Principal) (*auth.SessionInfo, error)
+	RevokeSession(ctx context.Context, p auth.Principal, id string) error
+	// LogoutEverywhere ends all the user's sessions, or all but the current.
+	LogoutEverywhere(ctx context.Context, p auth.Principal, keepCurrent bool) (int, error)
 }
 
 var _ Authenticator = (*auth.Service)(nil)
@@ -119,6 +127,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.login(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/logout":
 		h.logout(w, r)
+	case r.URL.Path == "/sessions" || strings.HasPrefix(r.URL.Path, "/sessions/") || r.URL.Path == "/me":
+		h.sessions(w, r)
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == "/health":
 		h.health(w, r)
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && h.cfg.Fallback != nil:

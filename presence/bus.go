@@ -104,7 +104,7 @@ func (b *bus) handle(ctx context.Context, data []byte) {
 		recv.ActivityLocal(p.users[0], p.value)
 	case kindEnd:
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		recv.EndSessionLocal(ctx, p.users[0], p.device, p.reason)
+		recv.EndSessionLocal(ctx, p.users[0], p.device, p.session, p.except, p.reason)
 		cancel()
 	case kindPing:
 		b.pong(ctx, p.value)
@@ -268,10 +268,12 @@ func (r *Redis) Activity(ctx context.Context, userID string, value int64) error 
 	})
 }
 
-// EndSession tells the other nodes holding sockets of userID that its
-// session on deviceID ("" = all devices) was revoked.
-func (r *Redis) EndSession(ctx context.Context, userID, deviceID, reason string) error {
+// EndSession tells the other nodes holding sockets of userID that sessions
+// ended: those on deviceID, or only sessionID, when set; never
+// exceptSessionID. (Plain strings, so the gateway needs no type of ours.)
+func (r *Redis) EndSession(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string) error {
 	return r.send(ctx, "end session", []string{userID}, r.userKey, func([]string) []byte {
-		return (&packet{kind: kindEnd, users: []string{userID}, device: deviceID, reason: reason}).encode()
+		return (&packet{kind: kindEnd, users: []string{userID}, device: deviceID, session: sessionID,
+			except: exceptSessionID, reason: reason}).encode()
 	})
 }

@@ -22,6 +22,8 @@ type packet struct {
 	frame   []byte   // deliver
 	value   int64    // active: last activity; ping: sequence
 	device  string   // end ("" = every device)
+	session string   // end: only this session ("" = any)
+	except  string   // end: every session but this one ("" = none spared)
 	reason  string   // end
 }
 
@@ -51,6 +53,8 @@ func (p *packet) encode() []byte {
 	case kindEnd:
 		b = appendStr(b, p.users[0])
 		b = appendStr(b, p.device)
+		b = appendStr(b, p.session)
+		b = appendStr(b, p.except)
 		b = appendStr(b, p.reason)
 	case kindPing:
 		b = binary.AppendVarint(b, p.value)
@@ -114,6 +118,8 @@ func decodePacket(b []byte) (*packet, error) {
 	case kindEnd:
 		p.users = []string{r.str()}
 		p.device = r.str()
+		p.session = r.str()
+		p.except = r.str()
 		p.reason = r.str()
 	case kindPing:
 		p.value = r.varint()

@@ -13,6 +13,7 @@ func TestPacketRoundTrip(t *testing.T) {
 		{kind: kindActive, users: []string{"u"}, value: 1715000000},
 		{kind: kindActive, users: []string{"u"}, value: 0},
 		{kind: kindEnd, users: []string{"u"}, device: "d:1", reason: "logout"},
+		{kind: kindEnd, users: []string{"u"}, session: "s1", except: "s2", reason: "revoked"},
 		{kind: kindPing, value: 42},
 	} {
 		got, err := decodePacket(p.encode())
@@ -23,7 +24,8 @@ func TestPacketRoundTrip(t *testing.T) {
 			p.frame = []byte{}
 		}
 		if got.kind != p.kind || got.eventID != p.eventID || !reflect.DeepEqual(got.users, p.users) ||
-			!bytes.Equal(got.frame, p.frame) || got.value != p.value || got.device != p.device || got.reason != p.reason {
+			!bytes.Equal(got.frame, p.frame) || got.value != p.value || got.device != p.device || got.reason != p.reason ||
+			got.session != p.session || got.except != p.except {
 			t.Errorf("round trip: got %+v, want %+v", got, p)
 		}
 	}

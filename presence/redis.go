@@ -155,8 +155,10 @@ type Receiver interface {
 	DeliverLocal(frame []byte, eventID string, userIDs []string)
 	// ActivityLocal tells this node's followers of userID its last activity.
 	ActivityLocal(userID string, value int64)
-	// EndSessionLocal closes this node's sockets of a revoked session.
-	EndSessionLocal(ctx context.Context, userID, deviceID, reason string)
+	// EndSessionLocal closes this node's sockets of ended sessions: the
+	// user's, narrowed to deviceID or sessionID when set, sparing
+	// exceptSessionID.
+	EndSessionLocal(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string)
 	// PresenceChanged reports users who went offline because their last
 	// device was on a dead node, or (online) came back when this node
 	// restored its entries.

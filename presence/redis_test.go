@@ -115,9 +115,9 @@ func (r *recorder) ActivityLocal(uid string, v int64) {
 	r.note()
 }
 
-func (r *recorder) EndSessionLocal(_ context.Context, uid, dev, reason string) {
+func (r *recorder) EndSessionLocal(_ context.Context, uid, dev, sid, except, reason string) {
 	r.mu.Lock()
-	r.ended = append(r.ended, uid+"/"+dev+"/"+reason)
+	r.ended = append(r.ended, uid+"/"+dev+"/"+sid+"/"+except+"/"+reason)
 	r.mu.Unlock()
 	r.note()
 }
@@ -265,7 +265,7 @@ func testBus(t *testing.T, url string) {
 	}
 	r3.mu.Unlock()
 
-	if err := n1.EndSession(ctx, "bob", "phone", "logout"); err != nil {
+	if err := n1.EndSession(ctx, "bob", "phone", "", "", "logout"); err != nil {
 		t.Fatal(err)
 	}
 	r2.waitFor(t, "session end on n2", 3*time.Second, func() bool { return len(r2.ended) == 1 })
