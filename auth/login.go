@@ -16,6 +16,9 @@ import (
 // Login (SAMA's userId variant).
 type PasswordLogin struct {
 	OrgID, Login, UserID, Password, DeviceID, Addr, UserAgent string
+	// Client is what the app says about itself; empty fields are filled
+	// from UserAgent where it tells (ClientFromUserAgent).
+	Client store.SessionClient
 }
 
 func orgOrDefault(org string) string {
@@ -81,14 +84,14 @@ func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, e
 	if err := s.throttle.Succeed(tctx, account); err != nil {
 		s.log.Warn().Err(err).Msg("login throttle: clear failures")
 	}
-	return s.openSession(ctx, u, l.DeviceID, l.Addr, l.UserAgent)
+	return s.openSession(ctx, u, l.DeviceID, l.Addr, l.UserAgent, withUserAgent(l.Client, l.UserAgent, "password"))
 }
 
 // openSession creates a session with its first refresh and access tokens.
-func (s *Service) openSession(ctx context.Context, u *store.User, device, addr, ua string) (*Grant, error) {
+func (s *Service) openSession(ctx context.Context, u *store.User, device, addr, ua string, client store.SessionClient) (*Grant, error) {
 	now := s.now()
 	sess := &store.Session{
-		ID: store.NewID(), UserID: u.ID, OrgID: u.OrgID, DeviceID: device, Addr: addr, UserAgent: ua,
+		ID: store.NewID(), UserID: u.ID, OrgID: u.OrgID, DeviceID: device, Addr: addr, UserAgent: ua, Client: client,
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL),
 	}
 	if err := s.st.CreateSession(ctx, sess); err != nil {

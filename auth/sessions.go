@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/samagate/samagate/protocol"
 	"github.com/samagate/samagate/store"
@@ -15,6 +16,9 @@ var ErrUserGone = errors.New("user not found")
 // ErrSessionNotFound answers a revocation of a session that is not one of
 // the caller's live sessions.
 var ErrSessionNotFound = &protocol.Error{Status: 404, Message: "Session not found."}
+
+// ClientInfo is what an app reports about itself at login.
+type ClientInfo = store.SessionClient
 
 // SessionInfo is one device session as its owner sees it (GET /sessions,
 // session_list): the client it reported, where from and when.
@@ -134,4 +138,36 @@ func (s *Service) LogoutEverywhere(ctx context.Context, p Principal, keepCurrent
 	}
 	s.endSessions(ctx, e)
 	return n, nil
+}
+
+// withUserAgent fills the client fields the app left empty from its
+// User-Agent (platform; app name and version from the first product token)
+// and records how the session was opened (provider).
+func withUserAgent(c store.SessionClient, ua, provider string) store.SessionClient {
+	if c.Provider == "" {
+		c.Provider = provider
+	}
+	if ua == "" {
+		return c
+	}
+	if c.Platform == "" {
+		for _, p := range []struct{ token, name string }{
+			{"Android", "android"}, {"iPhone", "ios"}, {"iPad", "ios"}, {"Windows", "windows"},
+			{"Mac OS X", "macos"}, {"CrOS", "chromeos"}, {"Linux", "linux"},
+		} {
+			if strings.Contains(ua, p.token) {
+				c.Platform = p.name
+				break
+			}
+		}
+	}
+	if c.AppName == "" {
+		product, _, _ := strings.Cut(ua, " ")
+		name, version, _ := strings.Cut(product, "/")
+		c.AppName = name
+		if c.AppVersion == "" {
+			c.AppVersion = version
+		}
+	}
+	return c
 }

@@ -254,3 +254,42 @@ func tamper(tok string) string {
 	}
 	return tok[:i] + string(c) + tok[i+1:]
 }
+
+// TestSessionMethods: session_list shows the user's sessions with this one
+// marked; session_revoke closes the revoked session's socket (4102);
+// user_logout {scope:"others"} closes every other session's socket (4100)
+// and keeps this one bound; bad input is answered, not fatal.
+func TestSessionMethods(t *testing.T) {
+	n := startNode(t, nil)
+	a := n.signUp(t, "alice")
+	web := n.connected(t, a, "web")
+	phone := n.connected(t, a, "phone")
+	tablet := n.connected(t, a, "tablet")
+
+	got := web.roundTrip(`{"request":{"session_list":{},"id":"sl"}}`,
+		`{"response":{"id":"sl","sessions":[{"...":true,"current":false},{"...":true,"current":false},{"...":true,"device_id":"web","current":true}]}}`)
+	var phoneID string
+	for _, x := range got["response"].(map[string]any)["sessions"].([]any) {
+		if m := x.(map[string]any); m["device_id"] == "phone" {
+			phoneID = m["id"].(string)
+		}
+	}
+	web.roundTrip(fmt.Sprintf(`{"request":{"session_revoke":{"id":%q},"id":"sr"}}`, phoneID), `{"response":{"id":"sr","success":true}}`)
+	phone.expectClose(4102)
+	web.roundTrip(fmt.Sprintf(`{"request":{"session_revoke":{"id":%q},"id":"again"}}`, phoneID),
+		`{"response":{"id":"again","error":{"status":404,"message":"Session not found."}}}`)
+	web.roundTrip(`{"request":{"session_revoke":{},"id":"none"}}`,
+		`{"response":{"id":"none","error":{"status":422,"message":"'id' is required","errors":{"id":["'id' is required"]}}}}`)
+	web.roundTrip(`{"request":{"user_logout":{"scope":"nowhere"},"id":"bad"}}`,
+		`{"response":{"id":"bad","error":{"status":422,"message":"'scope' must be one of device, all, others","errors":{"scope":["'scope' must be one of device, all, others"]}}}}`)
+
+	web.roundTrip(`{"request":{"user_logout":{"scope":"others"},"id":"lo"}}`, `{"response":{"id":"lo","success":true}}`)
+	tablet.expectClose(4100)
+	web.roundTrip(`{"request":{"session_list":{},"id":"sl2"}}`,
+		`{"response":{"id":"sl2","sessions":[{"...":true,"device_id":"web","current":true}]}}`)
+
+	phone2 := n.connected(t, a, "phone")
+	web.roundTrip(`{"request":{"user_logout":{"scope":"all"},"id":"all"}}`, `{"response":{"id":"all","success":true}}`)
+	phone2.expectClose(4100)
+	web.roundTrip(`{"request":{"session_list":{},"id":"sl3"}}`, `{"response":{"id":"sl3","error":{"status":401,"message":"Unauthorized."}}}`)
+}

@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -120,4 +123,64 @@ func testClusterDelivery(t *testing.T, tweak func(*app.Config)) {
 	n1.connected(t, a, "desktop")
 	c3.expect(fmt.Sprintf(`{"last_activity":{%q:0}}`, a.id))
 	settle(t, b2, b3, c3)
+}
+
+// TestClusterSessionRevoke: revoking a session over HTTP on node 1 closes
+// its live socket on node 2 within a second (4102), leaving the caller's
+// own socket; logout of every session closes the rest everywhere (4100).
+func TestClusterSessionRevoke(t *testing.T) {
+	ns := startCluster(t, 2, nil)
+	n1, n2 := ns[0], ns[1]
+	a := n1.signUp(t, "alice")
+	webTok, _ := n1.token(t, a, "web")
+	web := n1.connectWith(t, webTok, "web")
+	phone := n2.connected(t, a, "phone")
+	tablet := n2.connected(t, a, "tablet")
+
+	call := func(method, path string) (int, string) {
+		req, err := http.NewRequest(method, n1.base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+webTok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := call(http.MethodGet, "/sessions")
+	var l struct {
+		Sessions []struct {
+			ID       string `json:"id"`
+			DeviceID string `json:"device_id"`
+		} `json:"sessions"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &l) != nil {
+		t.Fatalf("GET /sessions: %d %s", status, body)
+	}
+	var phoneSession string
+	for _, x := range l.Sessions {
+		if x.DeviceID == "phone" {
+			phoneSession = x.ID
+		}
+	}
+	start := time.Now()
+	if status, body := call(http.MethodDelete, "/sessions/"+phoneSession); status != 200 {
+		t.Fatalf("DELETE: %d %s", status, body)
+	}
+	phone.expectClose(4102)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("revoked socket on the other node closed after %v, want within 1s", d)
+	}
+	t.Logf("revoked session's socket on node 2 closed %v after the DELETE on node 1", time.Since(start).Round(time.Millisecond))
+	settle(t, web, tablet)
+
+	if status, body := call(http.MethodPost, "/logout?global=true"); status != 200 {
+		t.Fatalf("global logout: %d %s", status, body)
+	}
+	web.expectClose(4100)
+	tablet.expectClose(4100)
 }

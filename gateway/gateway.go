@@ -102,6 +102,9 @@ type Accounts interface {
 	SearchUsers(ctx context.Context, p auth.Principal, q auth.UserSearch) ([]auth.User, error)
 	UsersByIDs(ctx context.Context, orgID string, ids []string) ([]auth.User, error)
 	SetRecentActivity(ctx context.Context, userID string, t time.Time) error
+	Sessions(ctx context.Context, p auth.Principal) ([]auth.SessionInfo, error)
+	RevokeSession(ctx context.Context, p auth.Principal, id string) error
+	LogoutEverywhere(ctx context.Context, p auth.Principal, keepCurrent bool) (int, error)
 }
 
 // Presence is what the gateway needs from presence: which users have a

@@ -140,9 +140,60 @@ func (g *Gateway) handleUserCreate(ctx context.Context, _ *Socket, c call) ([]by
 // handleUserLogout ends this device's session everywhere: this socket stays
 // open but unauthenticated; every other socket of (user, device), on any
 // node, is closed with CloseLoggedOut. -> {"success":true}
+// {scope:"all"} ends every session of the user the same way; {scope:"others"}
+// every session but this socket's, which stays bound.
 func (g *Gateway) handleUserLogout(ctx context.Context, s *Socket, c call) ([]byte, error) {
-	s.unbind(ctx)
-	if err := g.accounts.Logout(ctx, *c.p); err != nil {
+	var prm struct {
+		Scope string `json:"scope"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	switch prm.Scope {
+	case "", "device":
+		s.unbind(ctx)
+		if err := g.accounts.Logout(ctx, *c.p); err != nil {
+			return nil, err
+		}
+	case "all", "others":
+		keep := prm.Scope == "others"
+		if !keep {
+			s.unbind(ctx)
+		}
+		if _, err := g.accounts.LogoutEverywhere(ctx, *c.p, keep); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, protocol.Invalid("scope", "'scope' must be one of device, all, others")
+	}
+	return c.respond(protocol.F("success", true))
+}
+
+// handleSessionList lists the user's live sessions, this one marked current.
+func (g *Gateway) handleSessionList(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+	list, err := g.accounts.Sessions(ctx, *c.p)
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(protocol.F("sessions", list))
+}
+
+// handleSessionRevoke ends one of the user's sessions {id}; revoking this
+// socket's own session unbinds it first, so it stays open. -> {"success":true}
+func (g *Gateway) handleSessionRevoke(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	var prm struct {
+		ID protocol.FlexString `json:"id"`
+	}
+	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
+		return nil, err
+	}
+	if prm.ID == "" {
+		return nil, protocol.Invalid("id", "'id' is required")
+	}
+	if string(prm.ID) == c.p.SessionID {
+		s.unbind(ctx)
+	}
+	if err := g.accounts.RevokeSession(ctx, *c.p, string(prm.ID)); err != nil {
 		return nil, err
 	}
 	return c.respond(protocol.F("success", true))

@@ -41,6 +41,8 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodUserLogin:     {handle: g.handleUserLogin},
 		protocol.MethodUserCreate:    {handle: g.handleUserCreate},
 		protocol.MethodUserLogout:    {auth: true, handle: g.handleUserLogout},
+		protocol.MethodSessionList:   {auth: true, handle: g.handleSessionList},
+		protocol.MethodSessionRevoke: {auth: true, handle: g.handleSessionRevoke},
 		protocol.MethodUserEdit:      {auth: true, handle: g.handleUserEdit},
 		protocol.MethodUserDelete:    {auth: true, handle: g.handleUserDelete},
 		protocol.MethodUserSearch:    {auth: true, handle: g.handleUserSearch},

@@ -12,6 +12,14 @@ import (
 	"github.com/samagate/samagate/protocol"
 )
 
+// clip bounds a client-reported session field (stored and listed back).
+func clip(s string) string {
+	if len(s) > 100 {
+		return strings.ToValidUTF8(s[:100], "")
+	}
+	return s
+}
+
 // loginRequest is the body of POST /login. device_id and organization_id may
 // be JSON strings or numbers and are stringified the same way on every path
 // (SAMA bug 11 fixed).
@@ -20,6 +28,13 @@ type loginRequest struct {
 	Login    string              `json:"login"`
 	Password string              `json:"password"`
 	DeviceID protocol.FlexString `json:"device_id"`
+	// What the app says about itself (UProgress's session fields), kept
+	// with the session and shown by GET /sessions; all optional.
+	Platform        string `json:"platform"`
+	PlatformVersion string `json:"platform_version"`
+	AppName         string `json:"app_name"`
+	AppVersion      string `json:"app_version"`
+	Provider        string `json:"provider"`
 }
 
 // loginReply is SAMA's /login reply; expired_at is epoch milliseconds.
@@ -55,6 +70,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			DeviceID:  dev,
 			Addr:      addr,
 			UserAgent: ua,
+			Client: auth.ClientInfo{Platform: clip(req.Platform), PlatformVersion: clip(req.PlatformVersion),
+				AppName: clip(req.AppName), AppVersion: clip(req.AppVersion), Provider: clip(req.Provider)},
 		})
 	case bearer != "":
 		grant, err = h.auth.LoginAccess(ctx, bearer, dev, addr, ua)

@@ -28,8 +28,16 @@ const (
 	// MethodUserLogin {organization_id?, login|userId, password, device_id} or
 	// {token, device_id} -> {"user":{..},"token":".."}; deprecated, binds the socket.
 	MethodUserLogin = "user_login"
-	// MethodUserLogout {} -> {"success":true}; ends the device session everywhere.
+	// MethodUserLogout {scope?: "device"|"all"|"others"} -> {"success":true};
+	// ends the device session (default), every session of the user, or every
+	// one but this socket's, on every node. scope is additive to SAMA.
 	MethodUserLogout = "user_logout"
+	// MethodSessionList {} -> {"sessions":[{id, device_id, platform, ..., current}]}
+	// (samagate): the user's live device sessions.
+	MethodSessionList = "session_list"
+	// MethodSessionRevoke {id} -> {"success":true} (samagate): ends one of the
+	// user's sessions; its sockets close with 4102 on every node.
+	MethodSessionRevoke = "session_revoke"
 	// MethodUserCreate {organization_id?, login, password, email?, phone?, ...} -> {"user":{..}}.
 	MethodUserCreate = "user_create"
 	// MethodUserEdit {current_password?, new_password?, email?, phone?, login?, first_name?, last_name?, avatar_object?} -> {"user":{..}}.
