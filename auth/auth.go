@@ -23,6 +23,9 @@ type Config struct {
 	Issuer, Audience string
 	// AccessTTL is the lifetime of access tokens. Default 3h (SAMA's example).
 	AccessTTL time.Duration
+	// AccessTTLMax caps the lifetime a login may ask for (expiresIn). Default
+	// 30 days, and never below AccessTTL.
+	AccessTTLMax time.Duration
 	// RefreshTTL is the lifetime of refresh tokens and sessions. Default 14 days.
 	RefreshTTL time.Duration
 	// RefreshReuseGrace: a just-rotated refresh token presented again within
@@ -60,6 +63,10 @@ func (c Config) withDefaults() Config {
 	if c.AccessTTL <= 0 {
 		c.AccessTTL = 3 * time.Hour
 	}
+	if c.AccessTTLMax <= 0 {
+		c.AccessTTLMax = 30 * 24 * time.Hour
+	}
+	c.AccessTTLMax = max(c.AccessTTLMax, c.AccessTTL)
 	if c.RefreshTTL <= 0 {
 		c.RefreshTTL = 14 * 24 * time.Hour
 	}
@@ -125,6 +132,7 @@ type Grant struct {
 	Principal        Principal
 	AccessToken      string
 	AccessExpiresAt  time.Time
+	AccessTTL        time.Duration // lifetime of AccessToken
 	RefreshToken     string
 	RefreshExpiresAt time.Time
 }

@@ -105,7 +105,8 @@ func (s *Service) openSession(ctx context.Context, u *store.User, device, addr, 
 func (s *Service) grant(ctx context.Context, u *store.User, sess *store.Session, prev *store.RefreshToken) (*Grant, error) {
 	now := s.now()
 	p := Principal{UserID: u.ID, OrgID: u.OrgID, DeviceID: sess.DeviceID, SessionID: sess.ID, Login: u.Login}
-	access, exp, err := s.issueAccess(p)
+	ttl := s.accessTTL(ctx)
+	access, exp, err := s.issueAccess(p, ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ func (s *Service) grant(ctx context.Context, u *store.User, sess *store.Session,
 	} else if err := s.st.CreateRefreshToken(ctx, rt); err != nil {
 		return nil, err
 	}
-	return &Grant{User: publicUser(u), Principal: p, AccessToken: access, AccessExpiresAt: exp,
+	return &Grant{User: publicUser(u), Principal: p, AccessToken: access, AccessExpiresAt: exp, AccessTTL: ttl,
 		RefreshToken: refresh, RefreshExpiresAt: sess.ExpiresAt}, nil
 }
 
@@ -172,8 +173,8 @@ func (s *Service) Authenticate(ctx context.Context, accessToken, deviceID string
 
 // IssueAccess signs a fresh access token for an authenticated principal
 // (user_login returns one, as SAMA does).
-func (s *Service) IssueAccess(_ context.Context, p Principal) (string, time.Time, error) {
-	return s.issueAccess(p)
+func (s *Service) IssueAccess(ctx context.Context, p Principal) (string, time.Time, error) {
+	return s.issueAccess(p, s.accessTTL(ctx))
 }
 
 // LoginAccess is SAMA's Bearer re-login: a live access token for deviceID

@@ -26,10 +26,10 @@ type accessClaims struct {
 	jwt.RegisteredClaims
 }
 
-// issueAccess signs an access token for p.
-func (s *Service) issueAccess(p Principal) (string, time.Time, error) {
+// issueAccess signs an access token for p that lives ttl.
+func (s *Service) issueAccess(p Principal, ttl time.Duration) (string, time.Time, error) {
 	now := s.now()
-	exp := now.Add(s.cfg.AccessTTL)
+	exp := now.Add(ttl)
 	k := s.keys.signing()
 	c := accessClaims{
 		UID: p.UserID, NativeID: p.UserID, Login: p.Login, OrgID: p.OrgID,

@@ -35,13 +35,22 @@ type loginRequest struct {
 	AppName         string `json:"app_name"`
 	AppVersion      string `json:"app_version"`
 	Provider        string `json:"provider"`
+	// ExpiresIn asks for an access-token lifetime (Kuzzle): a number is
+	// milliseconds, a string a duration ("12h", "7d", "90m"); also
+	// ?expiresIn= in the query. Capped at --access-ttl-max.
+	ExpiresIn any `json:"expiresIn"`
+	// Resume logs in again with a previous access token (Rocket.Chat's
+	// resume), like an "Authorization: Bearer" header.
+	Resume string `json:"resume"`
 }
 
-// loginReply is SAMA's /login reply; expired_at is epoch milliseconds.
+// loginReply is SAMA's /login reply; expired_at is epoch milliseconds. ttl
+// (additive, Kuzzle's) is the access token's lifetime in milliseconds.
 type loginReply struct {
 	User        *auth.User `json:"user"`
 	AccessToken string     `json:"access_token"`
 	ExpiredAt   int64      `json:"expired_at"`
+	TTL         int64      `json:"ttl"`
 }
 
 // login serves POST /login with SAMA's variants, in SAMA's order: device_id
@@ -60,8 +69,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ctx, addr, ua := r.Context(), h.clientAddr(r), r.UserAgent()
+	if q := r.URL.Query().Get("expiresIn"); q != "" && req.ExpiresIn == nil {
+		req.ExpiresIn = q
+	}
+	if req.ExpiresIn != nil {
+		d, err := auth.ParseExpiresIn(req.ExpiresIn)
+		if err != nil {
+			h.Error(w, r, err)
+			return
+		}
+		ctx = auth.WithAccessTTL(ctx, d)
+	}
+	bearer := bearerToken(r)
+	if bearer == "" {
+		bearer = req.Resume
+	}
 	var grant *auth.Grant
-	switch bearer, refresh := bearerToken(r), refreshToken(r); {
+	switch refresh := refreshToken(r); {
 	case req.Login != "" && req.Password != "":
 		grant, err = h.auth.LoginPassword(ctx, auth.PasswordLogin{
 			OrgID:     string(req.OrgID),
@@ -88,6 +112,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		User:        grant.User,
 		AccessToken: grant.AccessToken,
 		ExpiredAt:   grant.AccessExpiresAt.UnixMilli(),
+		TTL:         grant.AccessTTL.Milliseconds(),
 	}, h.refreshCookie(grant.RefreshToken, grant.RefreshExpiresAt))
 }
 

@@ -62,6 +62,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 
 	au := &c.Auth
 	fs.DurationVar(&au.AccessTTL, "access-ttl", 3*time.Hour, "lifetime of access tokens")
+	fs.DurationVar(&au.AccessTTLMax, "access-ttl-max", 30*24*time.Hour, "longest access token a login may ask for (expiresIn)")
 	fs.DurationVar(&au.RefreshTTL, "refresh-ttl", 14*24*time.Hour, "lifetime of refresh tokens")
 	fs.StringVar(&au.Issuer, "jwt-issuer", "samagate", "iss claim of access tokens")
 	fs.StringVar(&au.Audience, "jwt-audience", "samagate", "aud claim of access tokens")
