@@ -35,7 +35,8 @@ type User struct {
 	LastName       string
 	AvatarObject   json.RawMessage
 	PasswordHash   string
-	RecentActivity int64 // unix seconds of the last disconnect, 0 = never
+	RecentActivity int64     // unix seconds of the last disconnect, 0 = never
+	LastLoginAt    time.Time // last successful login; zero = never
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -94,6 +95,12 @@ type Users interface {
 	// UsersByIDs returns the existing users among ids, _id descending.
 	UsersByIDs(ctx context.Context, orgID string, ids []string) ([]User, error)
 	SetRecentActivity(ctx context.Context, userID string, unix int64) error
+	// UsersByIdentifier finds the accounts whose login or e-mail is ident
+	// (case-insensitively) in every organization, at most limit, by
+	// organization id: one person may hold an account in several.
+	UsersByIdentifier(ctx context.Context, ident string, limit int) ([]User, error)
+	// SetLastLogin records a successful login of the user.
+	SetLastLogin(ctx context.Context, userID string, at time.Time) error
 }
 
 // Organizations stores organizations.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,16 +13,17 @@ import (
 )
 
 const userCols = `id, org_id, login, COALESCE(email, ''), COALESCE(phone, ''), first_name, last_name,
-	COALESCE(avatar_object, ''), password_hash, recent_activity, created_at, updated_at`
+	COALESCE(avatar_object, ''), password_hash, recent_activity, created_at, updated_at, last_login_at`
 
 func scanUser(r pgx.Row) (*store.User, error) {
 	var u store.User
 	var avatar string
-	var created, updated int64
+	var created, updated, lastLogin int64
 	if err := r.Scan(&u.ID, &u.OrgID, &u.Login, &u.Email, &u.Phone, &u.FirstName, &u.LastName,
-		&avatar, &u.PasswordHash, &u.RecentActivity, &created, &updated); err != nil {
+		&avatar, &u.PasswordHash, &u.RecentActivity, &created, &updated, &lastLogin); err != nil {
 		return nil, mapErr(err)
 	}
+	u.LastLoginAt = fromMS(lastLogin)
 	if avatar != "" {
 		u.AvatarObject = []byte(avatar)
 	}
@@ -156,6 +158,20 @@ func (s *DB) CreateOrganization(ctx context.Context, o *store.Organization) erro
 		o.ID, o.Name, ms(o.CreatedAt), ms(o.UpdatedAt))
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create organization: %w", err)
+	}
+	return nil
+}
+
+// UsersByIdentifier implements store.Users.
+func (s *DB) UsersByIdentifier(ctx context.Context, ident string, limit int) ([]store.User, error) {
+	return s.queryUsers(ctx, `SELECT `+userCols+` FROM users
+		WHERE lower(login) = lower($1) OR lower(email) = lower($1) ORDER BY org_id LIMIT $2`, ident, limit)
+}
+
+// SetLastLogin implements store.Users.
+func (s *DB) SetLastLogin(ctx context.Context, userID string, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, ms(at), userID); err != nil {
+		return fmt.Errorf("set last login: %w", err)
 	}
 	return nil
 }

@@ -5,23 +5,25 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/samagate/samagate/store"
 )
 
 const userCols = `id, org_id, login, COALESCE(email, ''), COALESCE(phone, ''), first_name, last_name,
-	COALESCE(avatar_object, ''), password_hash, recent_activity, created_at, updated_at`
+	COALESCE(avatar_object, ''), password_hash, recent_activity, created_at, updated_at, last_login_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(r scanner) (*store.User, error) {
 	var u store.User
 	var avatar string
-	var created, updated int64
+	var created, updated, lastLogin int64
 	if err := r.Scan(&u.ID, &u.OrgID, &u.Login, &u.Email, &u.Phone, &u.FirstName, &u.LastName,
-		&avatar, &u.PasswordHash, &u.RecentActivity, &created, &updated); err != nil {
+		&avatar, &u.PasswordHash, &u.RecentActivity, &created, &updated, &lastLogin); err != nil {
 		return nil, mapErr(err)
 	}
+	u.LastLoginAt = fromMS(lastLogin)
 	if avatar != "" {
 		u.AvatarObject = []byte(avatar)
 	}
@@ -178,6 +180,20 @@ func affected(res sql.Result, what string) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// UsersByIdentifier implements store.Users.
+func (s *DB) UsersByIdentifier(ctx context.Context, ident string, limit int) ([]store.User, error) {
+	return s.queryUsers(ctx, `SELECT `+userCols+` FROM users
+		WHERE login = ? COLLATE NOCASE OR email = ? COLLATE NOCASE ORDER BY org_id LIMIT ?`, ident, ident, limit)
+}
+
+// SetLastLogin implements store.Users.
+func (s *DB) SetLastLogin(ctx context.Context, userID string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, ms(at), userID); err != nil {
+		return fmt.Errorf("set last login: %w", err)
 	}
 	return nil
 }

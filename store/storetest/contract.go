@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"SearchConvs":       searchConversations,
 		"SigningKeys":       signingKeys,
 		"UserSessions":      userSessions,
+		"Identifiers":       identifiers,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

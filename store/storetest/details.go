@@ -229,3 +229,42 @@ func userSessions(t *testing.T, s store.Store) {
 		t.Fatalf("unknown user: got %#v, %v; want empty", none, err)
 	}
 }
+
+// identifiers: one person's accounts in several organizations, by login
+// or e-mail, and the last-login record.
+func identifiers(t *testing.T, s store.Store) {
+	for _, o := range []string{"org-b", "org-a"} {
+		if err := s.CreateOrganization(ctx, &store.Organization{ID: o, Name: o, CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := mustCreate(t, s, newUser("org-a", "Pat", "pat@x.io", ""))
+	b := mustCreate(t, s, newUser("org-b", "patricia", "PAT@x.io", ""))
+	mustCreate(t, s, newUser(store.DefaultOrg, "someone", "", ""))
+	for _, ident := range []string{"pat@X.io", "PAT@x.io"} {
+		got, err := s.UsersByIdentifier(ctx, ident, 10)
+		if err != nil || len(got) != 2 || got[0].ID != a.ID || got[1].ID != b.ID {
+			t.Fatalf("by %q: got %+v, %v; want org-a then org-b", ident, got, err)
+		}
+	}
+	if got, err := s.UsersByIdentifier(ctx, "PAT", 10); err != nil || len(got) != 1 || got[0].ID != a.ID {
+		t.Fatalf("by login: got %+v, %v", got, err)
+	}
+	if got, err := s.UsersByIdentifier(ctx, "pat@x.io", 1); err != nil || len(got) != 1 {
+		t.Fatalf("limit: got %d, %v", len(got), err)
+	}
+	if got, err := s.UsersByIdentifier(ctx, "nobody", 10); err != nil || len(got) != 0 {
+		t.Fatalf("unknown: got %+v, %v", got, err)
+	}
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	if err := s.SetLastLogin(ctx, b.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.UserByID(ctx, "org-b", b.ID)
+	if !got.LastLoginAt.Equal(at) {
+		t.Fatalf("last login: got %v, want %v", got.LastLoginAt, at)
+	}
+	if got, _ := s.UserByID(ctx, "org-a", a.ID); !got.LastLoginAt.IsZero() {
+		t.Fatalf("never logged in: got %v", got.LastLoginAt)
+	}
+}
