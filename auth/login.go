@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/samagate/samagate/protocol"
@@ -17,8 +16,11 @@ import (
 type PasswordLogin struct {
 	OrgID, Login, UserID, Password, DeviceID, Addr, UserAgent string
 	// Client is what the app says about itself; empty fields are filled
-	// from UserAgent where it tells (ClientFromUserAgent).
+	// from UserAgent where it tells.
 	Client store.SessionClient
+	// SelectionToken completes a login that answered SelectAccountError,
+	// with OrgID naming the chosen account; no password then.
+	SelectionToken string
 }
 
 func orgOrDefault(org string) string {
@@ -35,15 +37,17 @@ func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, e
 	if l.DeviceID == "" {
 		return nil, protocol.ErrDeviceIDRequired
 	}
+	if l.SelectionToken != "" {
+		return s.completeSelection(ctx, l)
+	}
 	if (l.Login == "" && l.UserID == "") || l.Password == "" {
 		return nil, protocol.ErrLoginOrPasswordMiss
 	}
-	org := orgOrDefault(l.OrgID)
 	ident := l.Login
 	if ident == "" {
 		ident = "id:" + l.UserID
 	}
-	account := org + "\x00" + strings.ToLower(ident)
+	account := accountKey(l.OrgID, ident)
 	if err := s.throttle.Check(ctx, account, l.Addr); err != nil {
 		if _, blocked := errors.AsType[*ThrottledError](err); blocked {
 			return nil, err
@@ -52,6 +56,10 @@ func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, e
 		// hurts more than a few unthrottled attempts.
 		s.log.Warn().Err(err).Msg("login throttle check failed; allowing the attempt")
 	}
+	if l.OrgID == "" && l.UserID == "" {
+		return s.loginAnyOrg(ctx, l, account)
+	}
+	org := orgOrDefault(l.OrgID)
 	var (
 		u   *store.User
 		err error
@@ -72,19 +80,10 @@ func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, e
 	if verr != nil {
 		return nil, verr
 	}
-	// The outcome is recorded even if the client has gone meanwhile: a
-	// caller must not dodge the count by hanging up early.
-	tctx := context.WithoutCancel(ctx)
-	if u == nil || !ok {
-		if err := s.throttle.Fail(tctx, account, l.Addr); err != nil {
-			s.log.Warn().Err(err).Msg("login throttle: record failure")
-		}
+	if !s.recordAttempt(ctx, account, l.Addr, u != nil && ok) {
 		return nil, protocol.ErrBadCredentials
 	}
-	if err := s.throttle.Succeed(tctx, account); err != nil {
-		s.log.Warn().Err(err).Msg("login throttle: clear failures")
-	}
-	return s.openSession(ctx, u, l.DeviceID, l.Addr, l.UserAgent, withUserAgent(l.Client, l.UserAgent, "password"))
+	return s.openPasswordSession(ctx, u, l)
 }
 
 // openSession creates a session with its first refresh and access tokens.

@@ -261,3 +261,26 @@ func publicUsers(us []store.User) []User {
 	}
 	return out
 }
+
+// Organization is the wire form of an organization (SAMA's admin API).
+type Organization struct {
+	ID        string `json:"_id"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// CreateOrganization creates an organization named name (1-100
+// characters, trimmed); its id is generated.
+func (s *Service) CreateOrganization(ctx context.Context, name string) (*Organization, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len([]rune(name)) > 100 {
+		return nil, protocol.Invalid("name", "'name' must be 1 to 100 characters")
+	}
+	now := s.now().UTC()
+	o := &store.Organization{ID: store.NewID(), Name: name, CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateOrganization(ctx, o); err != nil {
+		return nil, fmt.Errorf("create organization: %w", err)
+	}
+	return &Organization{ID: o.ID, Name: o.Name, CreatedAt: now.Format(isoTime), UpdatedAt: now.Format(isoTime)}, nil
+}

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -292,4 +293,39 @@ func TestSessionMethods(t *testing.T) {
 	web.roundTrip(`{"request":{"user_logout":{"scope":"all"},"id":"all"}}`, `{"response":{"id":"all","success":true}}`)
 	phone2.expectClose(4100)
 	web.roundTrip(`{"request":{"session_list":{},"id":"sl3"}}`, `{"response":{"id":"sl3","error":{"status":401,"message":"Unauthorized."}}}`)
+}
+
+// TestUserLoginSelectAccount: the deprecated user_login without
+// organization_id answers select_account when the login and password fit
+// accounts in two organizations, and binds once one is picked.
+func TestUserLoginSelectAccount(t *testing.T) {
+	n := startNode(t, func(c *app.Config) { c.HTTP.AdminAPIKey = "k" })
+	req, _ := http.NewRequest(http.MethodPost, n.base+"/admin/organization", strings.NewReader(`{"name":"Acme"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("admin-api-key", "k")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var org struct {
+		Organization struct {
+			ID string `json:"_id"`
+		} `json:"organization"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&org); err != nil || org.Organization.ID == "" {
+		t.Fatalf("create org: %v", err)
+	}
+	resp.Body.Close()
+	acme := org.Organization.ID
+	c := n.dial(t)
+	c.roundTrip(`{"request":{"user_create":{"login":"pat","password":"secret1"},"id":"a"}}`, `{"response":{"id":"a","user":{"...":true}}}`)
+	c.roundTrip(fmt.Sprintf(`{"request":{"user_create":{"login":"pat","password":"secret1","organization_id":%q},"id":"b"}}`, acme),
+		`{"response":{"id":"b","user":{"...":true}}}`)
+	got := c.roundTrip(`{"request":{"user_login":{"login":"pat","password":"secret1","device_id":"d"},"id":"l"}}`,
+		fmt.Sprintf(`{"response":{"id":"l","select_account":{"accounts":{"default":"Default",%q:"Acme"},"last_login":""},"selection_token":"<string>"}}`, acme))
+	c.roundTrip(`{"request":{"online_list":{},"id":"o"}}`, `{"response":{"id":"o","error":{"status":401,"message":"Unauthorized."}}}`)
+	tok := str(t, got, "response.selection_token")
+	c.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"organization_id":%q,"selection_token":%q,"device_id":"d"},"id":"l2"}}`, acme, tok),
+		`{"response":{"id":"l2","user":{"...":true,"login":"pat"},"token":"<string>"}}`)
+	c.roundTrip(`{"request":{"online_list":{"count":true},"id":"o2"}}`, `{"response":{"id":"o2","count":1}}`)
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net"
 
 	"github.com/samagate/samagate/auth"
@@ -59,6 +60,8 @@ func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byt
 		Password string              `json:"password"`
 		Token    string              `json:"token"`
 		DeviceID protocol.FlexString `json:"device_id"`
+		// SelectionToken completes a login that answered select_account.
+		SelectionToken string `json:"selection_token"`
 	}
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
@@ -83,17 +86,24 @@ func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byt
 			return nil, err
 		}
 	} else {
-		if (prm.Login == "" && prm.UserID == "") || prm.Password == "" {
+		if ((prm.Login == "" && prm.UserID == "") || prm.Password == "") && prm.SelectionToken == "" {
 			return nil, protocol.ErrLoginOrPasswordMiss
 		}
 		grant, err := g.accounts.LoginPassword(ctx, auth.PasswordLogin{
-			OrgID:    prm.OrgID,
-			Login:    prm.Login,
-			UserID:   string(prm.UserID),
-			Password: prm.Password,
-			DeviceID: dev,
-			Addr:     s.addrHost(),
+			OrgID:          prm.OrgID,
+			Login:          prm.Login,
+			UserID:         string(prm.UserID),
+			Password:       prm.Password,
+			DeviceID:       dev,
+			Addr:           s.addrHost(),
+			SelectionToken: prm.SelectionToken,
 		})
+		if sel, ok := errors.AsType[*auth.SelectAccountError](err); ok {
+			// Several accounts match: the socket stays unauthenticated
+			// until the client picks one (user_login {organization_id,
+			// selection_token, device_id}).
+			return c.respond(protocol.F("select_account", selectAccount(sel)), protocol.F("selection_token", sel.Token))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -206,4 +216,9 @@ func (s *Socket) addrHost() string {
 		return h
 	}
 	return a
+}
+
+// selectAccount is the wire form of a select_account answer.
+func selectAccount(e *auth.SelectAccountError) map[string]any {
+	return map[string]any{"accounts": e.Accounts, "last_login": e.LastLogin}
 }

@@ -48,6 +48,8 @@ type Authenticator interface {
 	RevokeSession(ctx context.Context, p auth.Principal, id string) error
 	// LogoutEverywhere ends all the user's sessions, or all but the current.
 	LogoutEverywhere(ctx context.Context, p auth.Principal, keepCurrent bool) (int, error)
+	// CreateOrganization is the admin API's POST /admin/organization.
+	CreateOrganization(ctx context.Context, name string) (*auth.Organization, error)
 }
 
 var _ Authenticator = (*auth.Service)(nil)
@@ -83,6 +85,9 @@ type Config struct {
 	TrustProxyHeaders bool
 	// Hostname is reported by GET /health. Default os.Hostname().
 	Hostname string
+	// AdminAPIKey enables the admin routes (header admin-api-key, as SAMA's
+	// HTTP_ADMIN_API_KEY). Empty: every admin call is 401.
+	AdminAPIKey string
 	// Fallback serves GET and HEAD requests no route matches (the app mounts
 	// its web page here). Default nil: 404 "Route not found".
 	Fallback http.Handler
@@ -127,6 +132,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.login(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/logout":
 		h.logout(w, r)
+	case strings.HasPrefix(r.URL.Path, "/admin/"):
+		h.admin(w, r)
 	case r.URL.Path == "/sessions" || strings.HasPrefix(r.URL.Path, "/sessions/") || r.URL.Path == "/me":
 		h.sessions(w, r)
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == "/health":

@@ -39,9 +39,24 @@ type loginRequest struct {
 	// milliseconds, a string a duration ("12h", "7d", "90m"); also
 	// ?expiresIn= in the query. Capped at --access-ttl-max.
 	ExpiresIn any `json:"expiresIn"`
+	// SelectionToken completes a login that answered select_account, with
+	// organization_id naming the chosen account (no password).
+	SelectionToken string `json:"selection_token"`
 	// Resume logs in again with a previous access token (Rocket.Chat's
 	// resume), like an "Authorization: Bearer" header.
 	Resume string `json:"resume"`
+}
+
+// selectReply answers a login whose identifier and password match accounts
+// in several organizations (the SaaS account API's select_account).
+type selectReply struct {
+	SelectAccount  selectAccount `json:"select_account"`
+	SelectionToken string        `json:"selection_token"`
+}
+
+type selectAccount struct {
+	Accounts  map[string]string `json:"accounts"`
+	LastLogin string            `json:"last_login"`
 }
 
 // loginReply is SAMA's /login reply; expired_at is epoch milliseconds. ttl
@@ -86,14 +101,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	var grant *auth.Grant
 	switch refresh := refreshToken(r); {
-	case req.Login != "" && req.Password != "":
+	case req.Login != "" && req.Password != "" || req.SelectionToken != "":
 		grant, err = h.auth.LoginPassword(ctx, auth.PasswordLogin{
-			OrgID:     string(req.OrgID),
-			Login:     req.Login,
-			Password:  req.Password,
-			DeviceID:  dev,
-			Addr:      addr,
-			UserAgent: ua,
+			OrgID:          string(req.OrgID),
+			Login:          req.Login,
+			Password:       req.Password,
+			DeviceID:       dev,
+			Addr:           addr,
+			UserAgent:      ua,
+			SelectionToken: req.SelectionToken,
 			Client: auth.ClientInfo{Platform: clip(req.Platform), PlatformVersion: clip(req.PlatformVersion),
 				AppName: clip(req.AppName), AppVersion: clip(req.AppVersion), Provider: clip(req.Provider)},
 		})
@@ -103,6 +119,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		grant, err = h.auth.Refresh(ctx, refresh, dev, addr, ua)
 	default:
 		err = protocol.ErrMissingCredentials
+	}
+	if sel, ok := errors.AsType[*auth.SelectAccountError](err); ok {
+		// Several accounts match: no session, no token, no cookie until the
+		// client picks one.
+		h.writeJSON(w, r, http.StatusOK, selectReply{
+			SelectAccount:  selectAccount{Accounts: sel.Accounts, LastLogin: sel.LastLogin},
+			SelectionToken: sel.Token,
+		})
+		return
 	}
 	if err != nil {
 		h.Error(w, r, err)

@@ -58,6 +58,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	h := &c.HTTP
 	fs.StringVar(&cors, "cors-origins", "", "comma-separated origins allowed by CORS on the HTTP API (empty: echo any origin)")
 	fs.BoolVar(&h.InsecureCookie, "insecure-cookie", false, "drop the Secure flag of the refresh_token cookie (plain-http development only)")
+	fs.StringVar(&h.AdminAPIKey, "admin-api-key", "", "key of the admin HTTP API (header admin-api-key); empty disables it")
 	fs.BoolVar(&h.TrustProxyHeaders, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a trusted proxy)")
 
 	au := &c.Auth
