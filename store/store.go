@@ -142,6 +142,34 @@ type SigningKey struct {
 	CreatedAt time.Time
 }
 
+// TOTP is a user's second factor: the secret, whether it is confirmed
+// (logins need a code only then), and the last time step a code was used
+// for (a code is accepted once).
+type TOTP struct {
+	Secret   string
+	Enabled  bool
+	LastStep int64
+}
+
+// SecondFactors stores TOTP secrets and one-time recovery codes (hashed).
+type SecondFactors interface {
+	// TOTP returns the user's TOTP state (zero when none).
+	TOTP(ctx context.Context, userID string) (TOTP, error)
+	// SetTOTP replaces it; a zero TOTP removes it together with the
+	// recovery codes.
+	SetTOTP(ctx context.Context, userID string, t TOTP) error
+	// UseTOTPStep records step as used if it is newer than the last used
+	// one, atomically (the replay guard holds across nodes); false when not.
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// SetRecoveryCodes replaces the user's recovery code hashes.
+	SetRecoveryCodes(ctx context.Context, userID string, hashes []string) error
+	// RecoveryCodes lists the unused hashes.
+	RecoveryCodes(ctx context.Context, userID string) ([]string, error)
+	// UseRecoveryCode deletes one hash, atomically; false when it was not
+	// there (already used).
+	UseRecoveryCode(ctx context.Context, userID, hash string) (bool, error)
+}
+
 // Keys stores signing keys.
 type Keys interface {
 	// SigningKeys lists every key, highest Seq first.
@@ -159,6 +187,7 @@ type Store interface {
 	Conversations
 	Messages
 	Keys
+	SecondFactors
 }
 
 // NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as

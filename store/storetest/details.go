@@ -268,3 +268,56 @@ func identifiers(t *testing.T, s store.Store) {
 		t.Fatalf("never logged in: got %v", got.LastLoginAt)
 	}
 }
+
+// secondFactors: TOTP state, the atomic step guard, one-time recovery codes,
+// and removal with the user.
+func secondFactors(t *testing.T, s store.Store) {
+	u := mustCreate(t, s, newUser(store.DefaultOrg, "twofa", "", ""))
+	if got, err := s.TOTP(ctx, u.ID); err != nil || got != (store.TOTP{}) {
+		t.Fatalf("no totp: got %+v, %v", got, err)
+	}
+	if err := s.SetTOTP(ctx, u.ID, store.TOTP{Secret: "ABC"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTOTP(ctx, u.ID, store.TOTP{Secret: "ABC", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.TOTP(ctx, u.ID); got != (store.TOTP{Secret: "ABC", Enabled: true}) {
+		t.Fatalf("totp: got %+v", got)
+	}
+	for i, c := range []struct {
+		step int64
+		ok   bool
+	}{{10, true}, {10, false}, {9, false}, {11, true}} {
+		if ok, err := s.UseTOTPStep(ctx, u.ID, c.step); err != nil || ok != c.ok {
+			t.Fatalf("use %d (%d): got %v, %v; want %v", c.step, i, ok, err, c.ok)
+		}
+	}
+	if err := s.SetRecoveryCodes(ctx, u.ID, []string{"h1", "h2"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.UseRecoveryCode(ctx, u.ID, "h1"); err != nil || !ok {
+		t.Fatalf("use h1: %v %v", ok, err)
+	}
+	if ok, _ := s.UseRecoveryCode(ctx, u.ID, "h1"); ok {
+		t.Fatal("h1 used twice")
+	}
+	if got, err := s.RecoveryCodes(ctx, u.ID); err != nil || len(got) != 1 || got[0] != "h2" {
+		t.Fatalf("left: got %v, %v", got, err)
+	}
+	if err := s.SetTOTP(ctx, u.ID, store.TOTP{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.RecoveryCodes(ctx, u.ID); len(got) != 0 {
+		t.Fatalf("codes after removal: %v", got)
+	}
+	if err := s.SetTOTP(ctx, u.ID, store.TOTP{Secret: "X", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, store.DefaultOrg, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.TOTP(ctx, u.ID); got != (store.TOTP{}) {
+		t.Fatalf("totp outlived its user: %+v", got)
+	}
+}
