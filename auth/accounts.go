@@ -70,7 +70,7 @@ func (s *Service) loginAnyOrg(ctx context.Context, l PasswordLogin, account stri
 		return nil, protocol.ErrBadCredentials
 	}
 	if len(matched) == 1 {
-		return s.openPasswordSession(ctx, &matched[0], l)
+		return s.openPasswordSession(ctx, &matched[0], l, account)
 	}
 	return nil, s.selection(ctx, matched, l.DeviceID)
 }
@@ -134,12 +134,19 @@ func (s *Service) completeSelection(ctx context.Context, l PasswordLogin) (*Gran
 	if err != nil {
 		return nil, fmt.Errorf("load user: %w", err)
 	}
-	return s.openPasswordSession(ctx, u, l)
+	return s.openPasswordSession(ctx, u, l, accountKey(l.OrgID, "id:"+uid))
 }
 
-// openPasswordSession opens the session of a password login and records it
-// as the account's last login.
-func (s *Service) openPasswordSession(ctx context.Context, u *store.User, l PasswordLogin) (*Grant, error) {
+// openPasswordSession opens the session of a password login, after the
+// second factor when the user has one, and records it as the account's
+// last login. A wrong code counts against account like a wrong password.
+func (s *Service) openPasswordSession(ctx context.Context, u *store.User, l PasswordLogin, account string) (*Grant, error) {
+	if err := s.secondFactor(ctx, u.ID, l.Code); err != nil {
+		if err == ErrTOTPInvalid {
+			s.recordAttempt(ctx, account, l.Addr, false)
+		}
+		return nil, err
+	}
 	if err := s.st.SetLastLogin(ctx, u.ID, s.now()); err != nil {
 		s.log.Warn().Err(err).Str("user", u.ID).Msg("record last login")
 	}

@@ -18,6 +18,9 @@ type PasswordLogin struct {
 	// Client is what the app says about itself; empty fields are filled
 	// from UserAgent where it tells.
 	Client store.SessionClient
+	// Code is the second factor: a TOTP code or a recovery code, needed
+	// once the user enabled TOTP.
+	Code string
 	// SelectionToken completes a login that answered SelectAccountError,
 	// with OrgID naming the chosen account; no password then.
 	SelectionToken string
@@ -83,7 +86,7 @@ func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, e
 	if !s.recordAttempt(ctx, account, l.Addr, u != nil && ok) {
 		return nil, protocol.ErrBadCredentials
 	}
-	return s.openPasswordSession(ctx, u, l)
+	return s.openPasswordSession(ctx, u, l, account)
 }
 
 // openSession creates a session with its first refresh and access tokens.

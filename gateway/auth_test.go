@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/samagate/samagate/app"
+	"github.com/samagate/samagate/auth/totp"
 	"github.com/samagate/samagate/internal/clocktest"
 	"github.com/samagate/samagate/internal/testenv"
 )
@@ -328,4 +329,37 @@ func TestUserLoginSelectAccount(t *testing.T) {
 	c.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"organization_id":%q,"selection_token":%q,"device_id":"d"},"id":"l2"}}`, acme, tok),
 		`{"response":{"id":"l2","user":{"...":true,"login":"pat"},"token":"<string>"}}`)
 	c.roundTrip(`{"request":{"online_list":{"count":true},"id":"o2"}}`, `{"response":{"id":"o2","count":1}}`)
+}
+
+// TestUserLoginTOTP: once TOTP is on, the deprecated user_login with a
+// password needs "code" too, as /login does.
+func TestUserLoginTOTP(t *testing.T) {
+	n := startNode(t, nil)
+	a := n.signUp(t, "alice")
+	tok, _ := n.token(t, a, "web")
+	post := func(path, body string) map[string]any {
+		req, _ := http.NewRequest(http.MethodPost, n.base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, err)
+		}
+		return out
+	}
+	secret := post("/2fa/totp/enroll", `{}`)["secret"].(string)
+	now := time.Now()
+	first, _ := totp.Code(secret, now, totp.Config{})
+	post("/2fa/totp/confirm", `{"code":"`+first+`"}`)
+
+	c := n.dial(t)
+	login := fmt.Sprintf(`{"request":{"user_login":{"login":%q,"password":%q,"device_id":"d"%%s},"id":"l"}}`, a.login, a.password)
+	c.roundTrip(fmt.Sprintf(login, ""), `{"response":{"id":"l","error":{"status":401,"message":"A TOTP code is required (method: totp)."}}}`)
+	next, _ := totp.Code(secret, now.Add(30*time.Second), totp.Config{}) // the first step is used up; +1 step is accepted
+	c.roundTrip(fmt.Sprintf(login, `,"code":"`+next+`"`), `{"response":{"id":"l","user":{"...":true},"token":"<string>"}}`)
 }

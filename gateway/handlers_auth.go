@@ -62,6 +62,8 @@ func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byt
 		DeviceID protocol.FlexString `json:"device_id"`
 		// SelectionToken completes a login that answered select_account.
 		SelectionToken string `json:"selection_token"`
+		// Code is the second factor (TOTP or recovery code) once enabled.
+		Code string `json:"code"`
 	}
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
@@ -97,6 +99,7 @@ func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byt
 			DeviceID:       dev,
 			Addr:           s.addrHost(),
 			SelectionToken: prm.SelectionToken,
+			Code:           prm.Code,
 		})
 		if sel, ok := errors.AsType[*auth.SelectAccountError](err); ok {
 			// Several accounts match: the socket stays unauthenticated

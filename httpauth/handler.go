@@ -48,6 +48,10 @@ type Authenticator interface {
 	RevokeSession(ctx context.Context, p auth.Principal, id string) error
 	// LogoutEverywhere ends all the user's sessions, or all but the current.
 	LogoutEverywhere(ctx context.Context, p auth.Principal, keepCurrent bool) (int, error)
+	// EnrollTOTP, ConfirmTOTP and DisableTOTP manage the second factor.
+	EnrollTOTP(ctx context.Context, p auth.Principal) (*auth.TOTPEnrollment, error)
+	ConfirmTOTP(ctx context.Context, p auth.Principal, code string) ([]string, error)
+	DisableTOTP(ctx context.Context, p auth.Principal, code string) error
 	// CreateOrganization is the admin API's POST /admin/organization.
 	CreateOrganization(ctx context.Context, name string) (*auth.Organization, error)
 }
@@ -132,6 +136,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.login(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/logout":
 		h.logout(w, r)
+	case strings.HasPrefix(r.URL.Path, "/2fa/"):
+		h.twoFactor(w, r)
 	case strings.HasPrefix(r.URL.Path, "/admin/"):
 		h.admin(w, r)
 	case r.URL.Path == "/sessions" || strings.HasPrefix(r.URL.Path, "/sessions/") || r.URL.Path == "/me":

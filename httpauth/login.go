@@ -39,6 +39,8 @@ type loginRequest struct {
 	// milliseconds, a string a duration ("12h", "7d", "90m"); also
 	// ?expiresIn= in the query. Capped at --access-ttl-max.
 	ExpiresIn any `json:"expiresIn"`
+	// Code is the second factor (TOTP or recovery code) once enabled.
+	Code string `json:"code"`
 	// SelectionToken completes a login that answered select_account, with
 	// organization_id naming the chosen account (no password).
 	SelectionToken string `json:"selection_token"`
@@ -110,6 +112,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			Addr:           addr,
 			UserAgent:      ua,
 			SelectionToken: req.SelectionToken,
+			Code:           req.Code,
 			Client: auth.ClientInfo{Platform: clip(req.Platform), PlatformVersion: clip(req.PlatformVersion),
 				AppName: clip(req.AppName), AppVersion: clip(req.AppVersion), Provider: clip(req.Provider)},
 		})
