@@ -50,8 +50,8 @@ func TestActivityErrors(t *testing.T) {
 	a := n.signUp(t, "alice")
 	c := n.connected(t, a, "d")
 	steps := []struct{ name, send, want string }{
-		{"subscribe without id", `{"request":{"user_last_activity_subscribe":{},"id":"e"}}`, `{"response":{"id":"e","error":{"status":422,"message":"User ID missed."}}}`},
-		{"subscribe to unknown", `{"request":{"user_last_activity_subscribe":{"id":"nobody"},"id":"e"}}`, `{"response":{"id":"e","error":{"status":422,"message":"The specified user is incorrect."}}}`},
+		{"subscribe without id", `{"request":{"user_last_activity_subscribe":{},"id":"e"}}`, `{"response":{"id":"e","error":{"status":422,"message":"User ID missed.","errors":{"id":["User ID missed."]}}}}`},
+		{"subscribe to unknown", `{"request":{"user_last_activity_subscribe":{"id":"nobody"},"id":"e"}}`, `{"response":{"id":"e","error":{"status":422,"message":"The specified user is incorrect.","errors":{"id":["The specified user is incorrect."]}}}}`},
 		{"last activity without ids", `{"request":{"user_last_activity":{},"id":"e"}}`, `{"response":{"id":"e","error":{"...":true,"status":422,"message":"'ids' field is required."}}}`},
 		{"online_list limit 150", `{"request":{"online_list":{"limit":150},"id":"e"}}`, `{"response":{"id":"e","error":{"...":true,"status":422,"message":"'limit' must be between 1 and 100"}}}`},
 		{"online_list negative offset", `{"request":{"online_list":{"offset":-1},"id":"e"}}`, `{"response":{"id":"e","error":{"...":true,"status":422,"message":"'offset' must be 0 or more"}}}`},

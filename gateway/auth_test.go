@@ -24,12 +24,12 @@ func TestUserCreateTranscript(t *testing.T) {
 	c.roundTrip(`{"request":{"user_create":{"login":"alice","password":"secret1","email":"alice"},"id":"1"}}`,
 		`{"response":{"id":"1","user":`+userPattern+`}}`)
 	steps := []struct{ name, params, want string }{
-		{"same login other case", `{"login":"ALICE","password":"secret1"}`, `{"status":422,"message":"The provided data is already associated with an existing user account."}`},
-		{"same email other case", `{"login":"alice2","password":"secret1","email":"ALICE"}`, `{"status":422,"message":"The provided data is already associated with an existing user account."}`},
-		{"short login", `{"login":"al","password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect."}`},
-		{"long login", `{"login":"` + strings.Repeat("a", 41) + `","password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect."}`},
-		{"missing login", `{"password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect."}`},
-		{"short password", `{"login":"bob","password":"12"}`, `{"...":true,"status":422,"message":"The password entered is incorrect."}`},
+		{"same login other case", `{"login":"ALICE","password":"secret1"}`, `{"status":422,"message":"The provided data is already associated with an existing user account.","errors":{"login":["The provided data is already associated with an existing user account."]}}`},
+		{"same email other case", `{"login":"alice2","password":"secret1","email":"ALICE"}`, `{"status":422,"message":"The provided data is already associated with an existing user account.","errors":{"login":["The provided data is already associated with an existing user account."]}}`},
+		{"short login", `{"login":"al","password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect.","errors":{"login":["The login provided is incorrect."]}}`},
+		{"long login", `{"login":"` + strings.Repeat("a", 41) + `","password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect.","errors":{"login":["The login provided is incorrect."]}}`},
+		{"missing login", `{"password":"secret1"}`, `{"...":true,"status":422,"message":"The login provided is incorrect.","errors":{"login":["The login provided is incorrect."]}}`},
+		{"short password", `{"login":"bob","password":"12"}`, `{"...":true,"status":422,"message":"The password entered is incorrect.","errors":{"password":["The password entered is incorrect."]}}`},
 		{"unknown organization", `{"login":"bob","password":"secret1","organization_id":"nope"}`, `{"status":404,"message":"Organization not found"}`},
 		{"login of wrong type", `{"login":5,"password":"secret1"}`, `{"...":true,"status":422,"message":"<string>"}`},
 	}
@@ -43,7 +43,7 @@ func TestUserCreateTranscript(t *testing.T) {
 	c.roundTrip(`{"request":{"user_create":{"login":"carol","password":"secret1","phone":"12345","organization_id":"default"},"id":"2"}}`,
 		`{"response":{"id":"2","user":`+userPattern+`}}`)
 	c.roundTrip(`{"request":{"user_create":{"login":"dave","password":"secret1","phone":12345},"id":"3"}}`,
-		`{"response":{"id":"3","error":{"status":422,"message":"The provided data is already associated with an existing user account."}}}`)
+		`{"response":{"id":"3","error":{"status":422,"message":"The provided data is already associated with an existing user account.","errors":{"login":["The provided data is already associated with an existing user account."]}}}}`)
 }
 
 func TestUserLoginTranscript(t *testing.T) {
@@ -53,9 +53,9 @@ func TestUserLoginTranscript(t *testing.T) {
 	steps := []struct{ name, params, want string }{
 		{"unknown login", `{"login":"nobody","password":"x12","device_id":"d1"}`, `{"status":401,"message":"Incorrect username or password."}`},
 		{"wrong password", `{"login":"alice","password":"wrong","device_id":"d1"}`, `{"status":401,"message":"Incorrect username or password."}`},
-		{"missing device", `{"login":"alice","password":"` + a.password + `"}`, `{"status":422,"message":"'device_id' is required."}`},
-		{"missing password", `{"login":"alice","device_id":"d1"}`, `{"status":422,"message":"The 'login' or 'password' field is missing."}`},
-		{"bad token", `{"token":"not-a-jwt","device_id":"d1"}`, `{"status":422,"message":"Incorrect token."}`},
+		{"missing device", `{"login":"alice","password":"` + a.password + `"}`, `{"status":422,"message":"'device_id' is required.","errors":{"device_id":["'device_id' is required."]}}`},
+		{"missing password", `{"login":"alice","device_id":"d1"}`, `{"status":422,"message":"The 'login' or 'password' field is missing.","errors":{"login":["The 'login' or 'password' field is missing."],"password":["The 'login' or 'password' field is missing."]}}`},
+		{"bad token", `{"token":"not-a-jwt","device_id":"d1"}`, `{"status":422,"message":"Incorrect token.","errors":{"token":["Incorrect token."]}}`},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestUserLoginTranscript(t *testing.T) {
 		`{"response":{"id":"cv","success":true}}`)
 	// A token is bound to its device.
 	c2.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"token":%q,"device_id":"other"},"id":"od"}}`, tok),
-		`{"response":{"id":"od","error":{"status":422,"message":"Incorrect token."}}}`)
+		`{"response":{"id":"od","error":{"status":422,"message":"Incorrect token.","errors":{"token":["Incorrect token."]}}}}`)
 }
 
 func TestConnectTranscript(t *testing.T) {
@@ -91,11 +91,11 @@ func TestConnectTranscript(t *testing.T) {
 	tok, _ := n.token(t, a, "web")
 	c := n.dial(t)
 	steps := []struct{ name, params, want string }{
-		{"missing device", `{"token":"` + tok + `"}`, `{"status":422,"message":"'device_id' is required."}`},
+		{"missing device", `{"token":"` + tok + `"}`, `{"status":422,"message":"'device_id' is required.","errors":{"device_id":["'device_id' is required."]}}`},
 		{"missing token", `{"device_id":"web"}`, `{"...":true,"status":422,"message":"'token' field is required."}`},
-		{"garbage token", `{"token":"a.b.c","device_id":"web"}`, `{"status":422,"message":"Incorrect token."}`},
-		{"other device", `{"token":"` + tok + `","device_id":"phone"}`, `{"status":422,"message":"Incorrect token."}`},
-		{"tampered token", `{"token":"` + tamper(tok) + `","device_id":"web"}`, `{"status":422,"message":"Incorrect token."}`},
+		{"garbage token", `{"token":"a.b.c","device_id":"web"}`, `{"status":422,"message":"Incorrect token.","errors":{"token":["Incorrect token."]}}`},
+		{"other device", `{"token":"` + tok + `","device_id":"phone"}`, `{"status":422,"message":"Incorrect token.","errors":{"token":["Incorrect token."]}}`},
+		{"tampered token", `{"token":"` + tamper(tok) + `","device_id":"web"}`, `{"status":422,"message":"Incorrect token.","errors":{"token":["Incorrect token."]}}`},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestConnectTranscript(t *testing.T) {
 	clock.Advance(2 * time.Hour)
 	c2 := n.dial(t)
 	c2.roundTrip(`{"request":{"connect":{"token":"`+tok+`","device_id":"web"},"id":"x"}}`,
-		`{"response":{"id":"x","error":{"status":422,"message":"The token has expired."}}}`)
+		`{"response":{"id":"x","error":{"status":422,"message":"The token has expired.","errors":{"token":["The token has expired."]}}}}`)
 }
 
 // TestTwoSocketsOneDevice: tabs of one browser share the device id; all stay
@@ -165,7 +165,7 @@ func TestLogoutUnbindsLiveSockets(t *testing.T) {
 	s3.roundTrip(`{"request":{"get_users_by_ids":{"ids":["`+a.id+`"]},"id":"alive"}}`, `{"response":{"id":"alive","users":[`+userPattern+`]}}`)
 	// The laptop token is dead.
 	n.dial(t).roundTrip(`{"request":{"connect":{"token":"`+tok+`","device_id":"laptop"},"id":"x"}}`,
-		`{"response":{"id":"x","error":{"status":422,"message":"The token has expired."}}}`)
+		`{"response":{"id":"x","error":{"status":422,"message":"The token has expired.","errors":{"token":["The token has expired."]}}}}`)
 
 	// HTTP /logout of the phone session closes its live socket too.
 	req, _ := http.NewRequest(http.MethodPost, n.base+"/logout", nil)

@@ -44,9 +44,9 @@ func TestOfflineCatchUpWithOpLog(t *testing.T) {
 	bs.roundTrip(`{"request":{"op_log_list":{"created_at":{"lt":"`+time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)+`"}},"id":"lt"}}`,
 		`{"response":{"id":"lt","logs":[{"...":true},{"...":true},{"...":true},{"...":true}]}}`)
 	bs.roundTrip(`{"request":{"op_log_list":{"created_at":{"lt":null}},"id":"e"}}`,
-		`{"response":{"id":"e","error":{"status":422,"message":"Gt or lt query missed."}}}`)
+		`{"response":{"id":"e","error":{"status":422,"message":"Gt or lt query missed.","errors":{"created_at":["Gt or lt query missed."]}}}}`)
 	bs.roundTrip(`{"request":{"op_log_list":{},"id":"e2"}}`,
-		`{"response":{"id":"e2","error":{"status":422,"message":"Gt or lt query missed."}}}`)
+		`{"response":{"id":"e2","error":{"status":422,"message":"Gt or lt query missed.","errors":{"created_at":["Gt or lt query missed."]}}}}`)
 }
 
 func TestSystemMessage(t *testing.T) {
@@ -69,10 +69,10 @@ func TestSystemMessage(t *testing.T) {
 		uids = append(uids, fmt.Sprintf("%q", fmt.Sprint("u", i)))
 	}
 	steps := []struct{ name, send, want string }{
-		{"neither", `{"system_message":{"id":"s","x":{}}}`, `{"system_message":{"id":"s","error":{"status":422,"message":"'cid' or 'uids' field is required."}}}`},
+		{"neither", `{"system_message":{"id":"s","x":{}}}`, `{"system_message":{"id":"s","error":{"status":422,"message":"'cid' or 'uids' field is required.","errors":{"cid":["'cid' or 'uids' field is required."],"uids":["'cid' or 'uids' field is required."]}}}}`},
 		{"no x", `{"system_message":{"id":"s","cid":"` + cid + `"}}`, `{"system_message":{"id":"s","error":{"...":true,"status":422,"message":"'x' field is required."}}}`},
 		{"21 uids", `{"system_message":{"id":"s","uids":[` + fmt.Sprint(joinComma(uids)) + `],"x":{}}}`, `{"system_message":{"id":"s","error":{"...":true,"status":422,"message":"'uids' max length 20"}}}`},
-		{"no id", `{"system_message":{"cid":"` + cid + `","x":{}}}`, `{"system_message":{"error":{"status":422,"message":"Incorrect message ID."}}}`},
+		{"no id", `{"system_message":{"cid":"` + cid + `","x":{}}}`, `{"system_message":{"error":{"status":422,"message":"Incorrect message ID.","errors":{"id":["Incorrect message ID."]}}}}`},
 		{"not a member", `{"system_message":{"id":"s","cid":"` + cid + `","x":{}}}`, `{"system_message":{"id":"s","error":{"status":403,"message":"Forbidden."}}}`},
 	}
 	for _, s := range steps {

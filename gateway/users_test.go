@@ -14,9 +14,9 @@ func TestUserEditTranscript(t *testing.T) {
 	steps := []struct{ name, params, want string }{
 		{"new password, wrong current", `{"current_password":"nope","new_password":"newpass1"}`, `{"error":{"status":401,"message":"The current password you entered is incorrect."}}`},
 		{"new password, no current", `{"new_password":"newpass1"}`, `{"error":{"status":401,"message":"The current password you entered is incorrect."}}`},
-		{"login taken", `{"login":"BOB"}`, `{"error":{"status":422,"message":"The provided data is already associated with an existing user account."}}`},
-		{"email taken", `{"email":"bob@example.com"}`, `{"error":{"status":422,"message":"The provided data is already associated with an existing user account."}}`},
-		{"short login", `{"login":"x"}`, `{"error":{"...":true,"status":422,"message":"The login provided is incorrect."}}`},
+		{"login taken", `{"login":"BOB"}`, `{"error":{"status":422,"message":"The provided data is already associated with an existing user account.","errors":{"login":["The provided data is already associated with an existing user account."]}}}`},
+		{"email taken", `{"email":"bob@example.com"}`, `{"error":{"status":422,"message":"The provided data is already associated with an existing user account.","errors":{"login":["The provided data is already associated with an existing user account."]}}}`},
+		{"short login", `{"login":"x"}`, `{"error":{"...":true,"status":422,"message":"The login provided is incorrect.","errors":{"login":["The login provided is incorrect."]}}}`},
 		{"names", `{"first_name":"Alice","last_name":"Liddell"}`, `{"user":{"...":true,"first_name":"Alice","last_name":"Liddell"}}`},
 		{"email and phone", `{"email":"a@x.io","phone":"5551234"}`, `{"user":{"...":true,"email":"a@x.io","phone":"5551234"}}`},
 		{"login", `{"login":"alice_new"}`, `{"user":{"...":true,"login":"alice_new"}}`},

@@ -1,10 +1,12 @@
 package httpauth
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/samagate/samagate/auth"
@@ -46,7 +48,10 @@ func ErrorStatus(err error) (status int, message string) {
 }
 
 // Error writes err as SAMA does: a non-2xx text/plain reply whose body is the
-// message (the web client shows it). Only internal errors are logged, with
+// message (the web client shows it). A client that sends
+// "Accept: application/json" (and not text/plain) gets the wire error
+// instead, {"status", "message", "errors": {field: [...]}}, so field-level
+// validation errors reach it too. Only internal errors are logged, with
 // their real text, which never reaches the client; a throttled request gets
 // Retry-After in whole seconds.
 func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
@@ -59,11 +64,26 @@ func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if d, ok := retryAfter(err); ok && status == http.StatusTooManyRequests {
 		hdr.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
 	}
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	body, contentType := []byte(message), "text/plain; charset=utf-8"
+	if wantsJSON(r) {
+		we := protocol.Error{Status: status, Message: message}
+		if status != http.StatusInternalServerError {
+			we.Errors = protocol.ToWire(err).Errors
+		}
+		body, _ = json.Marshal(we) // a struct of strings: cannot fail
+		contentType = "application/json"
+	}
+	hdr.Set("Content-Type", contentType)
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(message))
+	_, _ = w.Write(body)
+}
+
+// wantsJSON reports whether the client asked for JSON rather than text.
+func wantsJSON(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/plain")
 }
 
 // retryAfter is how long a throttled client should wait, at least one second.

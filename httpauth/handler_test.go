@@ -72,3 +72,20 @@ func TestInternalErrorHidden(t *testing.T) {
 		t.Fatalf("log after a 422: got %q, want nothing new", s.log.String()[before:])
 	}
 }
+
+// TestErrorsAsJSON: SAMA's text/plain error stays the default; a client
+// asking for JSON gets the wire error with its field-level errors.
+func TestErrorsAsJSON(t *testing.T) {
+	s := newServer(t, nil)
+	r := s.do(t, req{path: "/login", body: `{"login":"a","password":"b"}`})
+	expectError(t, r, 422, "'device_id' is required.")
+	r = s.do(t, req{path: "/login", body: `{"login":"a","password":"b"}`, header: map[string]string{"Accept": "application/json"}})
+	if r.status != 422 || r.header.Get("Content-Type") != "application/json" ||
+		r.body != `{"status":422,"message":"'device_id' is required.","errors":{"device_id":["'device_id' is required."]}}` {
+		t.Fatalf("JSON error: got %d %q %q", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	r = s.do(t, req{path: "/nowhere", header: map[string]string{"Accept": "application/json"}})
+	if r.status != 404 || r.body != `{"status":404,"message":"Route not found"}` {
+		t.Fatalf("JSON 404: got %d %q", r.status, r.body)
+	}
+}

@@ -50,38 +50,38 @@ var (
 	ErrInternal       = &Error{Status: 500, Message: "Internal server error."}
 
 	ErrOrgNotFound          = &Error{Status: 404, Message: "Organization not found"}
-	ErrIncorrectToken       = &Error{Status: 422, Message: "Incorrect token."}
-	ErrTokenExpired         = &Error{Status: 422, Message: "The token has expired."}
-	ErrUserIDMissed         = &Error{Status: 422, Message: "User ID missed."}
-	ErrLoginOrPasswordMiss  = &Error{Status: 422, Message: "The 'login' or 'password' field is missing."}
-	ErrSelectUsers          = &Error{Status: 422, Message: "Please select at least one user."}
-	ErrUserExists           = &Error{Status: 422, Message: "The provided data is already associated with an existing user account."}
-	ErrIncorrectUser        = &Error{Status: 422, Message: "The specified user is incorrect."}
-	ErrIncorrectPassword    = &Error{Status: 422, Message: "The password entered is incorrect."}
-	ErrIncorrectLogin       = &Error{Status: 422, Message: "The login provided is incorrect."}
+	ErrIncorrectToken       = &Error{Status: 422, Message: "Incorrect token.", Errors: map[string][]string{"token": {"Incorrect token."}}}
+	ErrTokenExpired         = &Error{Status: 422, Message: "The token has expired.", Errors: map[string][]string{"token": {"The token has expired."}}}
+	ErrUserIDMissed         = &Error{Status: 422, Message: "User ID missed.", Errors: map[string][]string{"id": {"User ID missed."}}}
+	ErrLoginOrPasswordMiss  = &Error{Status: 422, Message: "The 'login' or 'password' field is missing.", Errors: map[string][]string{"login": {"The 'login' or 'password' field is missing."}, "password": {"The 'login' or 'password' field is missing."}}}
+	ErrSelectUsers          = &Error{Status: 422, Message: "Please select at least one user.", Errors: map[string][]string{"ids": {"Please select at least one user."}}}
+	ErrUserExists           = &Error{Status: 422, Message: "The provided data is already associated with an existing user account.", Errors: map[string][]string{"login": {"The provided data is already associated with an existing user account."}}}
+	ErrIncorrectUser        = &Error{Status: 422, Message: "The specified user is incorrect.", Errors: map[string][]string{"id": {"The specified user is incorrect."}}}
+	ErrIncorrectPassword    = &Error{Status: 422, Message: "The password entered is incorrect.", Errors: map[string][]string{"password": {"The password entered is incorrect."}}}
+	ErrIncorrectLogin       = &Error{Status: 422, Message: "The login provided is incorrect.", Errors: map[string][]string{"login": {"The login provided is incorrect."}}}
 	ErrWrongCurrentPassword = &Error{Status: 401, Message: "The current password you entered is incorrect."}
 	ErrBadCredentials       = &Error{Status: 401, Message: "Incorrect username or password."}
-	ErrDeviceIDRequired     = &Error{Status: 422, Message: "'device_id' is required."}
+	ErrDeviceIDRequired     = &Error{Status: 422, Message: "'device_id' is required.", Errors: map[string][]string{"device_id": {"'device_id' is required."}}}
 	ErrMissingCredentials   = &Error{Status: 401, Message: "Missing authentication credentials."}
 	ErrRouteNotFound        = &Error{Status: 404, Message: "Route not found"}
 
 	ErrConversationNotFound = &Error{Status: 404, Message: "Conversation not found."}
-	ErrConvTypeMissed       = &Error{Status: 422, Message: "Conversation type missed."}
-	ErrConvTypeIncorrect    = &Error{Status: 422, Message: "The type you entered is incorrect."}
-	ErrConvNameMissing      = &Error{Status: 422, Message: "You haven't specified a conversation name."}
-	ErrTooManyInGroup       = &Error{Status: 422, Message: "There are too many users in the group conversation."}
-	ErrTooManyInPrivate     = &Error{Status: 422, Message: "There are too many users in the private conversation."}
-	ErrParticipantsMissing  = &Error{Status: 422, Message: "Participants not provided."}
-	ErrIncorrectMessageID   = &Error{Status: 422, Message: "Incorrect message ID."}
-	ErrIncorrectRepliedID   = &Error{Status: 422, Message: "Incorrect replied message ID."}
-	ErrBodyOrAttachments    = &Error{Status: 422, Message: "Either message body or attachments required."}
-	ErrGtOrLtMissed         = &Error{Status: 422, Message: "Gt or lt query missed."}
-	ErrCidOrUidsRequired    = &Error{Status: 422, Message: "'cid' or 'uids' field is required."}
-	ErrMessageIDNotFound    = &Error{Status: 422, Message: "Message ID not found."}
-	ErrMessageIDMissed      = &Error{Status: 422, Message: "Message ID missed."}
-	ErrMessageTypeMissed    = &Error{Status: 422, Message: "Message type missed."}
+	ErrConvTypeMissed       = &Error{Status: 422, Message: "Conversation type missed.", Errors: map[string][]string{"type": {"Conversation type missed."}}}
+	ErrConvTypeIncorrect    = &Error{Status: 422, Message: "The type you entered is incorrect.", Errors: map[string][]string{"type": {"The type you entered is incorrect."}}}
+	ErrConvNameMissing      = &Error{Status: 422, Message: "You haven't specified a conversation name.", Errors: map[string][]string{"name": {"You haven't specified a conversation name."}}}
+	ErrTooManyInGroup       = &Error{Status: 422, Message: "There are too many users in the group conversation.", Errors: map[string][]string{"participants": {"There are too many users in the group conversation."}}}
+	ErrTooManyInPrivate     = &Error{Status: 422, Message: "There are too many users in the private conversation.", Errors: map[string][]string{"participants": {"There are too many users in the private conversation."}}}
+	ErrParticipantsMissing  = &Error{Status: 422, Message: "Participants not provided.", Errors: map[string][]string{"participants": {"Participants not provided."}}}
+	ErrIncorrectMessageID   = &Error{Status: 422, Message: "Incorrect message ID.", Errors: map[string][]string{"id": {"Incorrect message ID."}}}
+	ErrIncorrectRepliedID   = &Error{Status: 422, Message: "Incorrect replied message ID.", Errors: map[string][]string{"replied_message_id": {"Incorrect replied message ID."}}}
+	ErrBodyOrAttachments    = &Error{Status: 422, Message: "Either message body or attachments required.", Errors: map[string][]string{"body": {"Either message body or attachments required."}, "attachments": {"Either message body or attachments required."}}}
+	ErrGtOrLtMissed         = &Error{Status: 422, Message: "Gt or lt query missed.", Errors: map[string][]string{"created_at": {"Gt or lt query missed."}}}
+	ErrCidOrUidsRequired    = &Error{Status: 422, Message: "'cid' or 'uids' field is required.", Errors: map[string][]string{"cid": {"'cid' or 'uids' field is required."}, "uids": {"'cid' or 'uids' field is required."}}}
+	ErrMessageIDNotFound    = &Error{Status: 422, Message: "Message ID not found.", Errors: map[string][]string{"id": {"Message ID not found."}}}
+	ErrMessageIDMissed      = &Error{Status: 422, Message: "Message ID missed.", Errors: map[string][]string{"id": {"Message ID missed."}}}
+	ErrMessageTypeMissed    = &Error{Status: 422, Message: "Message type missed.", Errors: map[string][]string{"type": {"Message type missed."}}}
 	ErrParticipantNotFound  = &Error{Status: 404, Message: "ConversationParticipant not found."}
-	ErrParticipantLimit     = &Error{Status: 422, Message: "You've reached the maximum participant limit."}
+	ErrParticipantLimit     = &Error{Status: 422, Message: "You've reached the maximum participant limit.", Errors: map[string][]string{"participants": {"You've reached the maximum participant limit."}}}
 )
 
 // FieldRequired is SAMA's generic "'<x>' field is required." (422).

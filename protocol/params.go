@@ -105,7 +105,8 @@ func DecodeParams(params json.RawMessage, v any) error {
 		if errors.As(err, &te) && te.Field != "" {
 			return Invalid(te.Field, fmt.Sprintf("'%s' has an incorrect type.", te.Field))
 		}
-		return &Error{Status: 422, Message: "Invalid parameters: " + shortError(err)}
+		msg := "Invalid parameters: " + shortError(err)
+		return &Error{Status: 422, Message: msg, Errors: map[string][]string{"params": {msg}}}
 	}
 	return nil
 }
