@@ -55,6 +55,12 @@ type Config struct {
 	HTTP    httpauth.Config
 	Auth    auth.Config
 	Chat    chat.Config
+	// JWTAlg signs access tokens: auth.AlgHS256 (default) or auth.AlgEdDSA;
+	// RotateSigningKey puts a fresh signing key in front at start;
+	// ExternalJWT trusts another issuer's tokens (auth.ExternalIssuer).
+	JWTAlg           string
+	RotateSigningKey bool
+	ExternalJWT      auth.ExternalIssuer
 }
 
 func (c Config) withDefaults() Config {
@@ -194,6 +200,7 @@ type backend interface {
 // or the SQLite file (keys in a file beside it).
 func (a *App) openStore(ctx context.Context) (*auth.Keys, error) {
 	cfg := a.cfg
+	keyOpts := []auth.KeyOption{auth.WithAlg(cfg.JWTAlg), auth.WithExternalIssuer(cfg.ExternalJWT)}
 	if cfg.DatabaseURL != "" {
 		pcfg := cfg.Postgres
 		pcfg.URL = cfg.DatabaseURL
@@ -202,7 +209,11 @@ func (a *App) openStore(ctx context.Context) (*auth.Keys, error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		a.db = db
-		return auth.LoadOrCreateStoreKeys(ctx, db)
+		keys, err := auth.LoadOrCreateStoreKeys(ctx, db, keyOpts...)
+		if err == nil && cfg.RotateSigningKey {
+			keys, err = auth.RotateStoreKeys(ctx, db, keyOpts...)
+		}
+		return a.loadedKeys(keys, err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -212,9 +223,20 @@ func (a *App) openStore(ctx context.Context) (*auth.Keys, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	a.db = db
-	keys, err := auth.LoadOrCreateKeys(cfg.DataDir)
+	keys, err := auth.LoadOrCreateKeys(cfg.DataDir, keyOpts...)
+	if err == nil && cfg.RotateSigningKey {
+		keys, err = auth.RotateKeys(cfg.DataDir, keyOpts...)
+	}
+	return a.loadedKeys(keys, err)
+}
+
+// loadedKeys wraps a key loading error, or logs a rotation.
+func (a *App) loadedKeys(keys *auth.Keys, err error) (*auth.Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	if a.cfg.RotateSigningKey {
+		a.log.Info().Str("kid", keys.AccessKid()).Msg("signing key rotated")
 	}
 	return keys, nil
 }

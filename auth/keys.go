@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -9,95 +11,329 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/samagate/samagate/store"
 )
 
-// Keys are the HS256 signing keys, each with a kid. The first signs; all
-// verify (rotation adds a key in front, old ones verify until their tokens
-// expire).
+// Signing algorithms of access tokens (--jwt-alg).
+const (
+	// AlgHS256 signs with a shared secret: only samagate can verify.
+	AlgHS256 = "HS256"
+	// AlgEdDSA signs with an Ed25519 private key whose public half is served
+	// at /.well-known/jwks.json, so other services can verify tokens.
+	AlgEdDSA = "EdDSA"
+)
+
+// edKidPrefix starts the kid of every Ed25519 key. The store's signing_keys
+// rows have no algorithm column, so a row is an Ed25519 key when its kid has
+// this prefix and its secret is a valid 64-byte Ed25519 private key (seed
+// followed by public key); anything else is an HS256 secret. The key file
+// says it with an explicit "alg" field as well.
+const edKidPrefix = "ed-"
+
+// reloadEvery bounds how often an unknown kid reloads the keys from the
+// store, so forged kids cannot turn into a query per token.
+const reloadEvery = 10 * time.Second
+
+// reloadTimeout bounds one reload from the store.
+const reloadTimeout = 5 * time.Second
+
+// Keys are the signing keys, newest first, each with a kid. Access tokens
+// are signed with the newest key of the configured algorithm; every key
+// verifies, so rotation (a new key in front) keeps tokens signed with older
+// keys valid until they expire. There is always an HS256 secret as well:
+// it signs short-lived internal tokens (selection tokens) even when access
+// tokens are EdDSA. Keys loaded from a store reload themselves when a token
+// names a kid they do not know (another node rotated). Keys may also trust
+// one external issuer (WithExternalIssuer). Safe for concurrent use.
 type Keys struct {
-	list []key
+	// immutable after construction
+	alg      string                                   // algorithm of access tokens
+	reload   func(ctx context.Context) ([]key, error) // nil: the keys never change
+	external *jwksVerifier                            // nil: no external issuer
+	now      func() time.Time                         // clock of reload throttling
+
+	mu   sync.RWMutex // guards list
+	list []key        // newest first; replaced whole, never modified in place
+
+	reloadMu   sync.Mutex // one reload at a time; guards lastReload
+	lastReload time.Time
 }
 
+// key is one signing key. Alg "" (older key files) means HS256.
 type key struct {
 	Kid    string `json:"kid"`
-	Secret []byte `json:"secret"`
+	Secret []byte `json:"secret"` // HS256: the secret; EdDSA: the 64-byte private key
+	Alg    string `json:"alg,omitempty"`
+	seq    int    // store order; 0 for the key file
 }
 
 // keysFile is where LoadOrCreateKeys keeps the keys.
 const keysFile = "signing-keys.json"
 
-// NewKeys returns one fresh random key.
-func NewKeys() (*Keys, error) {
-	k, err := newKey()
+// KeyOption configures keys as they are loaded.
+type KeyOption func(*keyOptions)
+
+type keyOptions struct {
+	alg      string
+	external ExternalIssuer
+}
+
+// WithAlg sets the algorithm access tokens are signed with: AlgHS256 (the
+// default, also for "") or AlgEdDSA. A key of that algorithm is created
+// when none exists yet.
+func WithAlg(alg string) KeyOption {
+	return func(o *keyOptions) { o.alg = alg }
+}
+
+// WithExternalIssuer makes the keys trust tokens of another issuer, checked
+// against its JWKS (see Service.ExternalPrincipal). The zero value trusts
+// nobody.
+func WithExternalIssuer(e ExternalIssuer) KeyOption {
+	return func(o *keyOptions) { o.external = e }
+}
+
+func buildOptions(opts []KeyOption) (keyOptions, error) {
+	var o keyOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	switch o.alg {
+	case "", AlgHS256:
+		o.alg = AlgHS256
+	case AlgEdDSA:
+	default:
+		return o, fmt.Errorf("jwt alg %q: want %s or %s", o.alg, AlgHS256, AlgEdDSA)
+	}
+	if err := o.external.validate(); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// newKeySet builds Keys over list (already complete for o.alg).
+func newKeySet(list []key, o keyOptions, reload func(context.Context) ([]key, error)) *Keys {
+	k := &Keys{alg: o.alg, reload: reload, list: list, now: time.Now}
+	if o.external.JWKSURL != "" {
+		k.external = newJWKSVerifier(o.external)
+	}
+	return k
+}
+
+// NewKeys returns fresh random keys kept only in memory (tests, one-off
+// tools): an HS256 secret, plus an Ed25519 key with WithAlg(AlgEdDSA).
+func NewKeys(opts ...KeyOption) (*Keys, error) {
+	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{list: []key{k}}, nil
+	list, err := freshKeys(o.alg)
+	if err != nil {
+		return nil, err
+	}
+	return newKeySet(list, o, nil), nil
 }
 
-func newKey() (key, error) {
-	secret := make([]byte, 32)
-	kid := make([]byte, 6)
-	if _, err := rand.Read(secret); err != nil {
-		return key{}, fmt.Errorf("generate key: %w", err)
+// freshKeys returns a new key of every kind alg needs, newest first: the
+// access-token key, and the HS256 secret of internal tokens.
+func freshKeys(alg string) ([]key, error) {
+	hs, err := newKey(AlgHS256)
+	if err != nil {
+		return nil, err
 	}
+	if alg != AlgEdDSA {
+		return []key{hs}, nil
+	}
+	ed, err := newKey(AlgEdDSA)
+	if err != nil {
+		return nil, err
+	}
+	return []key{ed, hs}, nil
+}
+
+// missingKeys returns new keys for what list lacks (an HS256 secret; an
+// Ed25519 key with AlgEdDSA), newest first.
+func missingKeys(list []key, alg string) ([]key, error) {
+	var out []key
+	if alg == AlgEdDSA && !hasAlg(list, AlgEdDSA) {
+		k, err := newKey(AlgEdDSA)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	if !hasAlg(list, AlgHS256) {
+		k, err := newKey(AlgHS256)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func hasAlg(list []key, alg string) bool {
+	for _, k := range list {
+		if k.alg() == alg {
+			return true
+		}
+	}
+	return false
+}
+
+func newKey(alg string) (key, error) {
+	kid := make([]byte, 6)
 	if _, err := rand.Read(kid); err != nil {
 		return key{}, fmt.Errorf("generate kid: %w", err)
 	}
-	return key{Kid: base64.RawURLEncoding.EncodeToString(kid), Secret: secret}, nil
+	id := base64.RawURLEncoding.EncodeToString(kid)
+	if alg == AlgEdDSA {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return key{}, fmt.Errorf("generate ed25519 key: %w", err)
+		}
+		return key{Kid: edKidPrefix + id, Secret: priv, Alg: AlgEdDSA}, nil
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return key{}, fmt.Errorf("generate key: %w", err)
+	}
+	return key{Kid: id, Secret: secret}, nil
+}
+
+// alg is the key's algorithm, HS256 when unmarked.
+func (k key) alg() string {
+	if k.Alg == "" {
+		return AlgHS256
+	}
+	return k.Alg
+}
+
+// check refuses keys that cannot sign safely.
+func (k key) check() error {
+	switch k.alg() {
+	case AlgHS256:
+		if len(k.Secret) < 32 {
+			return fmt.Errorf("signing key %s: secret too short", k.Kid)
+		}
+	case AlgEdDSA:
+		if !validEd25519(k.Secret) {
+			return fmt.Errorf("signing key %s: not an ed25519 private key", k.Kid)
+		}
+	default:
+		return fmt.Errorf("signing key %s: unknown alg %q", k.Kid, k.Alg)
+	}
+	if k.Kid == "" {
+		return errors.New("signing key without kid")
+	}
+	return nil
+}
+
+// validEd25519 tells whether b is an Ed25519 private key: a seed followed
+// by the public key derived from it.
+func validEd25519(b []byte) bool {
+	if len(b) != ed25519.PrivateKeySize {
+		return false
+	}
+	return bytes.Equal(ed25519.NewKeyFromSeed(b[:ed25519.SeedSize]), b)
 }
 
 // LoadOrCreateKeys reads dir/signing-keys.json, creating it (mode 0600) with
-// a fresh key on first start, so restarts keep issued tokens valid.
-func LoadOrCreateKeys(dir string) (*Keys, error) {
-	path := filepath.Join(dir, keysFile)
-	data, err := os.ReadFile(path)
-	if err == nil {
-		var list []key
-		if err := json.Unmarshal(data, &list); err != nil {
-			return nil, fmt.Errorf("read %s: %w", keysFile, err)
-		}
-		if len(list) == 0 || len(list[0].Secret) < 32 {
-			return nil, fmt.Errorf("read %s: no usable key", keysFile)
-		}
-		return &Keys{list: list}, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", keysFile, err)
-	}
-	k, err := NewKeys()
+// fresh keys on first start, so restarts keep issued tokens valid. A key of
+// the WithAlg algorithm is added (and the file rewritten) when missing.
+func LoadOrCreateKeys(dir string, opts ...KeyOption) (*Keys, error) {
+	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	data, err = json.Marshal(k.list)
+	list, err := readKeyFile(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create key dir: %w", err)
+	add, err := missingKeys(list, o.alg)
+	if err != nil {
+		return nil, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return nil, fmt.Errorf("write %s: %w", keysFile, err)
+	if len(add) > 0 {
+		list = append(add, list...)
+		if err := writeKeyFile(dir, list); err != nil {
+			return nil, err
+		}
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("write %s: %w", keysFile, err)
-	}
-	return k, nil
+	return newKeySet(list, o, nil), nil
 }
 
-func (k *Keys) signing() key { return k.list[0] }
+// RotateKeys puts fresh keys in front of dir/signing-keys.json (a new
+// access-token key and, with EdDSA, a new HS256 secret too) and rewrites
+// the file: the new keys sign from now on, the old ones still verify the
+// tokens they signed.
+func RotateKeys(dir string, opts ...KeyOption) (*Keys, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	list, err := readKeyFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := freshKeys(o.alg)
+	if err != nil {
+		return nil, err
+	}
+	list = append(fresh, list...)
+	if err := writeKeyFile(dir, list); err != nil {
+		return nil, err
+	}
+	return newKeySet(list, o, nil), nil
+}
 
-func (k *Keys) byKid(kid string) ([]byte, bool) {
-	for _, x := range k.list {
-		if x.Kid == kid {
-			return x.Secret, true
+// readKeyFile returns the keys of dir's key file, or none when there is no
+// file yet.
+func readKeyFile(dir string) ([]key, error) {
+	data, err := os.ReadFile(filepath.Join(dir, keysFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", keysFile, err)
+	}
+	var list []key
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, fmt.Errorf("read %s: %w", keysFile, err)
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("read %s: no usable key", keysFile)
+	}
+	for _, k := range list {
+		if err := k.check(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", keysFile, err)
 		}
 	}
-	return nil, false
+	return list, nil
+}
+
+// writeKeyFile replaces dir's key file atomically, readable by the owner
+// only.
+func writeKeyFile(dir string, list []key) error {
+	data, err := json.Marshal(list)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", keysFile, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create key dir: %w", err)
+	}
+	path := filepath.Join(dir, keysFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", keysFile, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", keysFile, err)
+	}
+	return nil
 }
 
 // KeyStore is where a cluster keeps its signing keys (implemented by the
@@ -107,37 +343,203 @@ type KeyStore interface {
 	AddSigningKey(ctx context.Context, k *store.SigningKey) error
 }
 
+// storeAttempts bounds the rounds of adding keys while other nodes add
+// theirs.
+const storeAttempts = 4
+
 // LoadOrCreateStoreKeys reads the signing keys shared by every node of a
-// cluster from the database, creating the first one when there is none.
-// Nodes starting at once race on key number 1; the store lets one win and
-// all read the winner, so every node signs with the same key.
-func LoadOrCreateStoreKeys(ctx context.Context, ks KeyStore) (*Keys, error) {
-	list, err := ks.SigningKeys(ctx)
+// cluster from the database, creating the missing ones (the first start, or
+// the first start with a new WithAlg). Nodes starting at once race on the
+// same key numbers; the store lets one win and all read the winner, so
+// every node signs with the same key. The keys reload themselves from ks
+// when a token names an unknown kid, at most once per 10 s.
+func LoadOrCreateStoreKeys(ctx context.Context, ks KeyStore, opts ...KeyOption) (*Keys, error) {
+	o, err := buildOptions(opts)
 	if err != nil {
-		return nil, fmt.Errorf("load signing keys: %w", err)
+		return nil, err
 	}
-	if len(list) == 0 {
-		k, err := newKey()
+	for range storeAttempts {
+		list, err := loadStoreKeys(ctx, ks)
 		if err != nil {
 			return nil, err
 		}
-		sk := &store.SigningKey{Seq: 1, Kid: k.Kid, Secret: k.Secret, CreatedAt: time.Now().UTC()}
-		if err := ks.AddSigningKey(ctx, sk); err != nil && !errors.Is(err, store.ErrConflict) {
+		add, err := missingKeys(list, o.alg)
+		if err != nil {
+			return nil, err
+		}
+		if len(add) == 0 {
+			reload := func(ctx context.Context) ([]key, error) { return loadStoreKeys(ctx, ks) }
+			return newKeySet(list, o, reload), nil
+		}
+		if err := addStoreKeys(ctx, ks, list, add); err != nil && !errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("create signing key: %w", err)
 		}
-		if list, err = ks.SigningKeys(ctx); err != nil {
-			return nil, fmt.Errorf("load signing keys: %w", err)
-		}
 	}
-	out := &Keys{}
+	return nil, errors.New("create signing key: the store keeps changing")
+}
+
+// RotateStoreKeys adds fresh keys with the next numbers (a new access-token
+// key and, with EdDSA, a new HS256 secret too): they sign from now on on
+// this node, and on the others once a token with the new kid makes them
+// reload. When another node rotates at the same moment its keys win and
+// are returned instead.
+func RotateStoreKeys(ctx context.Context, ks KeyStore, opts ...KeyOption) (*Keys, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	list, err := loadStoreKeys(ctx, ks)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := freshKeys(o.alg)
+	if err != nil {
+		return nil, err
+	}
+	if err := addStoreKeys(ctx, ks, list, fresh); err != nil && !errors.Is(err, store.ErrConflict) {
+		return nil, fmt.Errorf("rotate signing key: %w", err)
+	}
+	return LoadOrCreateStoreKeys(ctx, ks, opts...)
+}
+
+// addStoreKeys stores add (newest first) after the keys of list, oldest
+// first, so add[0] gets the highest number.
+func addStoreKeys(ctx context.Context, ks KeyStore, list, add []key) error {
+	top := 0
 	for _, k := range list {
-		if len(k.Secret) < 32 {
-			return nil, fmt.Errorf("signing key %s: secret too short", k.Kid)
+		top = max(top, k.seq)
+	}
+	now := time.Now().UTC()
+	for i := len(add) - 1; i >= 0; i-- {
+		top++
+		sk := &store.SigningKey{Seq: top, Kid: add[i].Kid, Secret: add[i].Secret, CreatedAt: now}
+		if err := ks.AddSigningKey(ctx, sk); err != nil {
+			return err
 		}
-		out.list = append(out.list, key{Kid: k.Kid, Secret: k.Secret})
 	}
-	if len(out.list) == 0 {
-		return nil, errors.New("load signing keys: none stored")
+	return nil
+}
+
+// loadStoreKeys reads every key of ks, newest first.
+func loadStoreKeys(ctx context.Context, ks KeyStore) ([]key, error) {
+	rows, err := ks.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read signing keys: %w", err)
 	}
-	return out, nil
+	list := make([]key, 0, len(rows))
+	for _, r := range rows {
+		k := key{Kid: r.Kid, Secret: r.Secret, seq: r.Seq}
+		if strings.HasPrefix(r.Kid, edKidPrefix) && validEd25519(r.Secret) {
+			k.Alg = AlgEdDSA
+		}
+		if err := k.check(); err != nil {
+			return nil, err
+		}
+		list = append(list, k)
+	}
+	return list, nil
+}
+
+// snapshot returns the current keys; the slice is never modified.
+func (k *Keys) snapshot() []key {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.list
+}
+
+// newest returns the newest key of alg; one always exists.
+func (k *Keys) newest(alg string) key {
+	for _, x := range k.snapshot() {
+		if x.alg() == alg {
+			return x
+		}
+	}
+	panic("auth: no " + alg + " signing key") // the loaders guarantee one
+}
+
+// signing returns the newest HS256 secret, which signs internal tokens.
+func (k *Keys) signing() key { return k.newest(AlgHS256) }
+
+// accessKey returns the key that signs access tokens.
+func (k *Keys) accessKey() key { return k.newest(k.alg) }
+
+// AccessKid is the kid new access tokens are signed with (logged after a
+// rotation).
+func (k *Keys) AccessKid() string { return k.accessKey().Kid }
+
+// byKid returns the HS256 secret named kid (never another kind of key, so
+// an Ed25519 private key is never used as an HMAC secret).
+func (k *Keys) byKid(kid string) ([]byte, bool) {
+	x, ok := k.lookup(kid)
+	if !ok || x.alg() != AlgHS256 {
+		return nil, false
+	}
+	return x.Secret, true
+}
+
+// verifyKey returns the key that verifies a token of alg signed by kid: the
+// HS256 secret or the Ed25519 public key. The key's own algorithm must be
+// alg, so a token cannot pick how its signature is checked.
+func (k *Keys) verifyKey(kid, alg string) (any, error) {
+	x, ok := k.lookup(kid)
+	switch {
+	case !ok:
+		return nil, errors.New("unknown kid")
+	case x.alg() != alg:
+		return nil, fmt.Errorf("kid %s is not an %s key", kid, alg)
+	case alg == AlgEdDSA:
+		return ed25519.PrivateKey(x.Secret).Public(), nil
+	default:
+		return x.Secret, nil
+	}
+}
+
+// lookup finds kid, reloading the keys once when it is unknown.
+func (k *Keys) lookup(kid string) (key, bool) {
+	if x, ok := find(k.snapshot(), kid); ok {
+		return x, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reloadTimeout)
+	defer cancel()
+	_ = k.refresh(ctx) // on failure the current keys stay; the token is refused
+	return find(k.snapshot(), kid)
+}
+
+func find(list []key, kid string) (key, bool) {
+	if kid == "" {
+		return key{}, false
+	}
+	for _, x := range list {
+		if x.Kid == kid {
+			return x, true
+		}
+	}
+	return key{}, false
+}
+
+// refresh reloads the keys from the store unless that happened less than
+// reloadEvery ago (or they have no store). A reloaded set missing the key
+// kinds this node signs with is refused.
+func (k *Keys) refresh(ctx context.Context) error {
+	if k.reload == nil {
+		return nil
+	}
+	k.reloadMu.Lock()
+	defer k.reloadMu.Unlock()
+	now := k.now()
+	if !k.lastReload.IsZero() && now.Sub(k.lastReload) < reloadEvery {
+		return nil
+	}
+	k.lastReload = now
+	list, err := k.reload(ctx)
+	if err != nil {
+		return err
+	}
+	if !hasAlg(list, AlgHS256) || !hasAlg(list, k.alg) {
+		return errors.New("reload signing keys: a kind of key is gone")
+	}
+	k.mu.Lock()
+	k.list = list
+	k.mu.Unlock()
+	return nil
 }

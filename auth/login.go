@@ -155,6 +155,9 @@ func (s *Service) liveSession(ctx context.Context, id string) (*store.Session, e
 // the token variant of user_login). A revoked session reads as expired, as
 // SAMA answers for a deleted token.
 func (s *Service) Authenticate(ctx context.Context, accessToken, deviceID string) (*Principal, error) {
+	if s.IsExternalToken(accessToken) { // another issuer's token (--jwt-jwks-url)
+		return s.ExternalPrincipal(ctx, accessToken, deviceID)
+	}
 	c, err := s.parseAccess(accessToken)
 	if err != nil {
 		return nil, err
@@ -169,8 +172,25 @@ func (s *Service) Authenticate(ctx context.Context, accessToken, deviceID string
 	if sess.UserID != c.UID || sess.DeviceID != deviceID {
 		return nil, protocol.ErrIncorrectToken
 	}
+	s.touch(ctx, sess)
 	return &Principal{UserID: c.UID, OrgID: sess.OrgID, DeviceID: deviceID, SessionID: sess.ID,
 		Login: c.Login, ExpiresAt: c.ExpiresAt.Time}, nil
+}
+
+// touchEvery is how stale a session's last-used time may get before a use
+// writes it again (one write per session per minute at most).
+const touchEvery = time.Minute
+
+// touch records that sess was used (GET /sessions shows it); a failure only
+// leaves the time stale.
+func (s *Service) touch(ctx context.Context, sess *store.Session) {
+	now := s.now()
+	if now.Sub(sess.LastUsedAt) < touchEvery {
+		return
+	}
+	if err := s.st.TouchSession(ctx, sess.ID, now); err != nil {
+		s.log.Debug().Err(err).Str("session", sess.ID).Msg("touch session")
+	}
 }
 
 // IssueAccess signs a fresh access token for an authenticated principal

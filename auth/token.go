@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -26,11 +27,12 @@ type accessClaims struct {
 	jwt.RegisteredClaims
 }
 
-// issueAccess signs an access token for p that lives ttl.
+// issueAccess signs an access token for p that lives ttl, with the newest
+// key of the configured algorithm.
 func (s *Service) issueAccess(p Principal, ttl time.Duration) (string, time.Time, error) {
 	now := s.now()
 	exp := now.Add(ttl)
-	k := s.keys.signing()
+	k := s.keys.accessKey()
 	c := accessClaims{
 		UID: p.UserID, NativeID: p.UserID, Login: p.Login, OrgID: p.OrgID,
 		SID: p.SessionID, DeviceID: p.DeviceID, Type: "access",
@@ -42,29 +44,34 @@ func (s *Service) issueAccess(p Principal, ttl time.Duration) (string, time.Time
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	var (
+		method  jwt.SigningMethod = jwt.SigningMethodHS256
+		signKey any               = k.Secret
+	)
+	if k.alg() == AlgEdDSA {
+		method, signKey = jwt.SigningMethodEdDSA, ed25519.PrivateKey(k.Secret)
+	}
+	t := jwt.NewWithClaims(method, c)
 	t.Header["kid"] = k.Kid
-	signed, err := t.SignedString(k.Secret)
+	signed, err := t.SignedString(signKey)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
 	return signed, exp, nil
 }
 
-// parseAccess verifies signature (HS256 only, key by kid), iss, aud, exp
-// and type. Expired tokens give ErrTokenExpired, anything else
-// ErrIncorrectToken.
+// parseAccess verifies signature (HS256 or EdDSA, never none; the key by
+// kid, and its kind must be the token's alg, so an HS256 token cannot name
+// an Ed25519 key), iss, aud, exp and type. A kid this node does not know
+// reloads the keys (another node may have rotated). Expired tokens give
+// ErrTokenExpired, anything else ErrIncorrectToken.
 func (s *Service) parseAccess(token string) (*accessClaims, error) {
 	var c accessClaims
 	_, err := jwt.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		secret, ok := s.keys.byKid(kid)
-		if !ok {
-			return nil, errors.New("unknown kid")
-		}
-		return secret, nil
+		return s.keys.verifyKey(kid, t.Method.Alg())
 	},
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithValidMethods([]string{AlgHS256, AlgEdDSA}),
 		jwt.WithIssuer(s.cfg.Issuer),
 		jwt.WithAudience(s.cfg.Audience),
 		jwt.WithExpirationRequired(),

@@ -54,6 +54,7 @@ type Authenticator interface {
 	DisableTOTP(ctx context.Context, p auth.Principal, code string) error
 	// CreateOrganization is the admin API's POST /admin/organization.
 	CreateOrganization(ctx context.Context, name string) (*auth.Organization, error)
+	JWKS(ctx context.Context) auth.JWKSet
 }
 
 var _ Authenticator = (*auth.Service)(nil)
@@ -136,6 +137,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.login(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/logout":
 		h.logout(w, r)
+	case r.Method == http.MethodPost && (r.URL.Path == "/check-token" || r.URL.Path == "/_checkToken"):
+		h.checkToken(w, r)
 	case strings.HasPrefix(r.URL.Path, "/2fa/"):
 		h.twoFactor(w, r)
 	case strings.HasPrefix(r.URL.Path, "/admin/"):
@@ -144,6 +147,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.sessions(w, r)
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == "/health":
 		h.health(w, r)
+	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == "/.well-known/jwks.json":
+		h.jwks(w, r)
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && h.cfg.Fallback != nil:
 		h.cfg.Fallback.ServeHTTP(w, r)
 	default:

@@ -84,3 +84,39 @@ func (h *Handler) sessions(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, errRouteNotFound)
 	}
 }
+
+// checkToken serves POST /check-token (and Kuzzle's /_checkToken): {token}
+// -> {"valid":true,"expires_at":<ms>} or {"valid":false,"state":"Token
+// expired"|"Invalid token"|"User not found"}. Always 200: the answer is
+// about the token, not about the caller.
+func (h *Handler) checkToken(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Token string `json:"token"`
+	}
+	if err := h.decodeJSON(w, r, &body); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	if body.Token == "" {
+		h.Error(w, r, protocol.Invalid("token", "'token' is required"))
+		return
+	}
+	type reply struct {
+		Valid     bool   `json:"valid"`
+		State     string `json:"state,omitempty"`
+		ExpiresAt int64  `json:"expires_at,omitempty"`
+	}
+	p, _, err := h.auth.Bearer(r.Context(), body.Token)
+	switch {
+	case err == nil:
+		h.writeJSON(w, r, http.StatusOK, reply{Valid: true, ExpiresAt: p.ExpiresAt.UnixMilli()})
+	case errors.Is(err, auth.ErrUserGone):
+		h.writeJSON(w, r, http.StatusOK, reply{State: "User not found"})
+	case errors.Is(err, protocol.ErrTokenExpired):
+		h.writeJSON(w, r, http.StatusOK, reply{State: "Token expired"})
+	case errors.Is(err, protocol.ErrIncorrectToken):
+		h.writeJSON(w, r, http.StatusOK, reply{State: "Invalid token"})
+	default:
+		h.Error(w, r, err)
+	}
+}

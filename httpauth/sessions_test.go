@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,6 +19,7 @@ type sessionList struct {
 		AppVersion string `json:"app_version"`
 		Provider   string `json:"provider"`
 		Address    string `json:"address"`
+		LastUsedAt string `json:"last_used_at"`
 		Current    bool   `json:"current"`
 	} `json:"sessions"`
 }
@@ -51,7 +53,10 @@ func TestSessionsListAndRevoke(t *testing.T) {
 	if len(l.Sessions) != 2 {
 		t.Fatalf("sessions: got %+v, want 2", l)
 	}
-	p, w := l.Sessions[0], l.Sessions[1] // most recently used first
+	w, p := l.Sessions[0], l.Sessions[1]
+	if w.DeviceID != "web" { // same last-used time (listing touched web): either order
+		w, p = p, w
+	}
 	if p.DeviceID != "phone" || p.Platform != "ios" || p.AppName != "chat" || p.AppVersion != "2.4.0" || p.Provider != "password" || p.Current {
 		t.Fatalf("phone session: got %+v", p)
 	}
@@ -160,4 +165,35 @@ func TestLogoutScopes(t *testing.T) {
 	for _, x := range []loginOK{a, d} {
 		expectError(t, s.do(t, req{method: http.MethodGet, path: "/me", bearer: x.AccessToken}), 401, "Authorization token expired")
 	}
+}
+
+// TestCheckToken: Kuzzle's check-token tells valid, expired, invalid and
+// user-gone apart; using a token moves its session's last-used time.
+func TestCheckToken(t *testing.T) {
+	s := newServer(t, nil)
+	s.createUser(t, "alice", "secret1")
+	ok := s.expectLogin(t, s.do(t, req{path: "/login", body: passwordBody("alice", "secret1", "web")}))
+	check := func(path, token, want string) {
+		t.Helper()
+		r := s.do(t, req{path: path, body: `{"token":"` + token + `"}`})
+		if r.status != 200 || !strings.HasPrefix(r.body, want) {
+			t.Fatalf("%s: got %d %q, want %s...", path, r.status, r.body, want)
+		}
+	}
+	check("/check-token", ok.AccessToken, `{"valid":true,"expires_at":`)
+	check("/_checkToken", "junk", `{"valid":false,"state":"Invalid token"}`)
+	check("/check-token", ok.refresh, `{"valid":false,"state":"Invalid token"}`)
+	if r := s.do(t, req{path: "/check-token", body: `{}`}); r.status != 422 {
+		t.Fatalf("no token: got %d %q", r.status, r.body)
+	}
+
+	before := s.listSessions(t, ok.AccessToken).Sessions[0]
+	s.clock.Advance(2 * time.Minute)
+	s.do(t, req{method: http.MethodGet, path: "/me", bearer: ok.AccessToken})
+	after := s.listSessions(t, ok.AccessToken).Sessions[0]
+	if after.LastUsedAt == before.LastUsedAt {
+		t.Fatalf("last_used_at did not move: %q", after.LastUsedAt)
+	}
+	s.clock.Advance(s.accessTTL)
+	check("/check-token", ok.AccessToken, `{"valid":false,"state":"Token expired"}`)
 }

@@ -67,6 +67,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.DurationVar(&au.RefreshTTL, "refresh-ttl", 14*24*time.Hour, "lifetime of refresh tokens")
 	fs.StringVar(&au.Issuer, "jwt-issuer", "samagate", "iss claim of access tokens")
 	fs.StringVar(&au.Audience, "jwt-audience", "samagate", "aud claim of access tokens")
+	fs.StringVar(&c.JWTAlg, "jwt-alg", "HS256", "signing algorithm of access tokens: HS256 (shared secret) or EdDSA (Ed25519, public keys at /.well-known/jwks.json)")
+	fs.BoolVar(&c.RotateSigningKey, "rotate-signing-key", false, "add a fresh signing key at start (old keys still verify); set it for one start only")
+	fs.StringVar(&c.ExternalJWT.JWKSURL, "jwt-jwks-url", "", "JWKS URL of an external token issuer (Ed25519 or RSA keys); empty: none")
+	fs.StringVar(&c.ExternalJWT.Issuer, "jwt-external-issuer", "", "iss claim required of external tokens")
+	fs.StringVar(&c.ExternalJWT.Audience, "jwt-external-audience", "", "aud claim required of external tokens")
 
 	ch := &c.Chat
 	fs.IntVar(&ch.MaxParticipants, "max-participants", 50, "most members of a group conversation")
