@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -205,5 +206,45 @@ func TestExternalIssuerConfig(t *testing.T) {
 	}
 	if _, err := auth.NewKeys(auth.WithExternalIssuer(auth.ExternalIssuer{})); err != nil {
 		t.Fatalf("none: %v", err)
+	}
+}
+
+// TestExternalIssuerCreatesUsers: with CreateUsers, a trusted token whose
+// sub names no user creates one on the first connect (login from
+// preferred_username), and later tokens find the same user; the created
+// user has no usable password.
+func TestExternalIssuerCreatesUsers(t *testing.T) {
+	p := newIDP(t)
+	edKey := p.addEd(t, "ed1")
+	dir := t.TempDir()
+	keys := keysOf(t)(auth.LoadOrCreateKeys(dir, auth.WithExternalIssuer(auth.ExternalIssuer{
+		JWKSURL: p.srv.URL, Issuer: "idp", Audience: "samagate-ext", Client: p.srv.Client(), CreateUsers: true,
+	})))
+	e := envOn(t, openDB(t, dir), keys, clocktest.New())
+	e.user(t, "taken")
+	named := func(sub, name string) string {
+		return extToken(t, e, jwt.SigningMethodEdDSA, edKey, "ed1", sub, func(c jwt.MapClaims) {
+			if name != "" {
+				c["preferred_username"] = name
+			}
+		})
+	}
+	got, err := authenticate(e, named("idp-user-1", "carol"), "d")
+	if err != nil || got.UserID != "idp-user-1" || got.Login != "carol" {
+		t.Fatalf("first connect: got %+v, %v", got, err)
+	}
+	again, err := authenticate(e, named("idp-user-1", "carol"), "d2")
+	if err != nil || again.UserID != "idp-user-1" {
+		t.Fatalf("second connect: got %+v, %v", again, err)
+	}
+	if p, err := authenticate(e, named("idp-user-2", "taken"), "d"); err != nil || p.Login != "ext-idp-user-2" {
+		t.Fatalf("taken preferred login: got %+v, %v", p, err)
+	}
+	if p, err := authenticate(e, named("idp-user-3", ""), "d"); err != nil || p.Login != "ext-idp-user-3" {
+		t.Fatalf("no preferred login: got %+v, %v", p, err)
+	}
+	if _, err := authenticate(e, extToken(t, e, jwt.SigningMethodEdDSA, edKey, "ed1", "idp-user-4",
+		func(c jwt.MapClaims) { c["organization_id"] = "nope" }), "d"); !errors.Is(err, protocol.ErrIncorrectToken) {
+		t.Fatalf("unknown organization: got %v", err)
 	}
 }

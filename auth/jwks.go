@@ -3,8 +3,10 @@ package auth
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,6 +75,10 @@ type ExternalIssuer struct {
 	Issuer, Audience string
 	// Client fetches the JWKS. Default: a client with a 5 s timeout.
 	Client *http.Client
+	// CreateUsers makes a token whose sub names no user create one on its
+	// first connect (login from preferred_username, else "ext-<sub>"; no
+	// usable password). Off: such tokens are refused.
+	CreateUsers bool
 }
 
 func (e ExternalIssuer) validate() error {
@@ -257,8 +263,9 @@ func decodeB64URL(s string) ([]byte, error) {
 // user id; organization_id (default: the default organization) and
 // device_id (when present, it must be the connecting device) are optional.
 type externalClaims struct {
-	OrgID    string `json:"organization_id"`
-	DeviceID string `json:"device_id"`
+	OrgID             string `json:"organization_id"`
+	DeviceID          string `json:"device_id"`
+	PreferredUsername string `json:"preferred_username"`
 	jwt.RegisteredClaims
 }
 
@@ -313,6 +320,9 @@ func (s *Service) ExternalPrincipal(ctx context.Context, token, deviceID string)
 		return nil, protocol.ErrIncorrectToken
 	}
 	u, err := s.st.UserByID(ctx, orgOrDefault(c.OrgID), c.Subject)
+	if errors.Is(err, store.ErrNotFound) && v.cfg.CreateUsers {
+		u, err = s.createExternalUser(ctx, &c)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, protocol.ErrIncorrectToken
 	}
@@ -321,4 +331,41 @@ func (s *Service) ExternalPrincipal(ctx context.Context, token, deviceID string)
 	}
 	return &Principal{UserID: u.ID, OrgID: u.OrgID, DeviceID: deviceID, Login: u.Login,
 		ExpiresAt: c.ExpiresAt.Time}, nil
+}
+
+// createExternalUser creates the samagate user of an external subject, with
+// the subject as its id, so later tokens find it. Two first connects at
+// once race on the id; the loser reads the winner's user.
+func (s *Service) createExternalUser(ctx context.Context, c *externalClaims) (*store.User, error) {
+	org := orgOrDefault(c.OrgID)
+	if _, err := s.st.Organization(ctx, org); err != nil {
+		return nil, err // ErrNotFound: refused like an unknown user
+	}
+	random := make([]byte, 32)
+	if _, err := rand.Read(random); err != nil {
+		return nil, fmt.Errorf("external user password: %w", err)
+	}
+	hash, err := s.hash(ctx, hex.EncodeToString(random)[:40]) // never told to anyone: no password login
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	login := c.PreferredUsername
+	if login == "" || checkLogin(login) != nil {
+		login = "ext-" + c.Subject
+	}
+	u := &store.User{ID: c.Subject, OrgID: org, Login: login, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	err = s.st.CreateUser(ctx, u)
+	if errors.Is(err, store.ErrConflict) && login != "ext-"+c.Subject {
+		u.Login = "ext-" + c.Subject // the preferred login is taken
+		err = s.st.CreateUser(ctx, u)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return s.st.UserByID(ctx, org, c.Subject) // created meanwhile
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create external user: %w", err)
+	}
+	s.log.Info().Str("user", u.ID).Str("login", u.Login).Msg("user created for an external token")
+	return u, nil
 }

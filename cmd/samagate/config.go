@@ -72,6 +72,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.StringVar(&c.ExternalJWT.JWKSURL, "jwt-jwks-url", "", "JWKS URL of an external token issuer (Ed25519 or RSA keys); empty: none")
 	fs.StringVar(&c.ExternalJWT.Issuer, "jwt-external-issuer", "", "iss claim required of external tokens")
 	fs.StringVar(&c.ExternalJWT.Audience, "jwt-external-audience", "", "aud claim required of external tokens")
+	fs.BoolVar(&c.ExternalJWT.CreateUsers, "jwt-external-create-users", false, "create the user of an external token's sub on its first connect")
 
 	ch := &c.Chat
 	fs.IntVar(&ch.MaxParticipants, "max-participants", 50, "most members of a group conversation")
