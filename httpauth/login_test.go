@@ -189,4 +189,15 @@ func TestLoginThrottled(t *testing.T) {
 	}
 	// Even the right password waits now.
 	expectError(t, s.do(t, req{path: "/login", body: passwordBody("alice", "secret1", "d1")}), 429, "Too many attempts. Try again later.")
+	// An account that does not exist is answered the same way: the 429
+	// does not tell whether it exists.
+	for range 3 {
+		expectError(t, s.do(t, req{path: "/login", body: passwordBody("nobody", "wrong", "d1")}), 401, "Incorrect username or password.")
+	}
+	expectError(t, s.do(t, req{path: "/login", body: passwordBody("nobody", "wrong", "d1")}), 429, "Too many attempts. Try again later.")
+	// The block lifts after its time.
+	s.clock.Advance(91 * time.Second)
+	if r := s.do(t, req{path: "/login", body: passwordBody("alice", "secret1", "d1")}); r.status != http.StatusOK {
+		t.Fatalf("after the block: got %d %q, want 200", r.status, r.body)
+	}
 }
