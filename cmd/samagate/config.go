@@ -63,6 +63,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 
 	au := &c.Auth
 	fs.DurationVar(&au.AccessTTL, "access-ttl", 3*time.Hour, "lifetime of access tokens")
+	th := &au.Throttle
+	fs.IntVar(&th.PerAccount, "login-throttle-account", 10, "failed logins per account within the window before it is blocked")
+	fs.IntVar(&th.PerAddress, "login-throttle-address", 50, "failed logins per client address within the window before it is blocked")
+	fs.DurationVar(&th.Window, "login-throttle-window", 5*time.Minute, "window over which failed logins are counted")
+	fs.DurationVar(&th.Block, "login-throttle-block", 5*time.Minute, "how long a blocked account or address waits")
 	fs.DurationVar(&au.AccessTTLMax, "access-ttl-max", 30*24*time.Hour, "longest access token a login may ask for (expiresIn)")
 	fs.DurationVar(&au.RefreshTTL, "refresh-ttl", 14*24*time.Hour, "lifetime of refresh tokens")
 	fs.StringVar(&au.Issuer, "jwt-issuer", "samagate", "iss claim of access tokens")

@@ -53,11 +53,12 @@ func TestParseConfigEnvAndFlags(t *testing.T) {
 
 func TestParseConfigCluster(t *testing.T) {
 	e := env(map[string]string{
-		"SAMAGATE_DATABASE_URL":    "postgres://u:p@db:5432/sg",
-		"SAMAGATE_REDIS_URL":       "10.0.0.1:7000,10.0.0.2:7000",
-		"SAMAGATE_NODE_ID":         "node-a",
-		"SAMAGATE_PG_MAX_CONNS":    "40",
-		"SAMAGATE_NODE_DEAD_AFTER": "8s",
+		"SAMAGATE_DATABASE_URL":           "postgres://u:p@db:5432/sg",
+		"SAMAGATE_REDIS_URL":              "10.0.0.1:7000,10.0.0.2:7000",
+		"SAMAGATE_NODE_ID":                "node-a",
+		"SAMAGATE_PG_MAX_CONNS":           "40",
+		"SAMAGATE_NODE_DEAD_AFTER":        "8s",
+		"SAMAGATE_LOGIN_THROTTLE_ACCOUNT": "4",
 	})
 	c, _, err := parseConfig([]string{"--pg-min-conns", "2"}, e, &bytes.Buffer{})
 	if err != nil {
@@ -65,6 +66,9 @@ func TestParseConfigCluster(t *testing.T) {
 	}
 	if c.DatabaseURL != "postgres://u:p@db:5432/sg" || c.RedisURL != "10.0.0.1:7000,10.0.0.2:7000" || c.Redis.NodeID != "node-a" {
 		t.Fatalf("cluster settings: got %q %q %q", c.DatabaseURL, c.RedisURL, c.Redis.NodeID)
+	}
+	if c.Auth.Throttle.PerAccount != 4 || c.Auth.Throttle.PerAddress != 50 || c.Auth.Throttle.Block != 5*time.Minute {
+		t.Fatalf("throttle: got %+v", c.Auth.Throttle)
 	}
 	if c.Postgres.MaxConns != 40 || c.Postgres.MinConns != 2 || c.Redis.DeadAfter != 8*time.Second || c.Redis.Heartbeat != time.Second {
 		t.Fatalf("pool and timings: got %+v %+v", c.Postgres, c.Redis)
