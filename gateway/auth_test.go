@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -362,4 +363,25 @@ func TestUserLoginTOTP(t *testing.T) {
 	c.roundTrip(fmt.Sprintf(login, ""), `{"response":{"id":"l","error":{"status":401,"message":"A TOTP code is required (method: totp)."}}}`)
 	next, _ := totp.Code(secret, now.Add(30*time.Second), totp.Config{}) // the first step is used up; +1 step is accepted
 	c.roundTrip(fmt.Sprintf(login, `,"code":"`+next+`"`), `{"response":{"id":"l","user":{"...":true},"token":"<string>"}}`)
+}
+
+// TestUserLoginExpiresIn: user_login takes expiresIn like POST /login; the
+// token it returns lives that long; a malformed value names the field.
+func TestUserLoginExpiresIn(t *testing.T) {
+	n := startNode(t, nil)
+	a := n.signUp(t, "alice")
+	c := n.dial(t)
+	got := c.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"login":%q,"password":%q,"device_id":"d","expiresIn":"90m"},"id":"l"}}`, a.login, a.password),
+		`{"response":{"id":"l","user":{"...":true},"token":"<string>"}}`)
+	parts := strings.Split(str(t, got, "response.token"), ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct{ Iat, Exp int64 }
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.Exp-claims.Iat != 5400 {
+		t.Fatalf("token lifetime: got %d s (%v), want 5400", claims.Exp-claims.Iat, err)
+	}
+	c.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"login":%q,"password":%q,"device_id":"d","expiresIn":"soon"},"id":"b"}}`, a.login, a.password),
+		`{"response":{"id":"b","error":{"status":422,"message":"'expiresIn' must be a positive number of milliseconds or a duration like \"12h\", \"7d\", \"90m\"","errors":{"expiresIn":["'expiresIn' must be a positive number of milliseconds or a duration like \"12h\", \"7d\", \"90m\""]}}}}`)
 }

@@ -64,6 +64,8 @@ func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byt
 		SelectionToken string `json:"selection_token"`
 		// Code is the second factor (TOTP or recovery code) once enabled.
 		Code string `json:"code"`
+		// ExpiresIn asks for the token's lifetime, as on POST /login.
+		ExpiresIn any `json:"expiresIn"`
 	}
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
@@ -71,6 +73,13 @@ func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byt
 	dev, err := protocol.DeviceID(prm.DeviceID)
 	if err != nil {
 		return nil, err
+	}
+	if prm.ExpiresIn != nil {
+		d, err := auth.ParseExpiresIn(prm.ExpiresIn)
+		if err != nil {
+			return nil, err
+		}
+		ctx = auth.WithAccessTTL(ctx, d)
 	}
 	var (
 		p     *auth.Principal

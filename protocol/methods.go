@@ -27,6 +27,8 @@ const (
 	MethodConnect = "connect"
 	// MethodUserLogin {organization_id?, login|userId, password, device_id} or
 	// {token, device_id} -> {"user":{..},"token":".."}; deprecated, binds the socket.
+	// Additive: code (TOTP), selection_token (after select_account),
+	// expiresIn (token lifetime, as on POST /login).
 	MethodUserLogin = "user_login"
 	// MethodUserLogout {scope?: "device"|"all"|"others"} -> {"success":true};
 	// ends the device session (default), every session of the user, or every
