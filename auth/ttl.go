@@ -29,6 +29,10 @@ func (s *Service) accessTTL(ctx context.Context) time.Duration {
 	return min(d, s.cfg.AccessTTLMax)
 }
 
+// maxExpiresIn bounds what ParseExpiresIn accepts (the service then caps
+// it at AccessTTLMax); it keeps the arithmetic far from overflow.
+const maxExpiresIn = 100 * 365 * 24 * time.Hour
+
 var durationPart = regexp.MustCompile(`(\d+)(ms|s|m|h|d|w)`)
 
 // ParseExpiresIn reads a requested token lifetime: a JSON number is
@@ -39,7 +43,7 @@ func ParseExpiresIn(v any) (time.Duration, error) {
 	bad := protocol.Invalid("expiresIn", `'expiresIn' must be a positive number of milliseconds or a duration like "12h", "7d", "90m"`)
 	switch x := v.(type) {
 	case float64:
-		if x < 1 || x != float64(int64(x)) || x > float64(100*365*24*time.Hour/time.Millisecond) {
+		if x < 1 || x != float64(int64(x)) || x > float64(maxExpiresIn/time.Millisecond) {
 			return 0, bad
 		}
 		return time.Duration(x) * time.Millisecond, nil
@@ -58,11 +62,14 @@ func ParseExpiresIn(v any) (time.Duration, error) {
 				return 0, bad
 			}
 			end = p[1]
+			u := unit(x[p[4]:p[5]])
 			n, err := strconv.ParseInt(x[p[2]:p[3]], 10, 64)
-			if err != nil || n > 1e9 {
+			if err != nil || n > int64(maxExpiresIn/u) {
 				return 0, bad
 			}
-			total += time.Duration(n) * unit(x[p[4]:p[5]])
+			if total += time.Duration(n) * u; total > maxExpiresIn {
+				return 0, bad
+			}
 		}
 		if end != len(x) || total <= 0 {
 			return 0, bad
