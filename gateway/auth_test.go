@@ -174,7 +174,7 @@ func TestLogoutUnbindsLiveSockets(t *testing.T) {
 	for _, ck := range phoneResp.Cookies() {
 		req.AddCookie(ck)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := n.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestUserLoginSelectAccount(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, n.base+"/admin/organization", strings.NewReader(`{"name":"Acme"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("admin-api-key", "k")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := n.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestUserLoginTOTP(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, n.base+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := n.http.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -143,7 +143,7 @@ func TestClusterSessionRevoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header.Set("Authorization", "Bearer "+webTok)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := n1.http.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

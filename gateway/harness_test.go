@@ -33,6 +33,10 @@ type node struct {
 	app  *app.App
 	base string // http://127.0.0.1:port
 	ws   string // ws://127.0.0.1:port/
+	// http is this node's own client: a shared one could reuse a kept-alive
+	// connection to an earlier node that had the same port, and a POST on
+	// it fails with EOF.
+	http *http.Client
 }
 
 // clusterEnv, when set to 1, runs every test of this package against a node
@@ -93,7 +97,9 @@ func runNode(t testing.TB, cfg app.Config) *node {
 	if err := a.Run(context.Background()); err != nil {
 		t.Fatalf("run app: %v", err)
 	}
-	n := &node{t: t, app: a, base: "http://" + a.Addr().String(), ws: "ws://" + a.Addr().String() + "/"}
+	n := &node{t: t, app: a, base: "http://" + a.Addr().String(), ws: "ws://" + a.Addr().String() + "/",
+		http: &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}}
+	t.Cleanup(n.http.CloseIdleConnections)
 	t.Cleanup(func() {
 		if err := a.Close(); err != nil {
 			t.Errorf("close app: %v", err)
@@ -301,7 +307,7 @@ func (n *node) httpLogin(t testing.TB, body string, mod func(*http.Request)) (in
 	if mod != nil {
 		mod(req)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := n.http.Do(req)
 	if err != nil {
 		t.Fatalf("post /login: %v", err)
 	}
