@@ -94,10 +94,7 @@ func (s *Service) selection(ctx context.Context, users []store.User, deviceID st
 	now := s.now()
 	claims.RegisteredClaims = jwt.RegisteredClaims{Issuer: s.cfg.Issuer, Audience: jwt.ClaimStrings{s.cfg.Audience},
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(selectionTTL))}
-	k := s.keys.signing()
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
-	t.Header["kid"] = k.Kid
-	signed, err := t.SignedString(k.Secret)
+	signed, err := signToken(claims, s.keys.signing())
 	if err != nil {
 		return fmt.Errorf("sign selection token: %w", err)
 	}
@@ -112,15 +109,7 @@ func (s *Service) completeSelection(ctx context.Context, l PasswordLogin) (*Gran
 		return nil, protocol.Invalid("organization_id", "'organization_id' is required with 'selection_token'")
 	}
 	var c selectClaims
-	_, err := jwt.ParseWithClaims(l.SelectionToken, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if secret, ok := s.keys.byKid(kid); ok {
-			return secret, nil
-		}
-		return nil, errors.New("unknown kid")
-	}, jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(s.cfg.Issuer),
-		jwt.WithAudience(s.cfg.Audience), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
-	if err != nil || c.Type != "select" || c.DeviceID != l.DeviceID {
+	if err := s.parseToken(l.SelectionToken, &c, AlgHS256); err != nil || c.Type != "select" || c.DeviceID != l.DeviceID {
 		return nil, errBadSelection
 	}
 	uid, ok := c.Users[l.OrgID]

@@ -6,16 +6,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/samagate/samagate/store"
 )
 
 // Signing algorithms of access tokens (--jwt-alg).
@@ -241,205 +235,6 @@ func validEd25519(b []byte) bool {
 	return bytes.Equal(ed25519.NewKeyFromSeed(b[:ed25519.SeedSize]), b)
 }
 
-// LoadOrCreateKeys reads dir/signing-keys.json, creating it (mode 0600) with
-// fresh keys on first start, so restarts keep issued tokens valid. A key of
-// the WithAlg algorithm is added (and the file rewritten) when missing.
-func LoadOrCreateKeys(dir string, opts ...KeyOption) (*Keys, error) {
-	o, err := buildOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	list, err := readKeyFile(dir)
-	if err != nil {
-		return nil, err
-	}
-	add, err := missingKeys(list, o.alg)
-	if err != nil {
-		return nil, err
-	}
-	if len(add) > 0 {
-		list = append(add, list...)
-		if err := writeKeyFile(dir, list); err != nil {
-			return nil, err
-		}
-	}
-	return newKeySet(list, o, nil), nil
-}
-
-// RotateKeys puts fresh keys in front of dir/signing-keys.json (a new
-// access-token key and, with EdDSA, a new HS256 secret too) and rewrites
-// the file: the new keys sign from now on, the old ones still verify the
-// tokens they signed.
-func RotateKeys(dir string, opts ...KeyOption) (*Keys, error) {
-	o, err := buildOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	list, err := readKeyFile(dir)
-	if err != nil {
-		return nil, err
-	}
-	fresh, err := freshKeys(o.alg)
-	if err != nil {
-		return nil, err
-	}
-	list = append(fresh, list...)
-	if err := writeKeyFile(dir, list); err != nil {
-		return nil, err
-	}
-	return newKeySet(list, o, nil), nil
-}
-
-// readKeyFile returns the keys of dir's key file, or none when there is no
-// file yet.
-func readKeyFile(dir string) ([]key, error) {
-	data, err := os.ReadFile(filepath.Join(dir, keysFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", keysFile, err)
-	}
-	var list []key
-	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, fmt.Errorf("read %s: %w", keysFile, err)
-	}
-	if len(list) == 0 {
-		return nil, fmt.Errorf("read %s: no usable key", keysFile)
-	}
-	for _, k := range list {
-		if err := k.check(); err != nil {
-			return nil, fmt.Errorf("read %s: %w", keysFile, err)
-		}
-	}
-	return list, nil
-}
-
-// writeKeyFile replaces dir's key file atomically, readable by the owner
-// only.
-func writeKeyFile(dir string, list []key) error {
-	data, err := json.Marshal(list)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", keysFile, err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create key dir: %w", err)
-	}
-	path := filepath.Join(dir, keysFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", keysFile, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", keysFile, err)
-	}
-	return nil
-}
-
-// KeyStore is where a cluster keeps its signing keys (implemented by the
-// store backends).
-type KeyStore interface {
-	SigningKeys(ctx context.Context) ([]store.SigningKey, error)
-	AddSigningKey(ctx context.Context, k *store.SigningKey) error
-}
-
-// storeAttempts bounds the rounds of adding keys while other nodes add
-// theirs.
-const storeAttempts = 4
-
-// LoadOrCreateStoreKeys reads the signing keys shared by every node of a
-// cluster from the database, creating the missing ones (the first start, or
-// the first start with a new WithAlg). Nodes starting at once race on the
-// same key numbers; the store lets one win and all read the winner, so
-// every node signs with the same key. The keys reload themselves from ks
-// when a token names an unknown kid, at most once per 10 s.
-func LoadOrCreateStoreKeys(ctx context.Context, ks KeyStore, opts ...KeyOption) (*Keys, error) {
-	o, err := buildOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	for range storeAttempts {
-		list, err := loadStoreKeys(ctx, ks)
-		if err != nil {
-			return nil, err
-		}
-		add, err := missingKeys(list, o.alg)
-		if err != nil {
-			return nil, err
-		}
-		if len(add) == 0 {
-			reload := func(ctx context.Context) ([]key, error) { return loadStoreKeys(ctx, ks) }
-			return newKeySet(list, o, reload), nil
-		}
-		if err := addStoreKeys(ctx, ks, list, add); err != nil && !errors.Is(err, store.ErrConflict) {
-			return nil, fmt.Errorf("create signing key: %w", err)
-		}
-	}
-	return nil, errors.New("create signing key: the store keeps changing")
-}
-
-// RotateStoreKeys adds fresh keys with the next numbers (a new access-token
-// key and, with EdDSA, a new HS256 secret too): they sign from now on on
-// this node, and on the others once a token with the new kid makes them
-// reload. When another node rotates at the same moment its keys win and
-// are returned instead.
-func RotateStoreKeys(ctx context.Context, ks KeyStore, opts ...KeyOption) (*Keys, error) {
-	o, err := buildOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	list, err := loadStoreKeys(ctx, ks)
-	if err != nil {
-		return nil, err
-	}
-	fresh, err := freshKeys(o.alg)
-	if err != nil {
-		return nil, err
-	}
-	if err := addStoreKeys(ctx, ks, list, fresh); err != nil && !errors.Is(err, store.ErrConflict) {
-		return nil, fmt.Errorf("rotate signing key: %w", err)
-	}
-	return LoadOrCreateStoreKeys(ctx, ks, opts...)
-}
-
-// addStoreKeys stores add (newest first) after the keys of list, oldest
-// first, so add[0] gets the highest number.
-func addStoreKeys(ctx context.Context, ks KeyStore, list, add []key) error {
-	top := 0
-	for _, k := range list {
-		top = max(top, k.seq)
-	}
-	now := time.Now().UTC()
-	for i := len(add) - 1; i >= 0; i-- {
-		top++
-		sk := &store.SigningKey{Seq: top, Kid: add[i].Kid, Secret: add[i].Secret, CreatedAt: now}
-		if err := ks.AddSigningKey(ctx, sk); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// loadStoreKeys reads every key of ks, newest first.
-func loadStoreKeys(ctx context.Context, ks KeyStore) ([]key, error) {
-	rows, err := ks.SigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read signing keys: %w", err)
-	}
-	list := make([]key, 0, len(rows))
-	for _, r := range rows {
-		k := key{Kid: r.Kid, Secret: r.Secret, seq: r.Seq}
-		if strings.HasPrefix(r.Kid, edKidPrefix) && validEd25519(r.Secret) {
-			k.Alg = AlgEdDSA
-		}
-		if err := k.check(); err != nil {
-			return nil, err
-		}
-		list = append(list, k)
-	}
-	return list, nil
-}
-
 // snapshot returns the current keys; the slice is never modified.
 func (k *Keys) snapshot() []key {
 	k.mu.RLock()
@@ -466,16 +261,6 @@ func (k *Keys) accessKey() key { return k.newest(k.alg) }
 // AccessKid is the kid new access tokens are signed with (logged after a
 // rotation).
 func (k *Keys) AccessKid() string { return k.accessKey().Kid }
-
-// byKid returns the HS256 secret named kid (never another kind of key, so
-// an Ed25519 private key is never used as an HMAC secret).
-func (k *Keys) byKid(kid string) ([]byte, bool) {
-	x, ok := k.lookup(kid)
-	if !ok || x.alg() != AlgHS256 {
-		return nil, false
-	}
-	return x.Secret, true
-}
 
 // verifyKey returns the key that verifies a token of alg signed by kid: the
 // HS256 secret or the Ed25519 public key. The key's own algorithm must be

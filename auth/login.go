@@ -162,6 +162,12 @@ func (s *Service) Authenticate(ctx context.Context, accessToken, deviceID string
 	if err != nil {
 		return nil, err
 	}
+	return s.principalOf(ctx, c, deviceID)
+}
+
+// principalOf checks verified access claims against their live session on
+// deviceID.
+func (s *Service) principalOf(ctx context.Context, c *accessClaims, deviceID string) (*Principal, error) {
 	if c.DeviceID != deviceID {
 		return nil, protocol.ErrIncorrectToken
 	}
@@ -280,7 +286,7 @@ func (s *Service) LogoutTokens(ctx context.Context, accessToken, refreshToken st
 	if err != nil {
 		return nil, protocol.ErrMissingCredentials
 	}
-	p, err := s.Authenticate(ctx, accessToken, c.DeviceID)
+	p, err := s.principalOf(ctx, c, c.DeviceID)
 	if err != nil {
 		return nil, protocol.ErrMissingCredentials
 	}

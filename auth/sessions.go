@@ -68,7 +68,7 @@ func (s *Service) Bearer(ctx context.Context, accessToken string) (*Principal, *
 	if err != nil {
 		return nil, nil, fmt.Errorf("load user: %w", err)
 	}
-	p, err := s.Authenticate(ctx, accessToken, c.DeviceID)
+	p, err := s.principalOf(ctx, c, c.DeviceID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -44,6 +44,17 @@ func (s *Service) issueAccess(p Principal, ttl time.Duration) (string, time.Time
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
 	}
+	signed, err := signToken(c, k)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return signed, exp, nil
+}
+
+// signToken signs claims with k (HS256 or EdDSA, by the key's kind) and
+// names the key in the kid header. Access and selection tokens both go
+// through it.
+func signToken(c jwt.Claims, k key) (string, error) {
 	var (
 		method  jwt.SigningMethod = jwt.SigningMethodHS256
 		signKey any               = k.Secret
@@ -53,25 +64,20 @@ func (s *Service) issueAccess(p Principal, ttl time.Duration) (string, time.Time
 	}
 	t := jwt.NewWithClaims(method, c)
 	t.Header["kid"] = k.Kid
-	signed, err := t.SignedString(signKey)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
-	}
-	return signed, exp, nil
+	return t.SignedString(signKey)
 }
 
-// parseAccess verifies signature (HS256 or EdDSA, never none; the key by
-// kid, and its kind must be the token's alg, so an HS256 token cannot name
-// an Ed25519 key), iss, aud, exp and type. A kid this node does not know
-// reloads the keys (another node may have rotated). Expired tokens give
+// parseToken verifies a token of ours into c: one of algs (never none), the
+// key by kid, whose kind must be the token's alg (an HS256 token cannot name
+// an Ed25519 key; a kid this node does not know reloads the keys: another
+// node may have rotated), iss, aud and exp. Expired tokens give
 // ErrTokenExpired, anything else ErrIncorrectToken.
-func (s *Service) parseAccess(token string) (*accessClaims, error) {
-	var c accessClaims
-	_, err := jwt.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+func (s *Service) parseToken(token string, c jwt.Claims, algs ...string) error {
+	_, err := jwt.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		return s.keys.verifyKey(kid, t.Method.Alg())
 	},
-		jwt.WithValidMethods([]string{AlgHS256, AlgEdDSA}),
+		jwt.WithValidMethods(algs),
 		jwt.WithIssuer(s.cfg.Issuer),
 		jwt.WithAudience(s.cfg.Audience),
 		jwt.WithExpirationRequired(),
@@ -79,10 +85,21 @@ func (s *Service) parseAccess(token string) (*accessClaims, error) {
 	)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, protocol.ErrTokenExpired
+		return protocol.ErrTokenExpired
 	case err != nil:
-		return nil, protocol.ErrIncorrectToken
-	case c.Type != "access" || c.SID == "" || c.UID == "":
+		return protocol.ErrIncorrectToken
+	}
+	return nil
+}
+
+// parseAccess verifies an access token (HS256 or EdDSA; see parseToken)
+// and its type.
+func (s *Service) parseAccess(token string) (*accessClaims, error) {
+	var c accessClaims
+	if err := s.parseToken(token, &c, AlgHS256, AlgEdDSA); err != nil {
+		return nil, err
+	}
+	if c.Type != "access" || c.SID == "" || c.UID == "" {
 		return nil, protocol.ErrIncorrectToken
 	}
 	return &c, nil
