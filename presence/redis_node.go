@@ -172,12 +172,33 @@ func (r *Redis) reap(ctx context.Context, node string, recv Receiver) {
 	if err != nil || !ok {
 		return
 	}
-	users, err := r.rdb.SMembers(ctx, r.usersKey(node)).Result()
+	users, offline, err := r.dropNode(ctx, node)
 	if err != nil {
 		r.log.Warn().Err(err).Str("node", node).Msg("presence: reap")
-		return
 	}
-	var offline []string
+	if err := r.rdb.Set(ctx, r.deadKey(node), r.node, time.Minute).Err(); err != nil { // tells the others it died
+		r.log.Warn().Err(err).Str("node", node).Msg("presence: reap")
+	}
+	r.log.Warn().Str("node", node).Int("users", users).Int("offline", len(offline)).Msg("presence: reaped a dead node")
+	if len(offline) > 0 {
+		recv.PresenceChanged(ctx, offline, false)
+	}
+}
+
+// dropNode removes every socket node has in Redis, in pipelined batches,
+// marks the users who thereby went offline in their organization's index,
+// and takes the node off the registry. It returns how many users the node
+// had and which went offline. Reaping a dead node and leaving cleanly both
+// use it.
+func (r *Redis) dropNode(ctx context.Context, node string) (int, []string, error) {
+	users, err := r.rdb.SMembers(ctx, r.usersKey(node)).Result()
+	if err != nil {
+		return 0, nil, err
+	}
+	var (
+		offline []string
+		errs    []error
+	)
 	for start := 0; start < len(users); start += 500 {
 		batch := users[start:min(start+500, len(users))]
 		pipe := r.rdb.Pipeline()
@@ -186,7 +207,7 @@ func (r *Redis) reap(ctx context.Context, node string, recv Receiver) {
 			cmds[i] = r.lua.reap.Eval(ctx, pipe, []string{r.userKey(uid)}, node+"/")
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			r.log.Warn().Err(err).Str("node", node).Msg("presence: reap")
+			errs = append(errs, err)
 		}
 		for i, c := range cmds {
 			res, err := c.Slice()
@@ -202,16 +223,12 @@ func (r *Redis) reap(ctx context.Context, node string, recv Receiver) {
 		}
 	}
 	pipe := r.rdb.Pipeline()
-	pipe.Set(ctx, r.deadKey(node), r.node, time.Minute) // tells the others it died
 	pipe.Del(ctx, r.usersKey(node))
 	pipe.ZRem(ctx, r.nodesKey(), node)
 	if _, err := pipe.Exec(ctx); err != nil {
-		r.log.Warn().Err(err).Str("node", node).Msg("presence: reap")
+		errs = append(errs, err)
 	}
-	r.log.Warn().Str("node", node).Int("users", len(users)).Int("offline", len(offline)).Msg("presence: reaped a dead node")
-	if len(offline) > 0 {
-		recv.PresenceChanged(ctx, offline, false)
-	}
+	return len(users), offline, errors.Join(errs...)
 }
 
 // resync makes Redis hold exactly this node's live sockets and followers
@@ -340,19 +357,7 @@ func (r *Redis) Close(ctx context.Context) error {
 	r.runMu.Unlock()
 	var errs []error
 	if started {
-		res, err := r.rdb.SMembers(ctx, r.usersKey(r.node)).Result()
-		if err != nil {
-			errs = append(errs, err)
-		}
-		for _, uid := range res {
-			if err := r.lua.reap.Run(ctx, r.rdb, []string{r.userKey(uid)}, r.mine).Err(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		pipe := r.rdb.Pipeline()
-		pipe.Del(ctx, r.usersKey(r.node))
-		pipe.ZRem(ctx, r.nodesKey(), r.node)
-		if _, err := pipe.Exec(ctx); err != nil {
+		if _, _, err := r.dropNode(ctx, r.node); err != nil { // normally nothing left: the gateway removed its sockets
 			errs = append(errs, err)
 		}
 	}
