@@ -125,7 +125,7 @@ func TestClusterFaults(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, d := range devices {
-		wg.Go(func() { d.run(ctx, t, convs) })
+		wg.Go(func() { d.run(ctx) })
 	}
 	defer func() { stop(); wg.Wait() }()
 
