@@ -9,13 +9,28 @@ import (
 	"github.com/samagate/samagate/protocol"
 )
 
-// The 401 answers of the session routes tell the three cases apart, with
-// the messages of the UProgress sessions API.
-var (
-	errTokenExpired = &protocol.Error{Status: 401, Message: "Authorization token expired"}
-	errTokenInvalid = &protocol.Error{Status: 401, Message: "Authorization token invalid"}
-	errUserNotFound = &protocol.Error{Status: 401, Message: "User not found"}
-)
+// tokenProblems tells apart why a token was refused: the 401 of the
+// session routes (UProgress's messages) and the state of check-token
+// (Kuzzle's).
+var tokenProblems = []struct {
+	cause  error
+	answer *protocol.Error
+	state  string
+}{
+	{auth.ErrUserGone, &protocol.Error{Status: 401, Message: "User not found"}, "User not found"},
+	{protocol.ErrTokenExpired, &protocol.Error{Status: 401, Message: "Authorization token expired"}, "Token expired"},
+	{protocol.ErrIncorrectToken, &protocol.Error{Status: 401, Message: "Authorization token invalid"}, "Invalid token"},
+}
+
+// tokenProblem returns the row of tokenProblems err is, if any.
+func tokenProblem(err error) (answer *protocol.Error, state string, ok bool) {
+	for _, p := range tokenProblems {
+		if errors.Is(err, p.cause) {
+			return p.answer, p.state, true
+		}
+	}
+	return nil, "", false
+}
 
 // principal authenticates the Bearer token of a session route, answering
 // the 401 itself when it fails.
@@ -26,15 +41,11 @@ func (h *Handler) principal(w http.ResponseWriter, r *http.Request) (*auth.Princ
 		return nil, nil, false
 	}
 	p, u, err := h.auth.Bearer(r.Context(), tok)
-	switch {
-	case err == nil:
+	if err == nil {
 		return p, u, true
-	case errors.Is(err, auth.ErrUserGone):
-		err = errUserNotFound
-	case errors.Is(err, protocol.ErrTokenExpired):
-		err = errTokenExpired
-	case errors.Is(err, protocol.ErrIncorrectToken):
-		err = errTokenInvalid
+	}
+	if answer, _, ok := tokenProblem(err); ok {
+		err = answer
 	}
 	h.Error(w, r, err)
 	return nil, nil, false
@@ -107,16 +118,14 @@ func (h *Handler) checkToken(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt int64  `json:"expires_at,omitempty"`
 	}
 	p, _, err := h.auth.Bearer(r.Context(), body.Token)
-	switch {
-	case err == nil:
+	if err == nil {
 		h.writeJSON(w, r, http.StatusOK, reply{Valid: true, ExpiresAt: p.ExpiresAt.UnixMilli()})
-	case errors.Is(err, auth.ErrUserGone):
-		h.writeJSON(w, r, http.StatusOK, reply{State: "User not found"})
-	case errors.Is(err, protocol.ErrTokenExpired):
-		h.writeJSON(w, r, http.StatusOK, reply{State: "Token expired"})
-	case errors.Is(err, protocol.ErrIncorrectToken):
-		h.writeJSON(w, r, http.StatusOK, reply{State: "Invalid token"})
-	default:
-		h.Error(w, r, err)
+		return
 	}
+	_, state, ok := tokenProblem(err)
+	if !ok {
+		h.Error(w, r, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, reply{State: state})
 }
