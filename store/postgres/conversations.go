@@ -9,23 +9,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
 
-const convCols = `c.id, c.org_id, c.type, c.name, c.description, c.owner_id, c.opponent_id,
-	COALESCE(c.pair_key, ''), c.created_at, c.updated_at`
-
 const insertParticipant = `INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES ($1,$2,$3,$4)`
-
-func scanConversation(r pgx.Row) (*store.Conversation, error) {
-	var c store.Conversation
-	var created, updated int64
-	if err := r.Scan(&c.ID, &c.OrgID, &c.Type, &c.Name, &c.Description, &c.OwnerID, &c.OpponentID,
-		&c.PairKey, &created, &updated); err != nil {
-		return nil, mapErr(err)
-	}
-	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
-	return &c, nil
-}
 
 // CreateConversation implements store.Conversations: the conversation and
 // its participants go in one atomic batch.
@@ -34,9 +21,9 @@ func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps [
 	b.Queue(`INSERT INTO conversations (id, org_id, type, name, description, owner_id, opponent_id,
 		pair_key, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
 		c.ID, c.OrgID, c.Type, c.Name, c.Description, c.OwnerID, c.OpponentID,
-		nullable(c.PairKey), ms(c.CreatedAt), ms(c.UpdatedAt))
+		sqlrow.Nullable(c.PairKey), sqlrow.MS(c.CreatedAt), sqlrow.MS(c.UpdatedAt))
 	for _, p := range ps {
-		b.Queue(insertParticipant, c.ID, p.UserID, p.Role, ms(p.JoinedAt))
+		b.Queue(insertParticipant, c.ID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt))
 	}
 	if err := s.sendAtomic(ctx, b); err != nil {
 		return fmt.Errorf("create conversation: %w", err)
@@ -46,18 +33,18 @@ func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps [
 
 // Conversation implements store.Conversations.
 func (s *DB) Conversation(ctx context.Context, orgID, id string) (*store.Conversation, error) {
-	return scanConversation(s.pool.QueryRow(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.org_id = $1 AND c.id = $2`, orgID, id))
+	return mapScan(sqlrow.Conversation(s.pool.QueryRow(ctx, `SELECT `+sqlrow.ConversationCols+` FROM conversations c WHERE c.org_id = $1 AND c.id = $2`, orgID, id)))
 }
 
 // PrivateConversation implements store.Conversations.
 func (s *DB) PrivateConversation(ctx context.Context, orgID, pairKey string) (*store.Conversation, error) {
-	return scanConversation(s.pool.QueryRow(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.org_id = $1 AND c.pair_key = $2`, orgID, pairKey))
+	return mapScan(sqlrow.Conversation(s.pool.QueryRow(ctx, `SELECT `+sqlrow.ConversationCols+` FROM conversations c WHERE c.org_id = $1 AND c.pair_key = $2`, orgID, pairKey)))
 }
 
 // UpdateConversation implements store.Conversations.
 func (s *DB) UpdateConversation(ctx context.Context, c *store.Conversation) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE conversations SET name = $1, description = $2, owner_id = $3, opponent_id = $4,
-		updated_at = $5 WHERE org_id = $6 AND id = $7`, c.Name, c.Description, c.OwnerID, c.OpponentID, ms(c.UpdatedAt), c.OrgID, c.ID)
+		updated_at = $5 WHERE org_id = $6 AND id = $7`, c.Name, c.Description, c.OwnerID, c.OpponentID, sqlrow.MS(c.UpdatedAt), c.OrgID, c.ID)
 	if err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
@@ -87,7 +74,7 @@ func (s *DB) queryParticipants(ctx context.Context, q string, args ...any) ([]st
 		if err := rows.Scan(&p.ConversationID, &p.UserID, &p.Role, &joined); err != nil {
 			return nil, fmt.Errorf("scan participant: %w", err)
 		}
-		p.JoinedAt = fromMS(joined)
+		p.JoinedAt = sqlrow.FromMS(joined)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -120,7 +107,7 @@ func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []st
 	b := &pgx.Batch{}
 	for _, p := range ps {
 		b.Queue(insertParticipant+` ON CONFLICT (conversation_id, user_id) DO NOTHING`,
-			conversationID, p.UserID, p.Role, ms(p.JoinedAt))
+			conversationID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt))
 	}
 	if err := s.sendAtomic(ctx, b); err != nil {
 		return fmt.Errorf("add participants: %w", err)
@@ -151,7 +138,7 @@ func (s *DB) RemoveParticipant(ctx context.Context, conversationID, userID strin
 // UserConversations implements store.Conversations: the filters apply to the
 // conversation's activity (SAMA applied them to the caller's join time).
 func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q store.ConversationQuery) ([]store.Conversation, error) {
-	sqlq := `SELECT ` + convCols + ` FROM conversations c
+	sqlq := `SELECT ` + sqlrow.ConversationCols + ` FROM conversations c
 		JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1 WHERE c.org_id = $2`
 	args := []any{userID, orgID}
 	if len(q.IDs) > 0 {
@@ -159,11 +146,11 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 		sqlq += ` AND c.id = ANY($` + strconv.Itoa(len(args)) + `)`
 	}
 	if !q.UpdatedBefore.IsZero() {
-		args = append(args, ms(q.UpdatedBefore))
+		args = append(args, sqlrow.MS(q.UpdatedBefore))
 		sqlq += ` AND c.updated_at < $` + strconv.Itoa(len(args))
 	}
 	if !q.UpdatedAfter.IsZero() {
-		args = append(args, ms(q.UpdatedAfter))
+		args = append(args, sqlrow.MS(q.UpdatedAfter))
 		sqlq += ` AND c.updated_at > $` + strconv.Itoa(len(args))
 	}
 	args = append(args, limitArg(q.Limit))
@@ -175,7 +162,7 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 	defer rows.Close()
 	out := []store.Conversation{}
 	for rows.Next() {
-		c, err := scanConversation(rows)
+		c, err := mapScan(sqlrow.Conversation(rows))
 		if err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
@@ -192,7 +179,7 @@ func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix stri
 	rows, err := s.pool.Query(ctx, `SELECT c.id FROM conversations c
 		JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
 		WHERE c.org_id = $2 AND c.name ILIKE $3 ESCAPE '\' AND c.updated_at > $4
-		ORDER BY c.updated_at DESC, c.id DESC LIMIT $5`, userID, orgID, likePrefix(prefix), ms(updatedAfter), limitArg(limit))
+		ORDER BY c.updated_at DESC, c.id DESC LIMIT $5`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("search conversations: %w", err)
 	}

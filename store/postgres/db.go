@@ -144,39 +144,6 @@ func (s *DB) applyMigration(ctx context.Context, name string) error {
 	})
 }
 
-// ms and fromMS convert times to the stored unix milliseconds (0 = zero
-// time), the resolution SQLite stores too.
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-// nullable stores "" as NULL, so empty e-mails, phones and pair keys never
-// clash in their unique indexes.
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// rawOrNil stores an empty JSON field as NULL and any other byte for byte.
-func rawOrNil(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
-}
-
 // limitArg passes a LIMIT: negative means none, as in SQLite, where
 // PostgreSQL would reject it.
 func limitArg(n int) any {
@@ -214,3 +181,6 @@ func affected(tag pgconn.CommandTag, what string) error {
 func (s *DB) sendAtomic(ctx context.Context, b *pgx.Batch) error {
 	return mapErr(s.pool.SendBatch(ctx, b).Close())
 }
+
+// mapScan maps the error of a shared row scan (sqlrow) to store errors.
+func mapScan[T any](v T, err error) (T, error) { return v, mapErr(err) }

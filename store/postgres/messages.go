@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
 
 // eventLock is the pg_advisory_xact_lock key ("sgevents" in ASCII) that
@@ -38,12 +39,12 @@ func (s *DB) Commit(ctx context.Context, b *store.Batch) error {
 	for _, m := range b.Messages {
 		pb.Queue(`INSERT INTO messages (id, conversation_id, from_id, body, x, attachments,
 			replied_message_id, forwarded_message_id, t, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
-			m.ID, m.ConversationID, m.From, m.Body, rawOrNil(m.X), rawOrNil(m.Attachments), m.RepliedMessageID,
-			m.ForwardedMessageID, m.T, ms(m.CreatedAt), ms(m.UpdatedAt))
+			m.ID, m.ConversationID, m.From, m.Body, sqlrow.RawOrNil(m.X), sqlrow.RawOrNil(m.Attachments), m.RepliedMessageID,
+			m.ForwardedMessageID, m.T, sqlrow.MS(m.CreatedAt), sqlrow.MS(m.UpdatedAt))
 	}
 	for _, e := range b.Events {
 		pb.Queue(`INSERT INTO events (id, conversation_id, user_id, payload, created_at) VALUES ($1,$2,$3,$4,$5)`,
-			e.ID, nullable(e.ConversationID), nullable(e.UserID), string(e.Payload), ms(e.CreatedAt))
+			e.ID, sqlrow.Nullable(e.ConversationID), sqlrow.Nullable(e.UserID), string(e.Payload), sqlrow.MS(e.CreatedAt))
 	}
 	ids := make([]string, 0, len(b.Touch))
 	for id := range b.Touch {
@@ -51,7 +52,7 @@ func (s *DB) Commit(ctx context.Context, b *store.Batch) error {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		pb.Queue(`UPDATE conversations SET updated_at = GREATEST(updated_at, $1) WHERE id = $2`, ms(b.Touch[id]), id)
+		pb.Queue(`UPDATE conversations SET updated_at = GREATEST(updated_at, $1) WHERE id = $2`, sqlrow.MS(b.Touch[id]), id)
 	}
 	if err := s.sendAtomic(ctx, pb); err != nil {
 		return fmt.Errorf("commit batch: %w", err)
@@ -59,35 +60,14 @@ func (s *DB) Commit(ctx context.Context, b *store.Batch) error {
 	return nil
 }
 
-const msgCols = `id, conversation_id, from_id, body, COALESCE(x, ''), COALESCE(attachments, ''), replied_message_id,
-	forwarded_message_id, t, created_at, updated_at`
-
-func scanMessage(r pgx.Row) (*store.Message, error) {
-	var m store.Message
-	var x, att string
-	var c, u int64
-	if err := r.Scan(&m.ID, &m.ConversationID, &m.From, &m.Body, &x, &att, &m.RepliedMessageID,
-		&m.ForwardedMessageID, &m.T, &c, &u); err != nil {
-		return nil, mapErr(err)
-	}
-	if x != "" {
-		m.X = []byte(x)
-	}
-	if att != "" {
-		m.Attachments = []byte(att)
-	}
-	m.CreatedAt, m.UpdatedAt = fromMS(c), fromMS(u)
-	return &m, nil
-}
-
 // Message implements store.Messages.
 func (s *DB) Message(ctx context.Context, conversationID, id string) (*store.Message, error) {
-	return scanMessage(s.pool.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = $1 AND id = $2`, conversationID, id))
+	return mapScan(sqlrow.Message(s.pool.QueryRow(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = $1 AND id = $2`, conversationID, id)))
 }
 
 // ConversationMessages implements store.Messages.
 func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q store.MessageQuery) ([]store.Message, error) {
-	sqlq := `SELECT ` + msgCols + ` FROM messages m WHERE conversation_id = $1`
+	sqlq := `SELECT ` + sqlrow.MessageCols + ` FROM messages m WHERE conversation_id = $1`
 	args := []any{conversationID}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -100,18 +80,18 @@ func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q 
 		sqlq += ` AND id = ANY(` + arg(q.IDs) + `)`
 	}
 	if !q.UpdatedBefore.IsZero() {
-		sqlq += ` AND updated_at < ` + arg(ms(q.UpdatedBefore))
+		sqlq += ` AND updated_at < ` + arg(sqlrow.MS(q.UpdatedBefore))
 	}
 	order := ` ORDER BY id DESC`
 	if !q.UpdatedAfter.IsZero() {
-		sqlq += ` AND updated_at > ` + arg(ms(q.UpdatedAfter))
+		sqlq += ` AND updated_at > ` + arg(sqlrow.MS(q.UpdatedAfter))
 		order = ` ORDER BY id ASC`
 	}
 	sqlq += order + ` LIMIT ` + arg(limitArg(q.Limit))
 	return s.queryMessages(ctx, sqlq, args...)
 }
 
-// queryMessages runs a SELECT of msgCols and scans every row.
+// queryMessages runs a SELECT of sqlrow.MessageCols and scans every row.
 func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.Message, error) {
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
@@ -120,7 +100,7 @@ func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.
 	defer rows.Close()
 	out := []store.Message{}
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := mapScan(sqlrow.Message(rows))
 		if err != nil {
 			return nil, fmt.Errorf("scan message: %w", err)
 		}
@@ -179,13 +159,10 @@ func scanEvents(rows pgx.Rows) ([]store.Event, error) {
 	defer rows.Close()
 	out := []store.Event{}
 	for rows.Next() {
-		var e store.Event
-		var payload string
-		var c int64
-		if err := rows.Scan(&e.ID, &e.ConversationID, &e.UserID, &payload, &c); err != nil {
+		e, err := sqlrow.Event(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan event: %w", err)
 		}
-		e.Payload, e.CreatedAt = []byte(payload), fromMS(c)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -196,7 +173,7 @@ func scanEvents(rows pgx.Rows) ([]store.Event, error) {
 
 // PruneEvents implements store.Messages.
 func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE created_at < $1`, ms(before))
+	tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE created_at < $1`, sqlrow.MS(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune events: %w", err)
 	}
@@ -205,7 +182,7 @@ func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 
 // LastMessage implements store.Messages.
 func (s *DB) LastMessage(ctx context.Context, conversationID string) (*store.Message, error) {
-	return scanMessage(s.pool.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1`, conversationID))
+	return mapScan(sqlrow.Message(s.pool.QueryRow(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1`, conversationID)))
 }
 
 // ReadMark implements store.Messages.
@@ -244,7 +221,7 @@ func (s *DB) OthersReadMark(ctx context.Context, conversationID, userID string) 
 
 // UnreadFrom implements store.Messages.
 func (s *DB) UnreadFrom(ctx context.Context, conversationID, userID, after string, limit int) ([]store.Message, error) {
-	return s.queryMessages(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = $1 AND from_id <> $2 AND id > $3
+	return s.queryMessages(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = $1 AND from_id <> $2 AND id > $3
 		ORDER BY id DESC LIMIT $4`, conversationID, userID, after, limitArg(limit))
 }
 
@@ -261,12 +238,12 @@ func (s *DB) CountUnread(ctx context.Context, conversationID, userID, after stri
 
 // MessageByID implements store.Messages.
 func (s *DB) MessageByID(ctx context.Context, id string) (*store.Message, error) {
-	return scanMessage(s.pool.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE id = $1`, id))
+	return mapScan(sqlrow.Message(s.pool.QueryRow(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE id = $1`, id)))
 }
 
 // EditMessage implements store.Messages.
 func (s *DB) EditMessage(ctx context.Context, id, body string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE messages SET body = $1, updated_at = $2 WHERE id = $3`, body, ms(at), id)
+	tag, err := s.pool.Exec(ctx, `UPDATE messages SET body = $1, updated_at = $2 WHERE id = $3`, body, sqlrow.MS(at), id)
 	if err != nil {
 		return fmt.Errorf("edit message: %w", err)
 	}

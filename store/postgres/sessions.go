@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
 
 // CreateSession implements store.Sessions.
@@ -14,8 +15,8 @@ func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, user_id, org_id, device_id, addr, user_agent,
 		created_at, last_used_at, expires_at, revoked_at, platform, platform_version, app_name, app_version,
 		provider) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
-		x.ID, x.UserID, x.OrgID, x.DeviceID, x.Addr, x.UserAgent, ms(x.CreatedAt), ms(x.LastUsedAt),
-		ms(x.ExpiresAt), ms(x.RevokedAt), c.Platform, c.PlatformVersion, c.AppName, c.AppVersion, c.Provider)
+		x.ID, x.UserID, x.OrgID, x.DeviceID, x.Addr, x.UserAgent, sqlrow.MS(x.CreatedAt), sqlrow.MS(x.LastUsedAt),
+		sqlrow.MS(x.ExpiresAt), sqlrow.MS(x.RevokedAt), c.Platform, c.PlatformVersion, c.AppName, c.AppVersion, c.Provider)
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -24,12 +25,12 @@ func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
 
 // Session implements store.Sessions.
 func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
-	return scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id))
+	return mapScan(sqlrow.Session(s.pool.QueryRow(ctx, `SELECT `+sqlrow.SessionCols+` FROM sessions WHERE id = $1`, id)))
 }
 
 // TouchSession implements store.Sessions.
 func (s *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET last_used_at = $1 WHERE id = $2`, ms(at), id)
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET last_used_at = $1 WHERE id = $2`, sqlrow.MS(at), id)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
@@ -38,7 +39,7 @@ func (s *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 
 // RevokeSession implements store.Sessions; the first revocation time stays.
 func (s *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ms(at), id); err != nil {
+	if _, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, sqlrow.MS(at), id); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
 	return nil
@@ -47,7 +48,7 @@ func (s *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
 // RevokeSessions implements store.Sessions.
 func (s *DB) RevokeSessions(ctx context.Context, userID, deviceID string, at time.Time) (int, error) {
 	q := `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`
-	args := []any{ms(at), userID}
+	args := []any{sqlrow.MS(at), userID}
 	if deviceID != "" {
 		q += ` AND device_id = $3`
 		args = append(args, deviceID)
@@ -62,7 +63,7 @@ func (s *DB) RevokeSessions(ctx context.Context, userID, deviceID string, at tim
 // CreateRefreshToken implements store.Sessions.
 func (s *DB) CreateRefreshToken(ctx context.Context, t *store.RefreshToken) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
-		VALUES ($1,$2,$3,$4,$5,$6)`, t.Hash, t.SessionID, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.UsedAt), t.ReplacedBy)
+		VALUES ($1,$2,$3,$4,$5,$6)`, t.Hash, t.SessionID, sqlrow.MS(t.CreatedAt), sqlrow.MS(t.ExpiresAt), sqlrow.MS(t.UsedAt), t.ReplacedBy)
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
 	}
@@ -78,7 +79,7 @@ func (s *DB) RefreshToken(ctx context.Context, hash string) (*store.RefreshToken
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMS(c), fromMS(e), fromMS(u)
+	t.CreatedAt, t.ExpiresAt, t.UsedAt = sqlrow.FromMS(c), sqlrow.FromMS(e), sqlrow.FromMS(u)
 	return &t, nil
 }
 
@@ -92,7 +93,7 @@ func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.Re
 		)
 		INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
 		SELECT $2::text, $4::text, $5::bigint, $6::bigint, 0, '' FROM used`,
-		ms(at), next.Hash, hash, next.SessionID, ms(next.CreatedAt), ms(next.ExpiresAt))
+		sqlrow.MS(at), next.Hash, hash, next.SessionID, sqlrow.MS(next.CreatedAt), sqlrow.MS(next.ExpiresAt))
 	if err != nil {
 		return false, fmt.Errorf("rotate refresh token: %w", mapErr(err))
 	}
@@ -102,7 +103,7 @@ func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.Re
 // LiveDevices implements store.Sessions.
 func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT device_id FROM sessions
-		WHERE user_id = $1 AND revoked_at = 0 AND expires_at > $2 ORDER BY device_id`, userID, ms(now))
+		WHERE user_id = $1 AND revoked_at = 0 AND expires_at > $2 ORDER BY device_id`, userID, sqlrow.MS(now))
 	if err != nil {
 		return nil, fmt.Errorf("live devices: %w", err)
 	}
@@ -121,35 +122,17 @@ func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]s
 	return out, nil
 }
 
-const sessionCols = `id, user_id, org_id, device_id, addr, user_agent, created_at, last_used_at, expires_at,
-	revoked_at, platform, platform_version, app_name, app_version, provider`
-
-// rowScanner is a pgx row or rows.
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanSession(r rowScanner) (*store.Session, error) {
-	var x store.Session
-	var c, l, e, v int64
-	cl := &x.Client
-	if err := r.Scan(&x.ID, &x.UserID, &x.OrgID, &x.DeviceID, &x.Addr, &x.UserAgent, &c, &l, &e, &v,
-		&cl.Platform, &cl.PlatformVersion, &cl.AppName, &cl.AppVersion, &cl.Provider); err != nil {
-		return nil, mapErr(err)
-	}
-	x.CreatedAt, x.LastUsedAt, x.ExpiresAt, x.RevokedAt = fromMS(c), fromMS(l), fromMS(e), fromMS(v)
-	return &x, nil
-}
-
 // UserSessions implements store.Sessions.
 func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions
-		WHERE user_id = $1 AND revoked_at = 0 AND expires_at > $2 ORDER BY last_used_at DESC, id DESC`, userID, ms(now))
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.SessionCols+` FROM sessions
+		WHERE user_id = $1 AND revoked_at = 0 AND expires_at > $2 ORDER BY last_used_at DESC, id DESC`, userID, sqlrow.MS(now))
 	if err != nil {
 		return nil, fmt.Errorf("user sessions: %w", err)
 	}
 	defer rows.Close()
 	out := []store.Session{}
 	for rows.Next() {
-		x, err := scanSession(rows)
+		x, err := mapScan(sqlrow.Session(rows))
 		if err != nil {
 			return nil, fmt.Errorf("user sessions: %w", err)
 		}

@@ -7,36 +7,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
-
-const userCols = `id, org_id, login, COALESCE(email, ''), COALESCE(phone, ''), first_name, last_name,
-	COALESCE(avatar_object, ''), password_hash, recent_activity, created_at, updated_at, last_login_at`
-
-func scanUser(r pgx.Row) (*store.User, error) {
-	var u store.User
-	var avatar string
-	var created, updated, lastLogin int64
-	if err := r.Scan(&u.ID, &u.OrgID, &u.Login, &u.Email, &u.Phone, &u.FirstName, &u.LastName,
-		&avatar, &u.PasswordHash, &u.RecentActivity, &created, &updated, &lastLogin); err != nil {
-		return nil, mapErr(err)
-	}
-	u.LastLoginAt = fromMS(lastLogin)
-	if avatar != "" {
-		u.AvatarObject = []byte(avatar)
-	}
-	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
-	return &u, nil
-}
 
 // CreateUser implements store.Users.
 func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO users (id, org_id, login, email, phone, first_name, last_name,
 		avatar_object, password_hash, recent_activity, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
-		u.ID, u.OrgID, u.Login, nullable(u.Email), nullable(u.Phone), u.FirstName, u.LastName,
-		rawOrNil(u.AvatarObject), u.PasswordHash, u.RecentActivity, ms(u.CreatedAt), ms(u.UpdatedAt))
+		u.ID, u.OrgID, u.Login, sqlrow.Nullable(u.Email), sqlrow.Nullable(u.Phone), u.FirstName, u.LastName,
+		sqlrow.RawOrNil(u.AvatarObject), u.PasswordHash, u.RecentActivity, sqlrow.MS(u.CreatedAt), sqlrow.MS(u.UpdatedAt))
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -45,22 +25,22 @@ func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
 
 // UserByID implements store.Users.
 func (s *DB) UserByID(ctx context.Context, orgID, id string) (*store.User, error) {
-	return scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE org_id = $1 AND id = $2`, orgID, id))
+	return mapScan(sqlrow.User(s.pool.QueryRow(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = $1 AND id = $2`, orgID, id)))
 }
 
 // UserByLogin implements store.Users: a login match wins over an e-mail one.
 func (s *DB) UserByLogin(ctx context.Context, orgID, login string) (*store.User, error) {
-	return scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users
+	return mapScan(sqlrow.User(s.pool.QueryRow(ctx, `SELECT `+sqlrow.UserCols+` FROM users
 		WHERE org_id = $1 AND (lower(login) = lower($2) OR lower(email) = lower($2))
-		ORDER BY lower(login) = lower($2) DESC LIMIT 1`, orgID, login))
+		ORDER BY lower(login) = lower($2) DESC LIMIT 1`, orgID, login)))
 }
 
 // UpdateUser implements store.Users.
 func (s *DB) UpdateUser(ctx context.Context, u *store.User) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET login = $1, email = $2, phone = $3, first_name = $4, last_name = $5,
 		avatar_object = $6, password_hash = $7, updated_at = $8 WHERE org_id = $9 AND id = $10`,
-		u.Login, nullable(u.Email), nullable(u.Phone), u.FirstName, u.LastName, rawOrNil(u.AvatarObject),
-		u.PasswordHash, ms(u.UpdatedAt), u.OrgID, u.ID)
+		u.Login, sqlrow.Nullable(u.Email), sqlrow.Nullable(u.Phone), u.FirstName, u.LastName, sqlrow.RawOrNil(u.AvatarObject),
+		u.PasswordHash, sqlrow.MS(u.UpdatedAt), u.OrgID, u.ID)
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
@@ -86,7 +66,7 @@ func likePrefix(p string) string {
 // first or last name; SAMA's order (first_name desc, last_name, login),
 // byte-wise like SQLite's.
 func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) ([]store.User, error) {
-	sqlq := `SELECT ` + userCols + ` FROM users WHERE org_id = $1
+	sqlq := `SELECT ` + sqlrow.UserCols + ` FROM users WHERE org_id = $1
 		AND (login ILIKE $2 ESCAPE '\' OR first_name ILIKE $2 ESCAPE '\' OR last_name ILIKE $2 ESCAPE '\')`
 	args := []any{orgID, likePrefix(q.Prefix)}
 	if len(q.ExcludeIDs) > 0 {
@@ -94,7 +74,7 @@ func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) (
 		sqlq += ` AND id <> ALL($` + strconv.Itoa(len(args)) + `)`
 	}
 	if !q.UpdatedAfter.IsZero() {
-		args = append(args, ms(q.UpdatedAfter))
+		args = append(args, sqlrow.MS(q.UpdatedAfter))
 		sqlq += ` AND updated_at > $` + strconv.Itoa(len(args))
 	}
 	args = append(args, limitArg(q.Limit))
@@ -107,7 +87,7 @@ func (s *DB) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]stor
 	if len(ids) == 0 {
 		return []store.User{}, nil
 	}
-	return s.queryUsers(ctx, `SELECT `+userCols+` FROM users WHERE org_id = $1 AND id = ANY($2) ORDER BY id DESC`, orgID, ids)
+	return s.queryUsers(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = $1 AND id = ANY($2) ORDER BY id DESC`, orgID, ids)
 }
 
 func (s *DB) queryUsers(ctx context.Context, q string, args ...any) ([]store.User, error) {
@@ -118,7 +98,7 @@ func (s *DB) queryUsers(ctx context.Context, q string, args ...any) ([]store.Use
 	defer rows.Close()
 	out := []store.User{}
 	for rows.Next() {
-		u, err := scanUser(rows)
+		u, err := mapScan(sqlrow.User(rows))
 		if err != nil {
 			return nil, fmt.Errorf("scan user: %w", err)
 		}
@@ -148,14 +128,14 @@ func (s *DB) Organization(ctx context.Context, id string) (*store.Organization, 
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	o.CreatedAt, o.UpdatedAt = fromMS(c), fromMS(u)
+	o.CreatedAt, o.UpdatedAt = sqlrow.FromMS(c), sqlrow.FromMS(u)
 	return &o, nil
 }
 
 // CreateOrganization implements store.Organizations.
 func (s *DB) CreateOrganization(ctx context.Context, o *store.Organization) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO organizations (id, name, created_at, updated_at) VALUES ($1,$2,$3,$4)`,
-		o.ID, o.Name, ms(o.CreatedAt), ms(o.UpdatedAt))
+		o.ID, o.Name, sqlrow.MS(o.CreatedAt), sqlrow.MS(o.UpdatedAt))
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create organization: %w", err)
 	}
@@ -164,13 +144,13 @@ func (s *DB) CreateOrganization(ctx context.Context, o *store.Organization) erro
 
 // UsersByIdentifier implements store.Users.
 func (s *DB) UsersByIdentifier(ctx context.Context, ident string, limit int) ([]store.User, error) {
-	return s.queryUsers(ctx, `SELECT `+userCols+` FROM users
+	return s.queryUsers(ctx, `SELECT `+sqlrow.UserCols+` FROM users
 		WHERE lower(login) = lower($1) OR lower(email) = lower($1) ORDER BY org_id LIMIT $2`, ident, limit)
 }
 
 // SetLastLogin implements store.Users.
 func (s *DB) SetLastLogin(ctx context.Context, userID string, at time.Time) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, ms(at), userID); err != nil {
+	if _, err := s.pool.Exec(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, sqlrow.MS(at), userID); err != nil {
 		return fmt.Errorf("set last login: %w", err)
 	}
 	return nil

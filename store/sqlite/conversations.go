@@ -7,21 +7,8 @@ import (
 	"time"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
-
-const convCols = `c.id, c.org_id, c.type, c.name, c.description, c.owner_id, c.opponent_id,
-	COALESCE(c.pair_key, ''), c.created_at, c.updated_at`
-
-func scanConversation(r scanner) (*store.Conversation, error) {
-	var c store.Conversation
-	var created, updated int64
-	if err := r.Scan(&c.ID, &c.OrgID, &c.Type, &c.Name, &c.Description, &c.OwnerID, &c.OpponentID,
-		&c.PairKey, &created, &updated); err != nil {
-		return nil, mapErr(err)
-	}
-	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
-	return &c, nil
-}
 
 // CreateConversation implements store.Conversations in one transaction.
 func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps []store.Participant) error {
@@ -32,12 +19,12 @@ func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps [
 	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, org_id, type, name, description, owner_id, opponent_id,
 		pair_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)`, c.ID, c.OrgID, c.Type, c.Name, c.Description, c.OwnerID, c.OpponentID,
-		nullable(c.PairKey), ms(c.CreatedAt), ms(c.UpdatedAt)); err != nil {
+		sqlrow.Nullable(c.PairKey), sqlrow.MS(c.CreatedAt), sqlrow.MS(c.UpdatedAt)); err != nil {
 		return fmt.Errorf("create conversation: %w", mapErr(err))
 	}
 	for _, p := range ps {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES (?,?,?,?)`,
-			c.ID, p.UserID, p.Role, ms(p.JoinedAt)); err != nil {
+			c.ID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt)); err != nil {
 			return fmt.Errorf("add participant: %w", mapErr(err))
 		}
 	}
@@ -49,18 +36,18 @@ func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps [
 
 // Conversation implements store.Conversations.
 func (s *DB) Conversation(ctx context.Context, orgID, id string) (*store.Conversation, error) {
-	return scanConversation(s.db.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.org_id = ? AND c.id = ?`, orgID, id))
+	return mapScan(sqlrow.Conversation(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.ConversationCols+` FROM conversations c WHERE c.org_id = ? AND c.id = ?`, orgID, id)))
 }
 
 // PrivateConversation implements store.Conversations.
 func (s *DB) PrivateConversation(ctx context.Context, orgID, pairKey string) (*store.Conversation, error) {
-	return scanConversation(s.db.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations c WHERE c.org_id = ? AND c.pair_key = ?`, orgID, pairKey))
+	return mapScan(sqlrow.Conversation(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.ConversationCols+` FROM conversations c WHERE c.org_id = ? AND c.pair_key = ?`, orgID, pairKey)))
 }
 
 // UpdateConversation implements store.Conversations.
 func (s *DB) UpdateConversation(ctx context.Context, c *store.Conversation) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE conversations SET name = ?, description = ?, owner_id = ?, opponent_id = ?,
-		updated_at = ? WHERE org_id = ? AND id = ?`, c.Name, c.Description, c.OwnerID, c.OpponentID, ms(c.UpdatedAt), c.OrgID, c.ID)
+		updated_at = ? WHERE org_id = ? AND id = ?`, c.Name, c.Description, c.OwnerID, c.OpponentID, sqlrow.MS(c.UpdatedAt), c.OrgID, c.ID)
 	if err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
@@ -89,7 +76,7 @@ func scanParticipants(ctx context.Context, s *DB, q string, args ...any) ([]stor
 		if err := rows.Scan(&p.ConversationID, &p.UserID, &p.Role, &joined); err != nil {
 			return nil, fmt.Errorf("scan participant: %w", err)
 		}
-		p.JoinedAt = fromMS(joined)
+		p.JoinedAt = sqlrow.FromMS(joined)
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -124,7 +111,7 @@ func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []st
 	for _, p := range ps {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at)
 			VALUES (?,?,?,?) ON CONFLICT (conversation_id, user_id) DO NOTHING`,
-			conversationID, p.UserID, p.Role, ms(p.JoinedAt)); err != nil {
+			conversationID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt)); err != nil {
 			return fmt.Errorf("add participant: %w", mapErr(err))
 		}
 	}
@@ -153,7 +140,7 @@ func (s *DB) RemoveParticipant(ctx context.Context, conversationID, userID strin
 // UserConversations implements store.Conversations: the filters apply to the
 // conversation's activity (SAMA applied them to the caller's join time).
 func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q store.ConversationQuery) ([]store.Conversation, error) {
-	sqlq := `SELECT ` + convCols + ` FROM conversations c
+	sqlq := `SELECT ` + sqlrow.ConversationCols + ` FROM conversations c
 		JOIN participants p ON p.conversation_id = c.id AND p.user_id = ? WHERE c.org_id = ?`
 	args := []any{userID, orgID}
 	if len(q.IDs) > 0 {
@@ -164,11 +151,11 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 	}
 	if !q.UpdatedBefore.IsZero() {
 		sqlq += ` AND c.updated_at < ?`
-		args = append(args, ms(q.UpdatedBefore))
+		args = append(args, sqlrow.MS(q.UpdatedBefore))
 	}
 	if !q.UpdatedAfter.IsZero() {
 		sqlq += ` AND c.updated_at > ?`
-		args = append(args, ms(q.UpdatedAfter))
+		args = append(args, sqlrow.MS(q.UpdatedAfter))
 	}
 	sqlq += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
 	args = append(args, q.Limit)
@@ -179,7 +166,7 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 	defer rows.Close()
 	out := []store.Conversation{}
 	for rows.Next() {
-		c, err := scanConversation(rows)
+		c, err := mapScan(sqlrow.Conversation(rows))
 		if err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
@@ -193,7 +180,7 @@ func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix stri
 	rows, err := s.db.QueryContext(ctx, `SELECT c.id FROM conversations c
 		JOIN participants p ON p.conversation_id = c.id AND p.user_id = ?
 		WHERE c.org_id = ? AND c.name LIKE ? ESCAPE '\' AND c.updated_at > ?
-		ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`, userID, orgID, likePrefix(prefix), ms(updatedAfter), limit)
+		ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limit)
 	if err != nil {
 		return nil, fmt.Errorf("search conversations: %w", err)
 	}

@@ -117,29 +117,6 @@ func (s *DB) applyMigration(ctx context.Context, name string) error {
 	return tx.Commit()
 }
 
-// ms and fromMS convert times to the stored unix milliseconds (0 = zero time).
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-// nullable stores "" as NULL, so empty e-mails and phones never clash.
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // mapErr turns driver errors into store errors.
 func mapErr(err error) error {
 	switch {
@@ -152,3 +129,6 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// mapScan maps the error of a shared row scan (sqlrow) to store errors.
+func mapScan[T any](v T, err error) (T, error) { return v, mapErr(err) }

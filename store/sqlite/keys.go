@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
 
 // SigningKeys implements store.Keys.
@@ -21,7 +22,7 @@ func (s *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 		if err := rows.Scan(&k.Seq, &k.Kid, &k.Secret, &at); err != nil {
 			return nil, fmt.Errorf("list signing keys: %w", err)
 		}
-		k.CreatedAt = fromMS(at)
+		k.CreatedAt = sqlrow.FromMS(at)
 		out = append(out, k)
 	}
 	return out, rows.Err()
@@ -30,7 +31,7 @@ func (s *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 // AddSigningKey implements store.Keys.
 func (s *DB) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO signing_keys (seq, kid, secret, created_at) VALUES (?,?,?,?)`,
-		k.Seq, k.Kid, k.Secret, ms(k.CreatedAt)); err != nil {
+		k.Seq, k.Kid, k.Secret, sqlrow.MS(k.CreatedAt)); err != nil {
 		return fmt.Errorf("add signing key: %w", mapErr(err))
 	}
 	return nil

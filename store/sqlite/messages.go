@@ -10,14 +10,8 @@ import (
 	"time"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
-
-func rawOrNil(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
-}
 
 // Commit implements store.Messages: messages, events and activity bumps in
 // one transaction (one fsync for the whole batch under WAL).
@@ -30,19 +24,19 @@ func (s *DB) Commit(ctx context.Context, b *store.Batch) error {
 	for _, m := range b.Messages {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, from_id, body, x, attachments,
 			replied_message_id, forwarded_message_id, t, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-			m.ID, m.ConversationID, m.From, m.Body, rawOrNil(m.X), rawOrNil(m.Attachments), m.RepliedMessageID,
-			m.ForwardedMessageID, m.T, ms(m.CreatedAt), ms(m.UpdatedAt)); err != nil {
+			m.ID, m.ConversationID, m.From, m.Body, sqlrow.RawOrNil(m.X), sqlrow.RawOrNil(m.Attachments), m.RepliedMessageID,
+			m.ForwardedMessageID, m.T, sqlrow.MS(m.CreatedAt), sqlrow.MS(m.UpdatedAt)); err != nil {
 			return fmt.Errorf("insert message: %w", mapErr(err))
 		}
 	}
 	for _, e := range b.Events {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, conversation_id, user_id, payload, created_at) VALUES (?,?,?,?,?)`,
-			e.ID, nullable(e.ConversationID), nullable(e.UserID), string(e.Payload), ms(e.CreatedAt)); err != nil {
+			e.ID, sqlrow.Nullable(e.ConversationID), sqlrow.Nullable(e.UserID), string(e.Payload), sqlrow.MS(e.CreatedAt)); err != nil {
 			return fmt.Errorf("insert event: %w", mapErr(err))
 		}
 	}
 	for id, at := range b.Touch {
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?`, ms(at), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?`, sqlrow.MS(at), id); err != nil {
 			return fmt.Errorf("touch conversation: %w", err)
 		}
 	}
@@ -52,35 +46,14 @@ func (s *DB) Commit(ctx context.Context, b *store.Batch) error {
 	return nil
 }
 
-const msgCols = `id, conversation_id, from_id, body, COALESCE(x, ''), COALESCE(attachments, ''), replied_message_id,
-	forwarded_message_id, t, created_at, updated_at`
-
-func scanMessage(r scanner) (*store.Message, error) {
-	var m store.Message
-	var x, att string
-	var c, u int64
-	if err := r.Scan(&m.ID, &m.ConversationID, &m.From, &m.Body, &x, &att, &m.RepliedMessageID,
-		&m.ForwardedMessageID, &m.T, &c, &u); err != nil {
-		return nil, mapErr(err)
-	}
-	if x != "" {
-		m.X = []byte(x)
-	}
-	if att != "" {
-		m.Attachments = []byte(att)
-	}
-	m.CreatedAt, m.UpdatedAt = fromMS(c), fromMS(u)
-	return &m, nil
-}
-
 // Message implements store.Messages.
 func (s *DB) Message(ctx context.Context, conversationID, id string) (*store.Message, error) {
-	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = ? AND id = ?`, conversationID, id))
+	return mapScan(sqlrow.Message(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? AND id = ?`, conversationID, id)))
 }
 
 // ConversationMessages implements store.Messages.
 func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q store.MessageQuery) ([]store.Message, error) {
-	sqlq := `SELECT ` + msgCols + ` FROM messages WHERE conversation_id = ?`
+	sqlq := `SELECT ` + sqlrow.MessageCols + ` FROM messages WHERE conversation_id = ?`
 	args := []any{conversationID}
 	if q.ViewerID != "" {
 		sqlq += ` AND id NOT IN (SELECT message_id FROM hidden_messages WHERE user_id = ?)`
@@ -94,12 +67,12 @@ func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q 
 	}
 	if !q.UpdatedBefore.IsZero() {
 		sqlq += ` AND updated_at < ?`
-		args = append(args, ms(q.UpdatedBefore))
+		args = append(args, sqlrow.MS(q.UpdatedBefore))
 	}
 	order := ` ORDER BY id DESC`
 	if !q.UpdatedAfter.IsZero() {
 		sqlq += ` AND updated_at > ?`
-		args = append(args, ms(q.UpdatedAfter))
+		args = append(args, sqlrow.MS(q.UpdatedAfter))
 		order = ` ORDER BY id ASC`
 	}
 	sqlq += order + ` LIMIT ?`
@@ -107,7 +80,7 @@ func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q 
 	return s.queryMessages(ctx, sqlq, args...)
 }
 
-// queryMessages runs a SELECT of msgCols and scans every row.
+// queryMessages runs a SELECT of sqlrow.MessageCols and scans every row.
 func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.Message, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -116,7 +89,7 @@ func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.
 	defer rows.Close()
 	out := []store.Message{}
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := mapScan(sqlrow.Message(rows))
 		if err != nil {
 			return nil, fmt.Errorf("scan message: %w", err)
 		}
@@ -172,13 +145,10 @@ func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 	defer rows.Close()
 	out := []store.Event{}
 	for rows.Next() {
-		var e store.Event
-		var payload string
-		var c int64
-		if err := rows.Scan(&e.ID, &e.ConversationID, &e.UserID, &payload, &c); err != nil {
+		e, err := sqlrow.Event(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan event: %w", err)
 		}
-		e.Payload, e.CreatedAt = []byte(payload), fromMS(c)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -189,7 +159,7 @@ func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 
 // PruneEvents implements store.Messages.
 func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM events WHERE created_at < ?`, ms(before))
+	res, err := s.db.ExecContext(ctx, `DELETE FROM events WHERE created_at < ?`, sqlrow.MS(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune events: %w", err)
 	}
@@ -199,7 +169,7 @@ func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 
 // LastMessage implements store.Messages.
 func (s *DB) LastMessage(ctx context.Context, conversationID string) (*store.Message, error) {
-	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1`, conversationID))
+	return mapScan(sqlrow.Message(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1`, conversationID)))
 }
 
 // ReadMark implements store.Messages.
@@ -237,7 +207,7 @@ func (s *DB) OthersReadMark(ctx context.Context, conversationID, userID string) 
 
 // UnreadFrom implements store.Messages.
 func (s *DB) UnreadFrom(ctx context.Context, conversationID, userID, after string, limit int) ([]store.Message, error) {
-	return s.queryMessages(ctx, `SELECT `+msgCols+` FROM messages WHERE conversation_id = ? AND from_id <> ? AND id > ?
+	return s.queryMessages(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? AND from_id <> ? AND id > ?
 		ORDER BY id DESC LIMIT ?`, conversationID, userID, after, limit)
 }
 
@@ -254,12 +224,12 @@ func (s *DB) CountUnread(ctx context.Context, conversationID, userID, after stri
 
 // MessageByID implements store.Messages.
 func (s *DB) MessageByID(ctx context.Context, id string) (*store.Message, error) {
-	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE id = ?`, id))
+	return mapScan(sqlrow.Message(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE id = ?`, id)))
 }
 
 // EditMessage implements store.Messages.
 func (s *DB) EditMessage(ctx context.Context, id, body string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE messages SET body = ?, updated_at = ? WHERE id = ?`, body, ms(at), id)
+	res, err := s.db.ExecContext(ctx, `UPDATE messages SET body = ?, updated_at = ? WHERE id = ?`, body, sqlrow.MS(at), id)
 	if err != nil {
 		return fmt.Errorf("edit message: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
 
 // CreateSession implements store.Sessions.
@@ -14,8 +15,8 @@ func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, user_id, org_id, device_id, addr, user_agent,
 		created_at, last_used_at, expires_at, revoked_at, platform, platform_version, app_name, app_version,
 		provider) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		x.ID, x.UserID, x.OrgID, x.DeviceID, x.Addr, x.UserAgent, ms(x.CreatedAt), ms(x.LastUsedAt),
-		ms(x.ExpiresAt), ms(x.RevokedAt), c.Platform, c.PlatformVersion, c.AppName, c.AppVersion, c.Provider)
+		x.ID, x.UserID, x.OrgID, x.DeviceID, x.Addr, x.UserAgent, sqlrow.MS(x.CreatedAt), sqlrow.MS(x.LastUsedAt),
+		sqlrow.MS(x.ExpiresAt), sqlrow.MS(x.RevokedAt), c.Platform, c.PlatformVersion, c.AppName, c.AppVersion, c.Provider)
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -24,12 +25,12 @@ func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
 
 // Session implements store.Sessions.
 func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
-	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
+	return mapScan(sqlrow.Session(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.SessionCols+` FROM sessions WHERE id = ?`, id)))
 }
 
 // TouchSession implements store.Sessions.
 func (s *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = ? WHERE id = ?`, ms(at), id)
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = ? WHERE id = ?`, sqlrow.MS(at), id)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
@@ -38,7 +39,7 @@ func (s *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 
 // RevokeSession implements store.Sessions.
 func (s *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(at), id); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, sqlrow.MS(at), id); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
 	return nil
@@ -47,7 +48,7 @@ func (s *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
 // RevokeSessions implements store.Sessions.
 func (s *DB) RevokeSessions(ctx context.Context, userID, deviceID string, at time.Time) (int, error) {
 	q := `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`
-	args := []any{ms(at), userID}
+	args := []any{sqlrow.MS(at), userID}
 	if deviceID != "" {
 		q += ` AND device_id = ?`
 		args = append(args, deviceID)
@@ -63,7 +64,7 @@ func (s *DB) RevokeSessions(ctx context.Context, userID, deviceID string, at tim
 // CreateRefreshToken implements store.Sessions.
 func (s *DB) CreateRefreshToken(ctx context.Context, t *store.RefreshToken) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
-		VALUES (?,?,?,?,?,?)`, t.Hash, t.SessionID, ms(t.CreatedAt), ms(t.ExpiresAt), ms(t.UsedAt), t.ReplacedBy)
+		VALUES (?,?,?,?,?,?)`, t.Hash, t.SessionID, sqlrow.MS(t.CreatedAt), sqlrow.MS(t.ExpiresAt), sqlrow.MS(t.UsedAt), t.ReplacedBy)
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
 	}
@@ -79,7 +80,7 @@ func (s *DB) RefreshToken(ctx context.Context, hash string) (*store.RefreshToken
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMS(c), fromMS(e), fromMS(u)
+	t.CreatedAt, t.ExpiresAt, t.UsedAt = sqlrow.FromMS(c), sqlrow.FromMS(e), sqlrow.FromMS(u)
 	return &t, nil
 }
 
@@ -93,7 +94,7 @@ func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.Re
 	}
 	defer func() { _ = tx.Rollback() }()
 	res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE hash = ? AND used_at = 0`,
-		ms(at), next.Hash, hash)
+		sqlrow.MS(at), next.Hash, hash)
 	if err != nil {
 		return false, fmt.Errorf("rotate refresh token: %w", err)
 	}
@@ -101,7 +102,7 @@ func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.Re
 		return false, nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
-		VALUES (?,?,?,?,0,'')`, next.Hash, next.SessionID, ms(next.CreatedAt), ms(next.ExpiresAt)); err != nil {
+		VALUES (?,?,?,?,0,'')`, next.Hash, next.SessionID, sqlrow.MS(next.CreatedAt), sqlrow.MS(next.ExpiresAt)); err != nil {
 		return false, fmt.Errorf("rotate refresh token: %w", mapErr(err))
 	}
 	if err := tx.Commit(); err != nil {
@@ -113,7 +114,7 @@ func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.Re
 // LiveDevices implements store.Sessions.
 func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT device_id FROM sessions
-		WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY device_id`, userID, ms(now))
+		WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY device_id`, userID, sqlrow.MS(now))
 	if err != nil {
 		return nil, fmt.Errorf("live devices: %w", err)
 	}
@@ -129,32 +130,17 @@ func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]s
 	return out, rows.Err()
 }
 
-const sessionCols = `id, user_id, org_id, device_id, addr, user_agent, created_at, last_used_at, expires_at,
-	revoked_at, platform, platform_version, app_name, app_version, provider`
-
-func scanSession(r scanner) (*store.Session, error) {
-	var x store.Session
-	var c, l, e, v int64
-	cl := &x.Client
-	if err := r.Scan(&x.ID, &x.UserID, &x.OrgID, &x.DeviceID, &x.Addr, &x.UserAgent, &c, &l, &e, &v,
-		&cl.Platform, &cl.PlatformVersion, &cl.AppName, &cl.AppVersion, &cl.Provider); err != nil {
-		return nil, mapErr(err)
-	}
-	x.CreatedAt, x.LastUsedAt, x.ExpiresAt, x.RevokedAt = fromMS(c), fromMS(l), fromMS(e), fromMS(v)
-	return &x, nil
-}
-
 // UserSessions implements store.Sessions.
 func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions
-		WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY last_used_at DESC, id DESC`, userID, ms(now))
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.SessionCols+` FROM sessions
+		WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY last_used_at DESC, id DESC`, userID, sqlrow.MS(now))
 	if err != nil {
 		return nil, fmt.Errorf("user sessions: %w", err)
 	}
 	defer rows.Close()
 	out := []store.Session{}
 	for rows.Next() {
-		x, err := scanSession(rows)
+		x, err := mapScan(sqlrow.Session(rows))
 		if err != nil {
 			return nil, fmt.Errorf("user sessions: %w", err)
 		}

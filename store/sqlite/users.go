@@ -8,28 +8,8 @@ import (
 	"time"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 )
-
-const userCols = `id, org_id, login, COALESCE(email, ''), COALESCE(phone, ''), first_name, last_name,
-	COALESCE(avatar_object, ''), password_hash, recent_activity, created_at, updated_at, last_login_at`
-
-type scanner interface{ Scan(dest ...any) error }
-
-func scanUser(r scanner) (*store.User, error) {
-	var u store.User
-	var avatar string
-	var created, updated, lastLogin int64
-	if err := r.Scan(&u.ID, &u.OrgID, &u.Login, &u.Email, &u.Phone, &u.FirstName, &u.LastName,
-		&avatar, &u.PasswordHash, &u.RecentActivity, &created, &updated, &lastLogin); err != nil {
-		return nil, mapErr(err)
-	}
-	u.LastLoginAt = fromMS(lastLogin)
-	if avatar != "" {
-		u.AvatarObject = []byte(avatar)
-	}
-	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
-	return &u, nil
-}
 
 func avatarArg(u *store.User) any {
 	if len(u.AvatarObject) == 0 {
@@ -42,8 +22,8 @@ func avatarArg(u *store.User) any {
 func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO users (id, org_id, login, email, phone, first_name, last_name,
 		avatar_object, password_hash, recent_activity, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		u.ID, u.OrgID, u.Login, nullable(u.Email), nullable(u.Phone), u.FirstName, u.LastName,
-		avatarArg(u), u.PasswordHash, u.RecentActivity, ms(u.CreatedAt), ms(u.UpdatedAt))
+		u.ID, u.OrgID, u.Login, sqlrow.Nullable(u.Email), sqlrow.Nullable(u.Phone), u.FirstName, u.LastName,
+		avatarArg(u), u.PasswordHash, u.RecentActivity, sqlrow.MS(u.CreatedAt), sqlrow.MS(u.UpdatedAt))
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -52,22 +32,22 @@ func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
 
 // UserByID implements store.Users.
 func (s *DB) UserByID(ctx context.Context, orgID, id string) (*store.User, error) {
-	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, id))
+	return mapScan(sqlrow.User(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, id)))
 }
 
 // UserByLogin implements store.Users: login first, then e-mail.
 func (s *DB) UserByLogin(ctx context.Context, orgID, login string) (*store.User, error) {
-	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users
+	return mapScan(sqlrow.User(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.UserCols+` FROM users
 		WHERE org_id = ? AND (login = ? COLLATE NOCASE OR email = ? COLLATE NOCASE)
-		ORDER BY login = ? COLLATE NOCASE DESC LIMIT 1`, orgID, login, login, login))
+		ORDER BY login = ? COLLATE NOCASE DESC LIMIT 1`, orgID, login, login, login)))
 }
 
 // UpdateUser implements store.Users.
 func (s *DB) UpdateUser(ctx context.Context, u *store.User) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET login = ?, email = ?, phone = ?, first_name = ?, last_name = ?,
 		avatar_object = ?, password_hash = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
-		u.Login, nullable(u.Email), nullable(u.Phone), u.FirstName, u.LastName, avatarArg(u),
-		u.PasswordHash, ms(u.UpdatedAt), u.OrgID, u.ID)
+		u.Login, sqlrow.Nullable(u.Email), sqlrow.Nullable(u.Phone), u.FirstName, u.LastName, avatarArg(u),
+		u.PasswordHash, sqlrow.MS(u.UpdatedAt), u.OrgID, u.ID)
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
@@ -93,7 +73,7 @@ func likePrefix(p string) string {
 // first or last name; SAMA's order (first_name desc, last_name, login).
 func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) ([]store.User, error) {
 	like := likePrefix(q.Prefix)
-	sqlq := `SELECT ` + userCols + ` FROM users WHERE org_id = ?
+	sqlq := `SELECT ` + sqlrow.UserCols + ` FROM users WHERE org_id = ?
 		AND (login LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\')`
 	args := []any{orgID, like, like, like}
 	if len(q.ExcludeIDs) > 0 {
@@ -104,7 +84,7 @@ func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) (
 	}
 	if !q.UpdatedAfter.IsZero() {
 		sqlq += ` AND updated_at > ?`
-		args = append(args, ms(q.UpdatedAfter))
+		args = append(args, sqlrow.MS(q.UpdatedAfter))
 	}
 	sqlq += ` ORDER BY first_name DESC, last_name, login LIMIT ?`
 	args = append(args, q.Limit)
@@ -120,7 +100,7 @@ func (s *DB) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]stor
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	return s.queryUsers(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id IN (?`+
+	return s.queryUsers(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = ? AND id IN (?`+
 		strings.Repeat(",?", len(ids)-1)+`) ORDER BY id DESC`, args...)
 }
 
@@ -132,7 +112,7 @@ func (s *DB) queryUsers(ctx context.Context, q string, args ...any) ([]store.Use
 	defer rows.Close()
 	out := []store.User{}
 	for rows.Next() {
-		u, err := scanUser(rows)
+		u, err := mapScan(sqlrow.User(rows))
 		if err != nil {
 			return nil, fmt.Errorf("scan user: %w", err)
 		}
@@ -159,14 +139,14 @@ func (s *DB) Organization(ctx context.Context, id string) (*store.Organization, 
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	o.CreatedAt, o.UpdatedAt = fromMS(c), fromMS(u)
+	o.CreatedAt, o.UpdatedAt = sqlrow.FromMS(c), sqlrow.FromMS(u)
 	return &o, nil
 }
 
 // CreateOrganization implements store.Organizations.
 func (s *DB) CreateOrganization(ctx context.Context, o *store.Organization) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?,?,?,?)`,
-		o.ID, o.Name, ms(o.CreatedAt), ms(o.UpdatedAt))
+		o.ID, o.Name, sqlrow.MS(o.CreatedAt), sqlrow.MS(o.UpdatedAt))
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create organization: %w", err)
 	}
@@ -186,13 +166,13 @@ func affected(res sql.Result, what string) error {
 
 // UsersByIdentifier implements store.Users.
 func (s *DB) UsersByIdentifier(ctx context.Context, ident string, limit int) ([]store.User, error) {
-	return s.queryUsers(ctx, `SELECT `+userCols+` FROM users
+	return s.queryUsers(ctx, `SELECT `+sqlrow.UserCols+` FROM users
 		WHERE login = ? COLLATE NOCASE OR email = ? COLLATE NOCASE ORDER BY org_id LIMIT ?`, ident, ident, limit)
 }
 
 // SetLastLogin implements store.Users.
 func (s *DB) SetLastLogin(ctx context.Context, userID string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, ms(at), userID); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, sqlrow.MS(at), userID); err != nil {
 		return fmt.Errorf("set last login: %w", err)
 	}
 	return nil
