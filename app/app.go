@@ -140,7 +140,17 @@ func (a *App) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("build auth: %w", err)
 	}
-	a.chat = chat.New(a.db, cfg.Chat, a.log.With().Str("component", "chat").Logger())
+	// chat's committer hands every commit to the gateway's ordered release;
+	// the gateway exists only after chat, so the sink looks it up late.
+	chatCfg := cfg.Chat
+	chatCfg.Sink = func(c chat.Commit) {
+		if gw != nil {
+			gw.Committed(c)
+		}
+	}
+	if a.chat, err = chat.New(ctx, a.db, chatCfg, a.log.With().Str("component", "chat").Logger()); err != nil {
+		return fmt.Errorf("build chat: %w", err)
+	}
 	var pres gateway.Presence = presence.NewMemory()
 	if cfg.RedisURL != "" {
 		rdb, err := presence.NewRedisClient(cfg.RedisURL)
@@ -154,8 +164,14 @@ func (a *App) Run(ctx context.Context) (err error) {
 		pres = a.cluster
 	}
 	gw = gateway.New(cfg.Gateway, a.accounts, pres, a.chat, a.log.With().Str("component", "gateway").Logger())
+	a.gw = gw // closed by closeLocked if a later step fails
 	if a.cluster != nil {
 		gw.UseCluster(a.cluster)
+	}
+	if err := gw.Start(ctx); err != nil {
+		return err
+	}
+	if a.cluster != nil {
 		if err := a.cluster.Start(ctx, gw); err != nil {
 			return fmt.Errorf("join cluster: %w", err)
 		}
@@ -175,7 +191,6 @@ func (a *App) Run(ctx context.Context) (err error) {
 		_ = ln.Close()
 		return err
 	}
-	a.gw = gw
 	a.addr = ln.Addr()
 	ev := a.log.Info().Str("addr", a.addr.String())
 	if cfg.DatabaseURL == "" {
@@ -263,6 +278,17 @@ func (a *App) Online() int {
 		return 0
 	}
 	return a.gw.Online()
+}
+
+// OrderHoldBack reports how long this node's released commits waited for
+// commits with lower numbers (p50, p99, count): the cost of commit order.
+func (a *App) OrderHoldBack() (p50, p99 time.Duration, n int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gw == nil {
+		return 0, 0, 0
+	}
+	return a.gw.OrderHoldBack()
 }
 
 // Close shuts the node down gracefully: sockets are told to reconnect, then

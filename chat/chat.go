@@ -23,6 +23,12 @@ type Config struct {
 	MaxParticipants int
 	// GroupCommitMax is the most batches written in one transaction. Default 256.
 	GroupCommitMax int
+	// CommitTimeout bounds one commit of the event log. Default 10s.
+	CommitTimeout time.Duration
+	// Sink receives every commit of this node, in commit order, from one
+	// goroutine: the deliveries of its events, or a void number. The gateway
+	// releases them to sockets. Nil drops them (tests of chat alone).
+	Sink func(Commit)
 	// Retention is how long the event log keeps events for catch-up.
 	// Default 7 days.
 	Retention time.Duration
@@ -32,16 +38,29 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Actor is who acts: a user of an organization.
-type Actor struct{ UserID, OrgID string }
+// Actor is who acts: a user of an organization, through one socket (Conn,
+// this node's id of it; "" when none), which gets no copy of the events it
+// causes: it has its reply.
+type Actor struct{ UserID, OrgID, Conn string }
 
-// Delivery is one encoded event and the users whose sockets get it.
-// EventID is its position in the event log ("" for live-only events), so a
-// socket replaying the log can drop a live copy of an event it replayed.
+// Delivery is one encoded event and the users whose sockets get it. Logged
+// events carry their id (the client's resume position, "eid") and their log
+// position; live-only ones (typing) have neither.
 type Delivery struct {
 	Frame   []byte
 	UserIDs []string
 	EventID string
+	Pos     int64
+	// Except is the socket of this node that caused the event ("" = none).
+	Except string
+}
+
+// Commit is one commit number of the event log and what it delivers, in
+// position order; Void when the number was never used.
+type Commit struct {
+	Seq        int64
+	Void       bool
+	Deliveries []Delivery
 }
 
 // Service is the chat core.
@@ -56,8 +75,9 @@ type Service struct {
 	pruneDone chan struct{}
 }
 
-// New starts the service (and its group committer); Close stops it.
-func New(st store.Store, cfg Config, log zerolog.Logger) *Service {
+// New starts the service (and its group committer); Close stops it. It
+// takes a node number from the store for its ids.
+func New(ctx context.Context, st store.Store, cfg Config, log zerolog.Logger) (*Service, error) {
 	if cfg.MaxParticipants <= 0 {
 		cfg.MaxParticipants = 50
 	}
@@ -73,10 +93,21 @@ func New(st store.Store, cfg Config, log zerolog.Logger) *Service {
 	if cfg.PruneInterval <= 0 {
 		cfg.PruneInterval = time.Hour
 	}
-	s := &Service{cfg: cfg, st: st, ids: store.NewIDGen(), log: log, gc: newCommitter(st, cfg.GroupCommitMax),
+	if cfg.CommitTimeout <= 0 {
+		cfg.CommitTimeout = 10 * time.Second
+	}
+	if cfg.Sink == nil {
+		cfg.Sink = func(Commit) {}
+	}
+	node, err := st.NodeNumber(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("node number: %w", err)
+	}
+	s := &Service{cfg: cfg, st: st, ids: store.NewIDGen(node), log: log,
+		gc:        newCommitter(st, cfg.GroupCommitMax, cfg.CommitTimeout, cfg.Sink),
 		stopPrune: make(chan struct{}), pruneDone: make(chan struct{})}
 	go s.pruneLoop()
-	return s
+	return s, nil
 }
 
 // Close stops the pruning loop and the group committer.

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,32 +12,52 @@ import (
 
 // committer is the group commit: one goroutine drains every batch waiting
 // and writes them in one transaction, so senders wait for durability without
-// one fsync each. A sender is released only after its batch committed.
+// one fsync each, then hands the commit's deliveries to the sink in commit
+// order (docs/events.md). A sender is released only after its batch
+// committed.
+//
+// Each batch is its own unit: when a merged commit certainly rolled back,
+// every batch of it is retried alone, so one bad batch (a conversation
+// deleted meanwhile, a repeated client id) fails only its own sender. A
+// commit whose outcome is unknown (the connection broke at COMMIT) is not
+// retried, since it may have happened: its senders get an error, and a
+// repeated send is recognized by its client id. Every commit runs under a
+// deadline, and a batch whose sender has already given up is not written.
 type committer struct {
 	st      store.Messages
 	maxSize int
-	reqs    chan commitReq
+	timeout time.Duration
+	sink    func(Commit)
+	reqs    chan *commitReq
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
 }
 
+// commitReq is one sender's batch. origin is the socket that sent it (it
+// gets no copy of the events: it has its reply).
 type commitReq struct {
-	b   *store.Batch
-	err chan error
+	ctx    context.Context
+	b      *store.Batch
+	origin string
+	rows   int
+	err    chan error
 }
 
-func newCommitter(st store.Messages, maxSize int) *committer {
-	c := &committer{st: st, maxSize: maxSize, reqs: make(chan commitReq, maxSize),
+func newCommitter(st store.Messages, maxSize int, timeout time.Duration, sink func(Commit)) *committer {
+	c := &committer{st: st, maxSize: maxSize, timeout: timeout, sink: sink, reqs: make(chan *commitReq, maxSize),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
 
-// commit queues b and waits until it is durable (or ctx ends; the batch
-// may then still be written).
-func (c *committer) commit(ctx context.Context, b *store.Batch) error {
-	r := commitReq{b: b, err: make(chan error, 1)}
+// commit queues b and waits until it is durable and handed to the sink (or
+// ctx ends: the batch is then written only if its commit had already begun).
+func (c *committer) commit(ctx context.Context, b *store.Batch, origin string) error {
+	r := &commitReq{ctx: ctx, b: b, origin: origin, rows: rowsOf(b), err: make(chan error, 1)}
+	if r.rows > store.MaxCommitRows {
+		return fmt.Errorf("commit: %w", store.ErrTooLarge)
+	}
 	select {
 	case c.reqs <- r:
 	case <-c.stop:
@@ -52,40 +73,139 @@ func (c *committer) commit(ctx context.Context, b *store.Batch) error {
 	}
 }
 
+// rowsOf counts the positions a batch takes.
+func rowsOf(b *store.Batch) int {
+	n := len(b.Events)
+	for _, m := range b.Messages {
+		found := false
+		for _, e := range b.Events {
+			if e.ID == m.ID {
+				found = true
+				break
+			}
+		}
+		if !found {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *committer) run() {
 	defer close(c.done)
+	var carry *commitReq // did not fit the previous group
 	for {
-		var first commitReq
-		select {
-		case first = <-c.reqs:
-		case <-c.stop:
-			return
+		first := carry
+		carry = nil
+		if first == nil {
+			select {
+			case first = <-c.reqs:
+			case <-c.stop:
+				return
+			}
 		}
-		group := []commitReq{first}
+		group, rows := []*commitReq{first}, first.rows
 	drain:
 		for len(group) < c.maxSize {
 			select {
 			case r := <-c.reqs:
-				group = append(group, r)
+				if rows+r.rows > store.MaxCommitRows {
+					carry = r
+					break drain
+				}
+				group, rows = append(group, r), rows+r.rows
 			default:
 				break drain
 			}
 		}
-		merged := &store.Batch{Touch: map[string]time.Time{}}
-		for _, r := range group {
-			merged.Messages = append(merged.Messages, r.b.Messages...)
-			merged.Events = append(merged.Events, r.b.Events...)
-			for id, at := range r.b.Touch {
-				if at.After(merged.Touch[id]) {
-					merged.Touch[id] = at
-				}
-			}
+		c.commitGroup(group)
+	}
+}
+
+// commitGroup writes the live batches of group in one transaction; when that
+// fails and there were several, each is retried alone.
+func (c *committer) commitGroup(group []*commitReq) {
+	live := group[:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err <- fmt.Errorf("commit: %w", err) // given up before it was written: nothing stored
+			continue
 		}
-		err := c.st.Commit(context.Background(), merged)
-		for _, r := range group {
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := c.write(live)
+	if err == nil || len(live) == 1 || !errors.Is(err, store.ErrRolledBack) {
+		for _, r := range live {
 			r.err <- err
 		}
+		return
 	}
+	for _, r := range live {
+		r.err <- c.write([]*commitReq{r})
+	}
+}
+
+// numberRetries is how often a commit whose number a reader voided
+// (store.ErrNumberLost: a writer stalled past the other nodes' hold-back)
+// is tried again before its senders get the error.
+const numberRetries = 3
+
+// write commits reqs in one transaction, again if a reader voided its
+// number meanwhile.
+func (c *committer) write(reqs []*commitReq) error {
+	for attempt := 0; ; attempt++ {
+		err := c.writeOnce(reqs)
+		if err == nil || !errors.Is(err, store.ErrNumberLost) || attempt == numberRetries {
+			return err
+		}
+	}
+}
+
+// writeOnce commits reqs in one transaction under the commit deadline and
+// hands the outcome to the sink: the deliveries, or a void number when the
+// store knows the transaction took one and rolled back.
+func (c *committer) writeOnce(reqs []*commitReq) error {
+	batches := make([]*store.Batch, len(reqs))
+	for i, r := range reqs {
+		batches[i] = r.b
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	done, err := c.st.Commit(ctx, batches)
+	cancel()
+	if err != nil {
+		if ab := (*store.AbortedError)(nil); errors.As(err, &ab) {
+			c.sink(Commit{Seq: ab.Seq, Void: true})
+		}
+		return fmt.Errorf("commit: %w", err)
+	}
+	out := Commit{Seq: done.Seq}
+	for i, r := range reqs {
+		for _, e := range batches[i].Events {
+			out.Deliveries = append(out.Deliveries, Delivery{Frame: e.Payload, EventID: e.ID, Pos: e.Pos,
+				UserIDs: recipients(e, done.Members), Except: r.origin})
+		}
+	}
+	c.sink(out)
+	return nil
+}
+
+// recipients are the users an event goes to: the one it is addressed to, or
+// the conversation's members who had joined by its position.
+func recipients(e store.Event, members map[string][]store.Member) []string {
+	if e.ConversationID == "" {
+		return []string{e.UserID}
+	}
+	ms := members[e.ConversationID]
+	out := make([]string, 0, len(ms))
+	for _, m := range ms {
+		if m.JoinedPos <= e.Pos {
+			out = append(out, m.UserID)
+		}
+	}
+	return out
 }
 
 // close stops the committer after the batch in flight.

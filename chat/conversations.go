@@ -39,20 +39,20 @@ type NewConversation struct {
 // CreateConversation creates a private (one per pair; an existing one is
 // returned with missing members restored) or group conversation and tells
 // the participants with the system_message x.conversation_created.
-func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConversation) (*Conversation, *Delivery, error) {
+func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConversation) (*Conversation, error) {
 	switch {
 	case in.Type == "":
-		return nil, nil, protocol.ErrConvTypeMissed
+		return nil, protocol.ErrConvTypeMissed
 	case in.Type != store.TypePrivate && in.Type != store.TypeGroup:
-		return nil, nil, protocol.ErrConvTypeIncorrect
+		return nil, protocol.ErrConvTypeIncorrect
 	case in.Type == store.TypeGroup && in.Name == "":
-		return nil, nil, protocol.ErrConvNameMissing
+		return nil, protocol.ErrConvNameMissing
 	case len(in.Participants) == 0:
-		return nil, nil, protocol.ErrSelectUsers
+		return nil, protocol.ErrSelectUsers
 	case len(in.Participants) > s.cfg.MaxParticipants:
-		return nil, nil, protocol.ErrTooManyInGroup
+		return nil, protocol.ErrTooManyInGroup
 	case len(in.Name) > 255:
-		return nil, nil, protocol.Invalid("name", "'name' max length 255")
+		return nil, protocol.Invalid("name", "'name' max length 255")
 	}
 	var ask []string
 	for _, id := range in.Participants {
@@ -62,23 +62,23 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 	}
 	users, err := s.st.UsersByIDs(ctx, a.OrgID, ask)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load participants: %w", err)
+		return nil, fmt.Errorf("load participants: %w", err)
 	}
 	others := make([]string, 0, len(users))
 	for _, u := range users {
 		others = append(others, u.ID)
 	}
 	now := s.cfg.Now().UTC()
-	c := &store.Conversation{ID: store.NewID(), OrgID: a.OrgID, Type: in.Type, Name: in.Name,
+	c := &store.Conversation{ID: s.ids.Next(now), OrgID: a.OrgID, Type: in.Type, Name: in.Name,
 		Description: in.Description, OwnerID: a.UserID, CreatedAt: now, UpdatedAt: now}
 	ps := []store.Participant{{UserID: a.UserID, Role: store.RoleOwner, JoinedAt: now}}
 	switch in.Type {
 	case store.TypePrivate:
 		if len(others) > 1 {
-			return nil, nil, protocol.ErrTooManyInPrivate
+			return nil, protocol.ErrTooManyInPrivate
 		}
 		if len(others) == 0 {
-			return nil, nil, protocol.ErrIncorrectUser
+			return nil, protocol.ErrIncorrectUser
 		}
 		c.OpponentID, c.PairKey, c.Name = others[0], store.PairKey(a.UserID, others[0]), ""
 		ps[0].Role = store.RoleMember
@@ -86,16 +86,16 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 		existing, err := s.st.PrivateConversation(ctx, a.OrgID, c.PairKey)
 		if err == nil {
 			if err := s.st.AddParticipants(ctx, existing.ID, ps); err != nil {
-				return nil, nil, fmt.Errorf("restore participants: %w", err)
+				return nil, fmt.Errorf("restore participants: %w", err)
 			}
-			return conversationView(existing), nil, nil
+			return conversationView(existing), nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return nil, nil, fmt.Errorf("find private conversation: %w", err)
+			return nil, fmt.Errorf("find private conversation: %w", err)
 		}
 	case store.TypeGroup:
 		if len(others) == 0 {
-			return nil, nil, protocol.ErrParticipantsMissing
+			return nil, protocol.ErrParticipantsMissing
 		}
 		for _, id := range others {
 			ps = append(ps, store.Participant{UserID: id, JoinedAt: now})
@@ -105,10 +105,10 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 		if errors.Is(err, store.ErrConflict) { // a concurrent create of the same pair won
 			existing, ferr := s.st.PrivateConversation(ctx, a.OrgID, c.PairKey)
 			if ferr == nil {
-				return conversationView(existing), nil, nil
+				return conversationView(existing), nil
 			}
 		}
-		return nil, nil, fmt.Errorf("create conversation: %w", err)
+		return nil, fmt.Errorf("create conversation: %w", err)
 	}
 	view := conversationView(c)
 	eid := s.ids.Next(now)
@@ -116,17 +116,13 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 		"_id": c.ID, "from": a.UserID, "t": now.Unix(), "x": map[string]any{"conversation_created": view}, "cid": c.ID, "eid": eid,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ev := store.Event{ID: eid, ConversationID: c.ID, Payload: frame, CreatedAt: now}
-	if err := s.gc.commit(ctx, &store.Batch{Events: []store.Event{ev}}); err != nil {
-		return nil, nil, err
+	if err := s.gc.commit(ctx, &store.Batch{Events: []store.Event{ev}, Touch: map[string]time.Time{c.ID: now}}, a.Conn); err != nil {
+		return nil, err
 	}
-	recipients := make([]string, 0, len(ps))
-	for _, p := range ps {
-		recipients = append(recipients, p.UserID)
-	}
-	return view, &Delivery{Frame: frame, UserIDs: recipients, EventID: ev.ID}, nil
+	return view, nil
 }
 
 // ConversationQuery is conversation_list.
@@ -159,7 +155,7 @@ func (s *Service) ListConversations(ctx context.Context, a Actor, q Conversation
 		case err == nil:
 			others, err := s.st.OthersReadMark(ctx, cs[i].ID, a.UserID)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("others read mark: %w", err)
 			}
 			v.LastMessage = messageView(last, "", a.UserID, others)
 		case !errors.Is(err, store.ErrNotFound):
@@ -167,10 +163,10 @@ func (s *Service) ListConversations(ctx context.Context, a Actor, q Conversation
 		}
 		mark, err := s.st.ReadMark(ctx, cs[i].ID, a.UserID)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read mark: %w", err)
 		}
 		if v.Unread, err = s.st.CountUnread(ctx, cs[i].ID, a.UserID, mark); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("count unread: %w", err)
 		}
 		out = append(out, *v)
 	}
@@ -202,31 +198,35 @@ func (s *Service) ParticipantsOf(ctx context.Context, a Actor, cids []string) (m
 // is left the conversation is deleted, otherwise the others get the stored
 // notice "<login> has left the conversation". Unknown or other-organization
 // ids are 400 Bad Request., a non-member 404 (SAMA's answers).
-func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) ([]Delivery, error) {
+func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) error {
 	if cid == "" {
-		return nil, protocol.FieldRequired("id")
+		return protocol.FieldRequired("id")
 	}
 	c, err := s.st.Conversation(ctx, a.OrgID, cid)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, protocol.ErrBadRequest
+		return protocol.ErrBadRequest
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load conversation: %w", err)
+		return fmt.Errorf("load conversation: %w", err)
 	}
 	left, err := s.st.RemoveParticipant(ctx, c.ID, a.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, protocol.ErrParticipantNotFound
+		return protocol.ErrParticipantNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("leave conversation: %w", err)
+		return fmt.Errorf("leave conversation: %w", err)
 	}
 	if left == 0 {
 		if err := s.st.DeleteConversation(ctx, a.OrgID, c.ID); err != nil {
-			return nil, fmt.Errorf("delete conversation: %w", err)
+			return fmt.Errorf("delete conversation: %w", err)
 		}
-		return nil, nil
+		return nil
 	}
-	return s.notices(ctx, a, c, noticeLeft, []string{a.UserID})
+	b := &store.Batch{}
+	if err := s.addNotices(ctx, a, c, b, noticeLeft, []string{a.UserID}); err != nil {
+		return err
+	}
+	return s.gc.commit(ctx, b, a.Conn)
 }
 
 // SearchConversations is conversation_search: ids of the caller's own

@@ -33,18 +33,26 @@ type Message struct {
 }
 
 // messageView renders m; on the caller's own messages status is "read" once
-// another member's read mark reached it, else "sent".
-func messageView(m *store.Message, cType, caller, othersMark string) *Message {
+// another member's read mark (a position) reached it, else "sent".
+func messageView(m *store.Message, cType, caller string, othersMark int64) *Message {
 	v := &Message{ID: m.ID, CID: m.ConversationID, CType: cType, From: m.From, T: m.T, Body: m.Body,
 		Attachments: m.Attachments, X: rawOrEmpty(m.X), RepliedMessageID: m.RepliedMessageID,
 		ForwardedMessageID: m.ForwardedMessageID, CreatedAt: iso(m.CreatedAt), UpdatedAt: iso(m.UpdatedAt)}
 	if caller != "" && m.From == caller {
 		v.Status = "sent"
-		if othersMark >= m.ID {
+		if othersMark >= m.Pos {
 			v.Status = "read"
 		}
 	}
 	return v
+}
+
+// messageEvent encodes the logged "message" event of m: the view every
+// member gets, with its position in "eid" (= _id).
+func messageEvent(m *store.Message, cType string) ([]byte, error) {
+	view := messageView(m, cType, "", 0)
+	view.EID = m.ID
+	return event("message", view)
 }
 
 // NewMessage is the top-level message frame.
@@ -68,66 +76,70 @@ type Ask struct {
 }
 
 // SendMessage stores the message and its event in one group-committed
-// write, then returns the ask and the delivery to every member.
-func (s *Service) SendMessage(ctx context.Context, a Actor, in NewMessage) (*Ask, *Delivery, error) {
+// write and returns the ask; the members get the event through the sink.
+// The client id makes it idempotent: a message the sender already sent to
+// the conversation with the same id is stored once, and a repeat (a retry
+// after a timeout, a second tab) gets the first ask again.
+func (s *Service) SendMessage(ctx context.Context, a Actor, in NewMessage) (*Ask, error) {
 	if in.ClientID == "" {
-		return nil, nil, protocol.ErrIncorrectMessageID
+		return nil, protocol.ErrIncorrectMessageID
 	}
 	if in.CID == "" {
-		return nil, nil, protocol.FieldRequired("cid")
+		return nil, protocol.FieldRequired("cid")
 	}
 	if in.Body == nil && len(in.Attachments) == 0 {
-		return nil, nil, protocol.ErrBodyOrAttachments
+		return nil, protocol.ErrBodyOrAttachments
 	}
 	body := ""
 	if in.Body != nil {
 		body = *in.Body
 	}
 	if len(body) > maxBody {
-		return nil, nil, protocol.Invalid("body", fmt.Sprintf("'body' max length %d", maxBody))
+		return nil, protocol.Invalid("body", fmt.Sprintf("'body' max length %d", maxBody))
 	}
 	c, err := s.member(ctx, a, in.CID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if in.RepliedMessageID != "" {
 		if _, err := s.st.Message(ctx, c.ID, in.RepliedMessageID); errors.Is(err, store.ErrNotFound) {
-			return nil, nil, protocol.ErrIncorrectRepliedID
+			return nil, protocol.ErrIncorrectRepliedID
 		} else if err != nil {
-			return nil, nil, fmt.Errorf("load replied message: %w", err)
+			return nil, fmt.Errorf("load replied message: %w", err)
 		}
 	}
 	if c.Type == store.TypePrivate { // the opponent may have left: restore the pair
 		now := s.cfg.Now()
 		if err := s.st.AddParticipants(ctx, c.ID, []store.Participant{
 			{UserID: c.OwnerID, JoinedAt: now}, {UserID: c.OpponentID, JoinedAt: now}}); err != nil {
-			return nil, nil, fmt.Errorf("restore participants: %w", err)
+			return nil, fmt.Errorf("restore participants: %w", err)
 		}
 	}
 	now := s.cfg.Now().UTC()
 	t := (now.UnixMilli() + 999) / 1000 // SAMA: ceil(now/1000)
-	m := store.Message{ID: s.ids.Next(now), ConversationID: c.ID, From: a.UserID, Body: body,
+	m := store.Message{ID: s.ids.Next(now), ConversationID: c.ID, From: a.UserID, ClientID: in.ClientID, Body: body,
 		X: in.X, Attachments: in.Attachments, RepliedMessageID: in.RepliedMessageID,
 		ForwardedMessageID: in.ForwardedMessageID, T: t, CreatedAt: now, UpdatedAt: now}
-	view := messageView(&m, c.Type, "", "")
-	view.EID = m.ID
-	frame, err := event("message", view)
+	frame, err := messageEvent(&m, c.Type)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	b := &store.Batch{
 		Messages: []store.Message{m},
 		Events:   []store.Event{{ID: m.ID, ConversationID: c.ID, Payload: frame, CreatedAt: now}},
 		Touch:    map[string]time.Time{c.ID: now},
 	}
-	if err := s.gc.commit(ctx, b); err != nil {
-		return nil, nil, err
+	if err := s.gc.commit(ctx, b, a.Conn); err != nil {
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, err
+		}
+		first, ferr := s.st.MessageByClientID(ctx, c.ID, a.UserID, in.ClientID)
+		if ferr != nil {
+			return nil, fmt.Errorf("%w (find the first send: %w)", err, ferr)
+		}
+		return &Ask{MID: in.ClientID, ServerMID: first.ID, T: first.T}, nil
 	}
-	members, err := s.memberIDs(ctx, c.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &Ask{MID: in.ClientID, ServerMID: m.ID, T: t}, &Delivery{Frame: frame, UserIDs: members, EventID: m.ID}, nil
+	return &Ask{MID: in.ClientID, ServerMID: m.ID, T: t}, nil
 }
 
 // MessageQuery is message_list.
@@ -159,7 +171,7 @@ func (s *Service) ListMessages(ctx context.Context, a Actor, q MessageQuery) ([]
 	}
 	others, err := s.st.OthersReadMark(ctx, c.ID, a.UserID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("others read mark: %w", err)
 	}
 	out := make([]Message, 0, len(ms))
 	for i := range ms {
@@ -169,20 +181,24 @@ func (s *Service) ListMessages(ctx context.Context, a Actor, q MessageQuery) ([]
 }
 
 // MarkRead marks the foreign messages of a conversation read up to the
-// newest and tells each author which of theirs were read. Re-reading sends
-// nothing (SAMA re-sent every time).
-func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) ([]Delivery, error) {
+// newest (by position) and tells each author which of theirs were read, in
+// one commit with the read mark. Re-reading sends nothing (SAMA re-sent
+// every time).
+func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) error {
 	c, err := s.member(ctx, a, cid)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	mark, err := s.st.ReadMark(ctx, c.ID, a.UserID)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("read mark: %w", err)
 	}
 	unread, err := s.st.UnreadFrom(ctx, c.ID, a.UserID, mark, 100)
-	if err != nil || len(unread) == 0 {
-		return nil, err
+	if err != nil {
+		return fmt.Errorf("unread messages: %w", err)
+	}
+	if len(unread) == 0 {
+		return nil
 	}
 	byAuthor := map[string][]string{}
 	var authors []string
@@ -193,24 +209,16 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) ([]Delivery
 		byAuthor[m.From] = append(byAuthor[m.From], m.ID)
 	}
 	now := s.cfg.Now().UTC()
-	b := &store.Batch{}
-	var out []Delivery
+	b := &store.Batch{ReadMarks: []store.ReadMark{{ConversationID: c.ID, UserID: a.UserID, Pos: unread[0].Pos}}}
 	for _, author := range authors {
 		id := s.ids.Next(now)
 		frame, err := event("message_read", map[string]any{"ids": byAuthor[author], "cid": c.ID, "from": a.UserID, "eid": id})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		b.Events = append(b.Events, store.Event{ID: id, UserID: author, Payload: frame, CreatedAt: now})
-		out = append(out, Delivery{Frame: frame, UserIDs: []string{author}, EventID: id})
 	}
-	if err := s.gc.commit(ctx, b); err != nil {
-		return nil, err
-	}
-	if err := s.st.MarkRead(ctx, c.ID, a.UserID, unread[0].ID); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.gc.commit(ctx, b, a.Conn)
 }
 
 // Typing is live only: not stored; delivered to the members.
@@ -231,5 +239,5 @@ func (s *Service) Typing(ctx context.Context, a Actor, cid string, status *strin
 	if err != nil {
 		return nil, err
 	}
-	return &Delivery{Frame: frame, UserIDs: members}, nil
+	return &Delivery{Frame: frame, UserIDs: members, Except: a.Conn}, nil
 }

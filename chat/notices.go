@@ -31,42 +31,34 @@ type noticeUser struct {
 	Login    string `json:"login"`
 }
 
-// notices stores one notice message per user (from the actor) with its
-// event, and returns the deliveries to the conversation's current members.
-func (s *Service) notices(ctx context.Context, a Actor, c *store.Conversation, kind string, userIDs []string) ([]Delivery, error) {
+// addNotices adds to b one notice message per user (from the actor) with
+// its event; the members as of the commit receive them.
+func (s *Service) addNotices(ctx context.Context, a Actor, c *store.Conversation, b *store.Batch, kind string, userIDs []string) error {
 	if len(userIDs) == 0 {
-		return nil, nil
+		return nil
 	}
 	users, err := s.st.UsersByIDs(ctx, a.OrgID, userIDs)
 	if err != nil {
-		return nil, fmt.Errorf("load users: %w", err)
-	}
-	members, err := s.memberIDs(ctx, c.ID)
-	if err != nil {
-		return nil, err
+		return fmt.Errorf("load users: %w", err)
 	}
 	now := s.cfg.Now().UTC()
-	b := &store.Batch{Touch: map[string]time.Time{c.ID: now}}
-	var out []Delivery
+	if b.Touch == nil {
+		b.Touch = map[string]time.Time{}
+	}
+	b.Touch[c.ID] = now
 	for _, u := range users {
 		x, err := json.Marshal(map[string]any{"type": kind, "user": noticeUser{ID: u.ID, NativeID: u.ID, Login: u.Login}})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m := store.Message{ID: s.ids.Next(now), ConversationID: c.ID, From: a.UserID, Body: fmt.Sprintf(noticeText[kind], u.Login),
 			X: x, T: now.Unix(), CreatedAt: now, UpdatedAt: now}
-		view := messageView(&m, c.Type, "", "")
-		view.EID = m.ID
-		frame, err := event("message", view)
+		frame, err := messageEvent(&m, c.Type)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		b.Messages = append(b.Messages, m)
 		b.Events = append(b.Events, store.Event{ID: m.ID, ConversationID: c.ID, Payload: frame, CreatedAt: now})
-		out = append(out, Delivery{Frame: frame, UserIDs: members, EventID: m.ID})
 	}
-	if err := s.gc.commit(ctx, b); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return nil
 }

@@ -24,37 +24,27 @@ type LogEntry struct {
 }
 
 // OpLog lists the caller's events created after gt or before lt (exactly
-// one), id ascending, at most 100: the oldest after gt, the newest before lt.
+// one), in log order, at most 100: the oldest after gt, the newest before
+// lt. Like catch-up, it holds only events of the caller's conversations from
+// when the caller joined, and nothing of deleted or replaced text.
 func (s *Service) OpLog(ctx context.Context, a Actor, gt, lt *time.Time) ([]LogEntry, error) {
 	if (gt == nil) == (lt == nil) {
 		return nil, protocol.ErrGtOrLtMissed
 	}
-	var (
-		es  []store.Event
-		err error
-	)
+	q := store.EventQuery{UserID: a.UserID, Limit: opLogMax}
 	if gt != nil {
-		es, err = s.st.EventsSince(ctx, a.UserID, store.PositionAt(*gt), opLogMax+opLogMax)
+		q.CreatedAfter = *gt
 	} else {
-		es, err = s.st.EventsBefore(ctx, a.UserID, store.PositionAt(lt.Add(time.Second)), opLogMax+opLogMax)
+		q.CreatedBefore, q.Newest = *lt, true
 	}
+	es, err := s.st.Events(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("op log: %w", err)
 	}
-	out := []LogEntry{}
-	for _, e := range es { // positions are per second; compare exact times here
-		if (gt != nil && !e.CreatedAt.After(*gt)) || (lt != nil && !e.CreatedAt.Before(*lt)) {
-			continue
-		}
+	out := make([]LogEntry, 0, len(es))
+	for _, e := range es {
 		out = append(out, LogEntry{ID: e.ID, UserID: a.UserID, Packet: e.Payload,
 			CreatedAt: iso(e.CreatedAt), UpdatedAt: iso(e.CreatedAt)})
-	}
-	if len(out) > opLogMax {
-		if gt != nil {
-			out = out[:opLogMax]
-		} else {
-			out = out[len(out)-opLogMax:]
-		}
 	}
 	return out, nil
 }
@@ -75,90 +65,124 @@ type SystemAsk struct {
 }
 
 // SystemMessage stores the event (samagate keeps it for catch-up; SAMA did
-// not) and returns the deliveries: one for a conversation, one per user for
-// uids (each user's copy has its own position).
-func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessage) (*SystemAsk, []Delivery, error) {
+// not): one for a conversation, one per user for uids (each user's copy has
+// its own position). The recipients get it through the sink.
+func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessage) (*SystemAsk, error) {
 	switch {
 	case in.ClientID == "":
-		return nil, nil, protocol.ErrIncorrectMessageID
+		return nil, protocol.ErrIncorrectMessageID
 	case len(in.X) == 0 || in.X[0] != '{':
-		return nil, nil, protocol.FieldRequired("x")
+		return nil, protocol.FieldRequired("x")
 	case (in.CID == "") == (len(in.UIDs) == 0):
-		return nil, nil, protocol.ErrCidOrUidsRequired
+		return nil, protocol.ErrCidOrUidsRequired
 	case len(in.UIDs) > 20:
-		return nil, nil, protocol.Invalid("uids", "'uids' max length 20")
+		return nil, protocol.Invalid("uids", "'uids' max length 20")
 	}
 	now := s.cfg.Now().UTC()
 	p := map[string]any{"_id": in.ClientID, "from": a.UserID, "t": now.Unix(), "x": in.X}
 	b := &store.Batch{}
-	var recipients []string
-	if in.CID != "" {
-		c, err := s.member(ctx, a, in.CID)
-		if err != nil {
-			return nil, nil, err
-		}
-		p["cid"] = c.ID
-		if recipients, err = s.memberIDs(ctx, c.ID); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		users, err := s.st.UsersByIDs(ctx, a.OrgID, in.UIDs)
-		if err != nil {
-			return nil, nil, fmt.Errorf("load users: %w", err)
-		}
-		for _, u := range users {
-			recipients = append(recipients, u.ID)
-		}
-	}
-	var ds []Delivery
-	for i := range max(1, len(recipients)) { // a conversation event once; a user event per user
-		if in.CID == "" && len(recipients) == 0 {
-			break
-		}
+	add := func(cid, uid string) error {
 		id := s.ids.Next(now)
 		p["eid"] = id
 		frame, err := event("system_message", p)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		if in.CID != "" {
-			b.Events = append(b.Events, store.Event{ID: id, ConversationID: in.CID, Payload: frame, CreatedAt: now})
-			ds = append(ds, Delivery{Frame: frame, UserIDs: recipients, EventID: id})
-			break
+		b.Events = append(b.Events, store.Event{ID: id, ConversationID: cid, UserID: uid, Payload: frame, CreatedAt: now})
+		return nil
+	}
+	if in.CID != "" {
+		c, err := s.member(ctx, a, in.CID)
+		if err != nil {
+			return nil, err
 		}
-		uid := recipients[i]
-		b.Events = append(b.Events, store.Event{ID: id, UserID: uid, Payload: frame, CreatedAt: now})
-		ds = append(ds, Delivery{Frame: frame, UserIDs: []string{uid}, EventID: id})
+		p["cid"] = c.ID
+		if err := add(c.ID, ""); err != nil {
+			return nil, err
+		}
+	} else {
+		users, err := s.st.UsersByIDs(ctx, a.OrgID, in.UIDs)
+		if err != nil {
+			return nil, fmt.Errorf("load users: %w", err)
+		}
+		for _, u := range users {
+			if err := add("", u.ID); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(b.Events) > 0 {
-		if err := s.gc.commit(ctx, b); err != nil {
-			return nil, nil, err
+		if err := s.gc.commit(ctx, b, a.Conn); err != nil {
+			return nil, err
 		}
 	}
-	return &SystemAsk{MID: in.ClientID, T: now.Unix()}, ds, nil
+	return &SystemAsk{MID: in.ClientID, T: now.Unix()}, nil
 }
 
 // ReplayEvent is one logged event for a reconnecting device.
 type ReplayEvent struct {
 	ID    string
+	Pos   int64
 	Frame []byte
-	At    time.Time // when the event was made (before its commit)
 }
 
-// Replay returns, in order, at most limit of the caller's events after
-// position since ("" = from the start of the retained log).
-func (s *Service) Replay(ctx context.Context, a Actor, since string, limit int) ([]ReplayEvent, error) {
-	es, err := s.st.EventsSince(ctx, a.UserID, since, limit)
+// Replay returns, in order, at most limit of the caller's events with
+// positions in (after, until] (until 0: no bound).
+func (s *Service) Replay(ctx context.Context, a Actor, after, until int64, limit int) ([]ReplayEvent, error) {
+	es, err := s.st.Events(ctx, store.EventQuery{UserID: a.UserID, After: after, Until: until, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	out := make([]ReplayEvent, 0, len(es))
 	for _, e := range es {
-		out = append(out, ReplayEvent{ID: e.ID, Frame: e.Payload, At: e.CreatedAt})
+		out = append(out, ReplayEvent{ID: e.ID, Pos: e.Pos, Frame: e.Payload})
 	}
 	return out, nil
 }
 
-// PositionAt is the log position of time t, for reading the log from a
-// moment rather than from an event (the gateway's bus recovery).
-func PositionAt(t time.Time) string { return store.PositionAt(t) }
+// EventPos turns a device's resume position (the last "eid" it received)
+// into a log position; "" is the start of the log. An id the log does not
+// hold (pruned, or not an event) resumes at the first event with a greater
+// id (found is false).
+func (s *Service) EventPos(ctx context.Context, eid string) (pos int64, found bool, err error) {
+	if eid == "" {
+		return 0, true, nil
+	}
+	pos, found, err = s.st.EventPos(ctx, eid)
+	if err != nil {
+		return 0, false, fmt.Errorf("event position: %w", err)
+	}
+	return pos, found, nil
+}
+
+// ResolveCommit decides commit seq of the log and returns what it delivers
+// (or Void), for a reader that has waited too long for it: the commit
+// happened on another node and its packet was lost or is late, or its
+// writer died or failed (store.Messages.ResolveCommit).
+func (s *Service) ResolveCommit(ctx context.Context, seq int64) (Commit, error) {
+	done, err := s.st.ResolveCommit(ctx, seq)
+	if err != nil {
+		return Commit{}, fmt.Errorf("resolve commit %d: %w", seq, err)
+	}
+	out := Commit{Seq: seq, Void: done.Void}
+	for _, e := range done.Events {
+		out.Deliveries = append(out.Deliveries, Delivery{Frame: e.Payload, EventID: e.ID, Pos: e.Pos,
+			UserIDs: recipients(e, done.Members)})
+	}
+	return out, nil
+}
+
+// LastCommit is the highest commit number handed out by the store.
+func (s *Service) LastCommit(ctx context.Context) (int64, error) {
+	n, err := s.st.LastCommit(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("last commit: %w", err)
+	}
+	return n, nil
+}
+
+// SeqOf is the commit number of a log position.
+func SeqOf(pos int64) int64 { return store.SeqOf(pos) }
+
+// LastPos is the largest position of commit seq.
+func LastPos(seq int64) int64 { return store.LastPos(seq) }

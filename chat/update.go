@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/samagate/samagate/protocol"
 	"github.com/samagate/samagate/store"
@@ -24,7 +25,6 @@ type ConversationUpdate struct {
 type UpdateResult struct {
 	Conversation *Conversation
 	Deleted      bool
-	Deliveries   []Delivery
 }
 
 // UpdateConversation changes a conversation. Groups need the owner or an
@@ -137,54 +137,40 @@ func (s *Service) UpdateConversation(ctx context.Context, a Actor, in Conversati
 		return nil, fmt.Errorf("update conversation: %w", err)
 	}
 	view := conversationView(c)
-	res := &UpdateResult{Conversation: view}
-	b := &store.Batch{}
+	b := &store.Batch{Touch: map[string]time.Time{c.ID: now}}
+	// One commit, in a fixed order: the update to the members, each removed
+	// user's kick, then the notices of who was added and who removed.
 	encode := func(kind, eid string) ([]byte, error) {
 		return event("system_message", map[string]any{"_id": c.ID, "from": a.UserID, "t": now.Unix(),
 			"x": map[string]any{kind: view}, "cid": c.ID, "eid": eid})
 	}
-	notify := func(kind string, to []string, conversationEvent bool) error {
-		if conversationEvent {
-			id := s.ids.Next(now)
-			frame, err := encode(kind, id)
-			if err != nil {
-				return err
-			}
-			b.Events = append(b.Events, store.Event{ID: id, ConversationID: c.ID, Payload: frame, CreatedAt: now})
-			res.Deliveries = append(res.Deliveries, Delivery{Frame: frame, UserIDs: to, EventID: id})
-			return nil
+	add := func(kind, cid, uid string) error {
+		id := s.ids.Next(now)
+		frame, err := encode(kind, id)
+		if err != nil {
+			return err
 		}
-		for _, uid := range to {
-			id := s.ids.Next(now)
-			frame, err := encode(kind, id)
-			if err != nil {
-				return err
-			}
-			b.Events = append(b.Events, store.Event{ID: id, UserID: uid, Payload: frame, CreatedAt: now})
-			res.Deliveries = append(res.Deliveries, Delivery{Frame: frame, UserIDs: []string{uid}, EventID: id})
-		}
+		b.Events = append(b.Events, store.Event{ID: id, ConversationID: cid, UserID: uid, Payload: frame, CreatedAt: now})
 		return nil
 	}
-	if err := notify("conversation_updated", members, true); err != nil {
+	if err := add("conversation_updated", c.ID, ""); err != nil {
 		return nil, err
 	}
-	if err := notify("conversation_kicked", removed, false); err != nil {
-		return nil, err
-	}
-	if err := s.gc.commit(ctx, b); err != nil {
-		return nil, err
-	}
-	if c.Type == store.TypeGroup {
-		for _, n := range []struct {
-			kind string
-			ids  []string
-		}{{noticeAdded, added}, {noticeRemoved, removed}} { // a fixed order: added, then removed
-			ds, err := s.notices(ctx, a, c, n.kind, n.ids)
-			if err != nil {
-				return nil, err
-			}
-			res.Deliveries = append(res.Deliveries, ds...)
+	for _, uid := range removed {
+		if err := add("conversation_kicked", "", uid); err != nil {
+			return nil, err
 		}
 	}
-	return res, nil
+	if c.Type == store.TypeGroup {
+		if err := s.addNotices(ctx, a, c, b, noticeAdded, added); err != nil {
+			return nil, err
+		}
+		if err := s.addNotices(ctx, a, c, b, noticeRemoved, removed); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.gc.commit(ctx, b, a.Conn); err != nil {
+		return nil, err
+	}
+	return &UpdateResult{Conversation: view}, nil
 }

@@ -4,6 +4,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -95,7 +96,7 @@ func TestTwoUsersChatInBrowser(t *testing.T) {
 	// Bob sees the chat appear, opens it, reads and answers.
 	if err := chromedp.Run(bob,
 		chromedp.WaitVisible(`.conversation`, chromedp.ByQuery),
-		chromedp.Click(`.conversation`, chromedp.ByQuery),
+		clickNow(`.conversation`),
 		waitText(`#messages`, "hello bob"),
 		chromedp.WaitEnabled(`#composer`, chromedp.ByID),
 		chromedp.SendKeys(`#composer`, "hi alice", chromedp.ByID),
@@ -111,7 +112,7 @@ func TestTwoUsersChatInBrowser(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(`#search`, chromedp.ByID),
 		chromedp.WaitVisible(`.conversation`, chromedp.ByQuery),
-		chromedp.Click(`.conversation`, chromedp.ByQuery),
+		clickNow(`.conversation`),
 		waitText(`#messages`, "hi alice"),
 	); err != nil {
 		t.Fatalf("alice reloads: %v", err)
@@ -144,6 +145,27 @@ func newBrowser(t *testing.T, parent context.Context) context.Context {
 }
 
 // waitText polls until the element's text contains want.
+// clickNow clicks the first element matching sel in one step of the page's
+// own script. The chat list is rebuilt on every event (a new message, the
+// participants arriving after a reload), so a node found by one call and
+// clicked by the next may already be gone.
+func clickNow(sel string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var ok bool
+		if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`(function () {
+			var el = document.querySelector(%q);
+			if (el) el.click();
+			return !!el;
+		})()`, sel), &ok)); err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("no %s to click", sel)
+		}
+		return nil
+	})
+}
+
 func waitText(sel, want string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		for {

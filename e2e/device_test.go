@@ -62,8 +62,9 @@ type ack struct {
 }
 
 // device is one client device: it stays connected, reconnecting to the next
-// node (with "since" = the last event it saw) when its socket dies, and
-// counts every message it receives.
+// node (with "since" = the exact last event it received) when its socket
+// dies, and counts every message it receives: a second copy of any message
+// is a duplicate, catch-up or not.
 type device struct {
 	user, id, token string
 	urls            []string // ws URLs of every node
@@ -72,49 +73,10 @@ type device struct {
 	mu         sync.Mutex
 	conn       *websocket.Conn
 	got        map[string]int // message _id -> copies received
-	seen       []seenEvent    // recent event ids in arrival order
-	replaying  bool           // between connect and catch_up
-	repeats    int            // copies of a message already held, during catch-up
+	last       string         // the last event id received: the resume position
+	caughtUp   int            // catch-ups completed
 	reconnects int
 	acks       chan ack
-}
-
-// seenEvent is an event id and when it arrived.
-type seenEvent struct {
-	id string
-	at time.Time
-}
-
-// settleTime is how far behind its last event a device's resume cursor
-// stays: live events from several nodes can arrive out of commit order by
-// a few milliseconds, so the last one seen is not a safe "since"
-// (docs/events.md, "Catch-up and several nodes").
-const settleTime = 2 * time.Second
-
-// cursor is the resume position: the last event that arrived at least
-// settleTime before the newest one.
-func (d *device) cursor() string {
-	if len(d.seen) == 0 {
-		return ""
-	}
-	edge := d.seen[len(d.seen)-1].at.Add(-settleTime)
-	for i := len(d.seen) - 1; i >= 0; i-- {
-		if !d.seen[i].at.After(edge) {
-			return d.seen[i].id
-		}
-	}
-	return d.seen[0].id
-}
-
-// saw records an event id; ids older than needed for the cursor are dropped.
-func (d *device) saw(id string) {
-	now := time.Now()
-	d.seen = append(d.seen, seenEvent{id: id, at: now})
-	keep := 0
-	for keep < len(d.seen)-1 && d.seen[keep+1].at.Before(now.Add(-2*settleTime)) {
-		keep++
-	}
-	d.seen = d.seen[keep:]
 }
 
 func newDevice(user, id, token string, urls []string, start int, acks chan ack) *device {
@@ -149,7 +111,7 @@ func (d *device) session(ctx context.Context, url string) error {
 	c.SetReadLimit(1 << 22)
 	defer c.CloseNow()
 	d.mu.Lock()
-	since := d.cursor()
+	since := d.last
 	d.mu.Unlock()
 	prm := map[string]any{"token": d.token, "device_id": d.id}
 	if since != "" {
@@ -182,7 +144,6 @@ func (d *device) session(ctx context.Context, url string) error {
 			connected = true
 			d.mu.Lock()
 			d.conn = c
-			d.replaying = since != ""
 			d.mu.Unlock()
 			continue
 		}
@@ -206,17 +167,13 @@ func (d *device) handle(f map[string]map[string]any) {
 			}
 		case "message":
 			id, _ := body["_id"].(string)
-			if d.got[id] > 0 && d.replaying {
-				d.repeats++ // catch-up from a settled cursor repeats what arrived since
-				continue
-			}
-			d.got[id]++ // a second copy outside catch-up is a duplicate: the test fails on it
+			d.got[id]++ // a second copy is a duplicate: the test fails on it
 		case "catch_up":
-			d.replaying = false
+			d.caughtUp++
 			continue
 		}
 		if eid, _ := body["eid"].(string); eid != "" {
-			d.saw(eid)
+			d.last = eid
 		}
 	}
 }

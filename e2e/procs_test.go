@@ -170,10 +170,12 @@ func (r *redisServer) start(bin string) {
 
 // restart kills Redis (all data is lost: no persistence) and starts it again
 // on the same port.
-func (r *redisServer) restart() {
+// restart kills Redis and starts it again, empty, after down.
+func (r *redisServer) restart(down time.Duration) {
 	r.t.Helper()
 	bin := r.p.cmd.Path
 	r.p.kill()
+	time.Sleep(down)
 	r.start(bin)
 }
 

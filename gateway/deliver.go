@@ -1,44 +1,119 @@
 package gateway
 
-import "github.com/samagate/samagate/chat"
+import (
+	"context"
+	"time"
 
-// deliver queues one encoded event on every bound socket of its recipients
-// on this node except the sending socket (the sender's other sockets get
-// it: carbons), then hands it to the cluster for the recipients' sockets on
-// other nodes. The bytes are shared, never re-encoded; local sends never
-// block.
-func (g *Gateway) deliver(d *chat.Delivery, except *Socket) {
-	if d == nil {
-		return
+	"github.com/samagate/samagate/chat"
+)
+
+// Committed takes this node's commits from chat's committer, in commit
+// order (chat.Config.Sink): the sequencer releases them to this node's
+// sockets, and the publisher sends them to the other nodes.
+func (g *Gateway) Committed(c chat.Commit) {
+	if q := g.seq.Load(); q != nil {
+		q.push(c)
 	}
-	// A bus recovery may already have delivered it to some users here.
-	g.deliverLocal(d.Frame, d.EventID, g.recent.claim(d.EventID, d.UserIDs), except)
-	if g.cluster == nil || len(d.UserIDs) == 0 {
-		return
-	}
-	ctx, cancel := g.clusterCtx()
-	defer cancel()
-	if err := g.cluster.Deliver(ctx, d.Frame, d.EventID, d.UserIDs); err != nil {
-		// The event is in the log: the other nodes recover it once their
-		// bus works again, and devices catch up on reconnect.
-		g.log.Warn().Err(err).Str("event", d.EventID).Msg("cluster: deliver")
+	if p := g.pub.Load(); p != nil {
+		p.offer(&c)
 	}
 }
 
-// deliverLocal queues frame on this node's sockets of userIDs but except.
-func (g *Gateway) deliverLocal(frame []byte, eventID string, userIDs []string, except *Socket) {
-	for _, uid := range userIDs {
+// release queues one logged event on every bound socket of its recipients
+// on this node except the one that caused it (that socket's user's other
+// sockets get it: carbons). The sequencer calls it in commit order. The
+// bytes are shared, never re-encoded; sends never block.
+func (g *Gateway) release(d *chat.Delivery) {
+	for _, uid := range d.UserIDs {
 		for _, s := range g.hub.userSockets(uid) {
-			if s != except {
-				s.sendEvent(frame, eventID)
+			if s.id != d.Except {
+				s.sendEvent(d.Frame)
 			}
 		}
 	}
 }
 
-// deliverAll delivers several events in order.
-func (g *Gateway) deliverAll(ds []chat.Delivery, except *Socket) {
-	for i := range ds {
-		g.deliver(&ds[i], except)
+// sendLive delivers a live-only event (typing) on this node and, through
+// the publisher, on the others. It has no position and skips the log and
+// the order.
+func (g *Gateway) sendLive(d *chat.Delivery) {
+	if d == nil {
+		return
 	}
+	g.deliverLive(d)
+	if p := g.pub.Load(); p != nil {
+		p.offerLive(d)
+	}
+}
+
+// deliverLive queues a live-only event on this node's sockets of its
+// recipients, except the one that caused it.
+func (g *Gateway) deliverLive(d *chat.Delivery) {
+	for _, uid := range d.UserIDs {
+		for _, s := range g.hub.userSockets(uid) {
+			if s.id != d.Except {
+				s.send(d.Frame)
+			}
+		}
+	}
+}
+
+// publisher sends this node's commits to the other nodes from its own
+// goroutine, so a slow or broken Redis never holds up a sender or the
+// release on this node. Its queue is bounded: a commit that does not fit
+// (or fails to publish) is read from the log by the other nodes when its
+// number comes due.
+type publisher struct {
+	g    *Gateway
+	in   chan []byte
+	stop chan struct{}
+	done chan struct{}
+}
+
+// publishQueue bounds the commits waiting to be published.
+const publishQueue = 8192
+
+func newPublisher(g *Gateway) *publisher {
+	p := &publisher{g: g, in: make(chan []byte, publishQueue), stop: make(chan struct{}), done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+// offer queues c without blocking.
+func (p *publisher) offer(c *chat.Commit) {
+	select {
+	case p.in <- encodeCommit(c):
+	default:
+		p.g.log.Warn().Int64("commit", c.Seq).Msg("cluster: publish queue full; other nodes will read the commit from the log")
+	}
+}
+
+// offerLive queues a live-only event without blocking; one that does not
+// fit is dropped (typing is best effort).
+func (p *publisher) offerLive(d *chat.Delivery) {
+	select {
+	case p.in <- encodeLive(d):
+	default:
+	}
+}
+
+func (p *publisher) run() {
+	defer close(p.done)
+	for {
+		select {
+		case <-p.stop:
+			return
+		case b := <-p.in:
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := p.g.cluster.Broadcast(ctx, b); err != nil {
+				p.g.log.Warn().Err(err).Msg("cluster: publish a commit; other nodes will read it from the log")
+			}
+			cancel()
+		}
+	}
+}
+
+func (p *publisher) close() {
+	close(p.stop)
+	<-p.done
 }

@@ -34,18 +34,24 @@ func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	var (
+		replayCtx context.Context
+		gen       uint64
+	)
 	if prm.Since != nil {
-		s.startReplay() // live events bound from now on wait behind the replay
+		replayCtx, gen = s.startReplay() // events released from now on come from the replay
 	}
 	if err := s.bind(ctx, p); err != nil {
 		if prm.Since != nil {
-			s.finishReplay(nil)
+			s.goLive(gen, nil)
 		}
 		return nil, err
 	}
 	if prm.Since != nil {
 		since := *prm.Since
-		c.after(func() { g.replay(ctx, s, chat.Actor{UserID: p.UserID, OrgID: p.OrgID}, since) })
+		c.after(func() {
+			g.replays.Go(func() { g.replay(replayCtx, gen, s, chat.Actor{UserID: p.UserID, OrgID: p.OrgID}, since) })
+		})
 	}
 	return c.respond(protocol.F("success", true))
 }

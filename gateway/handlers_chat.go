@@ -11,25 +11,32 @@ import (
 )
 
 // Chat is what the gateway needs from chat (implemented by *chat.Service).
+// Logged events reach sockets through the sequencer (Gateway.Committed),
+// not through the handlers' return values.
 type Chat interface {
-	CreateConversation(ctx context.Context, a chat.Actor, in chat.NewConversation) (*chat.Conversation, *chat.Delivery, error)
+	Log
+	CreateConversation(ctx context.Context, a chat.Actor, in chat.NewConversation) (*chat.Conversation, error)
 	ListConversations(ctx context.Context, a chat.Actor, q chat.ConversationQuery) ([]chat.Conversation, error)
 	ParticipantsOf(ctx context.Context, a chat.Actor, cids []string) (map[string][]string, error)
-	SendMessage(ctx context.Context, a chat.Actor, in chat.NewMessage) (*chat.Ask, *chat.Delivery, error)
+	SendMessage(ctx context.Context, a chat.Actor, in chat.NewMessage) (*chat.Ask, error)
 	ListMessages(ctx context.Context, a chat.Actor, q chat.MessageQuery) ([]chat.Message, error)
-	MarkRead(ctx context.Context, a chat.Actor, cid string) ([]chat.Delivery, error)
+	MarkRead(ctx context.Context, a chat.Actor, cid string) error
 	Typing(ctx context.Context, a chat.Actor, cid string, status *string) (*chat.Delivery, error)
 	OpLog(ctx context.Context, a chat.Actor, gt, lt *time.Time) ([]chat.LogEntry, error)
-	SystemMessage(ctx context.Context, a chat.Actor, in chat.NewSystemMessage) (*chat.SystemAsk, []chat.Delivery, error)
-	Replay(ctx context.Context, a chat.Actor, since string, limit int) ([]chat.ReplayEvent, error)
-	EditMessage(ctx context.Context, a chat.Actor, id, body string) (*chat.Delivery, error)
-	DeleteMessages(ctx context.Context, a chat.Actor, cid string, ids []string, typ string) (*chat.Delivery, error)
-	LeaveConversation(ctx context.Context, a chat.Actor, cid string) ([]chat.Delivery, error)
+	SystemMessage(ctx context.Context, a chat.Actor, in chat.NewSystemMessage) (*chat.SystemAsk, error)
+	Replay(ctx context.Context, a chat.Actor, after, until int64, limit int) ([]chat.ReplayEvent, error)
+	EventPos(ctx context.Context, eid string) (pos int64, found bool, err error)
+	EditMessage(ctx context.Context, a chat.Actor, id, body string) error
+	DeleteMessages(ctx context.Context, a chat.Actor, cid string, ids []string, typ string) error
+	LeaveConversation(ctx context.Context, a chat.Actor, cid string) error
 	UpdateConversation(ctx context.Context, a chat.Actor, in chat.ConversationUpdate) (*chat.UpdateResult, error)
 	SearchConversations(ctx context.Context, a chat.Actor, name string, updatedAfter time.Time, limit int) ([]string, error)
 }
 
-func actor(c call) chat.Actor { return chat.Actor{UserID: c.p.UserID, OrgID: c.p.OrgID} }
+// actor is who a request acts for, through the socket s.
+func actor(s *Socket, c call) chat.Actor {
+	return chat.Actor{UserID: c.p.UserID, OrgID: c.p.OrgID, Conn: s.id}
+}
 
 // timeRange is SAMA's {"gt":..} / {"lt":..} filter.
 type timeRange struct {
@@ -59,17 +66,16 @@ func (g *Gateway) handleConversationCreate(ctx context.Context, s *Socket, c cal
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	conv, d, err := g.chat.CreateConversation(ctx, actor(c), chat.NewConversation{
+	conv, err := g.chat.CreateConversation(ctx, actor(s, c), chat.NewConversation{
 		Type: prm.Type, Name: prm.Name, Description: prm.Description, Participants: flexStrings(prm.Participants)})
 	if err != nil {
 		return nil, err
 	}
-	c.after(func() { g.deliver(d, s) })
 	return c.respond(protocol.F("conversation", conv))
 }
 
 // handleConversationList: {limit?, updated_at?{gt|lt}, ids?} -> {"conversations":[..]}
-func (g *Gateway) handleConversationList(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+func (g *Gateway) handleConversationList(ctx context.Context, s *Socket, c call) ([]byte, error) {
 	var prm struct {
 		Limit     int                   `json:"limit"`
 		UpdatedAt timeRange             `json:"updated_at"`
@@ -79,7 +85,7 @@ func (g *Gateway) handleConversationList(ctx context.Context, _ *Socket, c call)
 		return nil, err
 	}
 	before, after := prm.UpdatedAt.bounds()
-	cs, err := g.chat.ListConversations(ctx, actor(c), chat.ConversationQuery{
+	cs, err := g.chat.ListConversations(ctx, actor(s, c), chat.ConversationQuery{
 		Limit: prm.Limit, UpdatedBefore: before, UpdatedAfter: after, IDs: flexStrings(prm.IDs)})
 	if err != nil {
 		return nil, err
@@ -89,7 +95,7 @@ func (g *Gateway) handleConversationList(ctx context.Context, _ *Socket, c call)
 
 // handleParticipantsByCIDs: {cids} -> {"users":[..],"conversations":{"<cid>":["<uid>",..]}};
 // conversations the caller is not in are left out.
-func (g *Gateway) handleParticipantsByCIDs(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+func (g *Gateway) handleParticipantsByCIDs(ctx context.Context, s *Socket, c call) ([]byte, error) {
 	var prm struct {
 		CIDs *[]protocol.FlexString `json:"cids"`
 	}
@@ -99,7 +105,7 @@ func (g *Gateway) handleParticipantsByCIDs(ctx context.Context, _ *Socket, c cal
 	if prm.CIDs == nil {
 		return nil, protocol.FieldRequired("cids")
 	}
-	byConv, err := g.chat.ParticipantsOf(ctx, actor(c), flexStrings(*prm.CIDs))
+	byConv, err := g.chat.ParticipantsOf(ctx, actor(s, c), flexStrings(*prm.CIDs))
 	if err != nil {
 		return nil, err
 	}
@@ -143,18 +149,17 @@ func (g *Gateway) handleMessage(ctx context.Context, s *Socket, c call) ([]byte,
 	if bytes.Equal(bytes.TrimSpace(prm.Attachments), []byte("null")) {
 		prm.Attachments = nil
 	}
-	ask, d, err := g.chat.SendMessage(ctx, actor(c), chat.NewMessage{
+	ask, err := g.chat.SendMessage(ctx, actor(s, c), chat.NewMessage{
 		ClientID: clientID, CID: string(prm.CID), Body: prm.Body, Attachments: prm.Attachments, X: prm.X,
 		RepliedMessageID: string(prm.RepliedMessageID), ForwardedMessageID: string(prm.ForwardedMessageID)})
 	if err != nil {
 		return nil, err
 	}
-	c.after(func() { g.deliver(d, s) })
 	return protocol.Event("ask", ask)
 }
 
 // handleMessageList: {cid, limit?, ids?, updated_at?{gt|lt}} -> {"messages":[..]}
-func (g *Gateway) handleMessageList(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+func (g *Gateway) handleMessageList(ctx context.Context, s *Socket, c call) ([]byte, error) {
 	var prm struct {
 		CID       protocol.FlexString   `json:"cid"`
 		Limit     int                   `json:"limit"`
@@ -165,7 +170,7 @@ func (g *Gateway) handleMessageList(ctx context.Context, _ *Socket, c call) ([]b
 		return nil, err
 	}
 	before, after := prm.UpdatedAt.bounds()
-	ms, err := g.chat.ListMessages(ctx, actor(c), chat.MessageQuery{CID: string(prm.CID), Limit: prm.Limit,
+	ms, err := g.chat.ListMessages(ctx, actor(s, c), chat.MessageQuery{CID: string(prm.CID), Limit: prm.Limit,
 		IDs: flexStrings(prm.IDs), UpdatedBefore: before, UpdatedAfter: after})
 	if err != nil {
 		return nil, err
@@ -181,11 +186,9 @@ func (g *Gateway) handleMessageRead(ctx context.Context, s *Socket, c call) ([]b
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	ds, err := g.chat.MarkRead(ctx, actor(c), string(prm.CID))
-	if err != nil {
+	if err := g.chat.MarkRead(ctx, actor(s, c), string(prm.CID)); err != nil {
 		return nil, err
 	}
-	c.after(func() { g.deliverAll(ds, s) })
 	return c.respond(protocol.F("success", true))
 }
 
@@ -198,16 +201,16 @@ func (g *Gateway) handleTyping(ctx context.Context, s *Socket, c call) ([]byte, 
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	d, err := g.chat.Typing(ctx, actor(c), string(prm.CID), prm.Status)
+	d, err := g.chat.Typing(ctx, actor(s, c), string(prm.CID), prm.Status)
 	if err != nil {
 		return nil, err
 	}
-	g.deliver(d, s)
+	g.sendLive(d)
 	return nil, nil
 }
 
 // handleOpLogList: {created_at:{gt|lt}} -> {"logs":[{_id,user_id,packet:{..},created_at,updated_at}]}
-func (g *Gateway) handleOpLogList(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+func (g *Gateway) handleOpLogList(ctx context.Context, s *Socket, c call) ([]byte, error) {
 	var prm struct {
 		CreatedAt timeRange `json:"created_at"`
 	}
@@ -221,7 +224,7 @@ func (g *Gateway) handleOpLogList(ctx context.Context, _ *Socket, c call) ([]byt
 	if prm.CreatedAt.Lt != nil && !prm.CreatedAt.Lt.IsZero() {
 		lt = &prm.CreatedAt.Lt.Time
 	}
-	logs, err := g.chat.OpLog(ctx, actor(c), gt, lt)
+	logs, err := g.chat.OpLog(ctx, actor(s, c), gt, lt)
 	if err != nil {
 		return nil, err
 	}
@@ -244,12 +247,11 @@ func (g *Gateway) handleSystemMessage(ctx context.Context, s *Socket, c call) ([
 	if len(prm.ID) == 0 || prm.ID[0] != '"' || json.Unmarshal(prm.ID, &clientID) != nil {
 		return nil, protocol.ErrIncorrectMessageID
 	}
-	ask, ds, err := g.chat.SystemMessage(ctx, actor(c), chat.NewSystemMessage{ClientID: clientID,
+	ask, err := g.chat.SystemMessage(ctx, actor(s, c), chat.NewSystemMessage{ClientID: clientID,
 		CID: string(prm.CID), UIDs: flexStrings(prm.UIDs), X: bytes.TrimSpace(prm.X)})
 	if err != nil {
 		return nil, err
 	}
-	c.after(func() { g.deliverAll(ds, s) })
 	return protocol.Event("ask", ask)
 }
 
@@ -262,11 +264,9 @@ func (g *Gateway) handleMessageEdit(ctx context.Context, s *Socket, c call) ([]b
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	d, err := g.chat.EditMessage(ctx, actor(c), string(prm.ID), prm.Body)
-	if err != nil {
+	if err := g.chat.EditMessage(ctx, actor(s, c), string(prm.ID), prm.Body); err != nil {
 		return nil, err
 	}
-	c.after(func() { g.deliver(d, s) })
 	return c.respond(protocol.F("success", true))
 }
 
@@ -281,11 +281,9 @@ func (g *Gateway) handleMessageDelete(ctx context.Context, s *Socket, c call) ([
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	d, err := g.chat.DeleteMessages(ctx, actor(c), string(prm.CID), flexStrings(prm.IDs), prm.Type)
-	if err != nil {
+	if err := g.chat.DeleteMessages(ctx, actor(s, c), string(prm.CID), flexStrings(prm.IDs), prm.Type); err != nil {
 		return nil, err
 	}
-	c.after(func() { g.deliver(d, s) })
 	return c.respond(protocol.F("success", true))
 }
 
@@ -297,16 +295,14 @@ func (g *Gateway) handleConversationDelete(ctx context.Context, s *Socket, c cal
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	ds, err := g.chat.LeaveConversation(ctx, actor(c), string(prm.ID))
-	if err != nil {
+	if err := g.chat.LeaveConversation(ctx, actor(s, c), string(prm.ID)); err != nil {
 		return nil, err
 	}
-	c.after(func() { g.deliverAll(ds, s) })
 	return c.respond(protocol.F("success", true))
 }
 
 // handleConversationSearch: {name, limit?, updated_at?{gt}} -> {"conversations":["<cid>",..]}
-func (g *Gateway) handleConversationSearch(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+func (g *Gateway) handleConversationSearch(ctx context.Context, s *Socket, c call) ([]byte, error) {
 	var prm struct {
 		Name      string    `json:"name"`
 		Limit     int       `json:"limit"`
@@ -316,7 +312,7 @@ func (g *Gateway) handleConversationSearch(ctx context.Context, _ *Socket, c cal
 		return nil, err
 	}
 	_, after := prm.UpdatedAt.bounds()
-	ids, err := g.chat.SearchConversations(ctx, actor(c), prm.Name, after, prm.Limit)
+	ids, err := g.chat.SearchConversations(ctx, actor(s, c), prm.Name, after, prm.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +336,7 @@ func (g *Gateway) handleConversationUpdate(ctx context.Context, s *Socket, c cal
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
 	}
-	res, err := g.chat.UpdateConversation(ctx, actor(c), chat.ConversationUpdate{ID: string(prm.ID),
+	res, err := g.chat.UpdateConversation(ctx, actor(s, c), chat.ConversationUpdate{ID: string(prm.ID),
 		Name: prm.Name, Description: prm.Description,
 		AddParticipants: flexStrings(prm.Participants.Add), RemoveParticipants: flexStrings(prm.Participants.Remove),
 		AddAdmins: flexStrings(prm.Admins.Add), RemoveAdmins: flexStrings(prm.Admins.Remove)})
@@ -350,6 +346,5 @@ func (g *Gateway) handleConversationUpdate(ctx context.Context, s *Socket, c cal
 	if res.Deleted {
 		return c.respond(protocol.F("deleted", true))
 	}
-	c.after(func() { g.deliverAll(res.Deliveries, s) })
 	return c.respond(protocol.F("conversation", res.Conversation))
 }

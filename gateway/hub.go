@@ -1,10 +1,6 @@
 package gateway
 
-import (
-	"sync"
-
-	"github.com/samagate/samagate/auth"
-)
+import "sync"
 
 // hub is this node's registry of sockets: every open socket, and the bound
 // ones by user. A user's sockets are a short slice (a handful of devices and
@@ -93,24 +89,4 @@ func (h *hub) count() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return len(h.sockets)
-}
-
-// principals maps every user bound on this node to the principal of one of
-// their sockets (enough to read the user's event log).
-func (h *hub) principals() map[string]*auth.Principal {
-	h.mu.RLock()
-	socks := make(map[string]*Socket, len(h.users))
-	for uid, list := range h.users {
-		if len(list) > 0 {
-			socks[uid] = list[0]
-		}
-	}
-	h.mu.RUnlock()
-	out := make(map[string]*auth.Principal, len(socks))
-	for uid, s := range socks {
-		if p := s.Principal(); p != nil && p.UserID == uid {
-			out[uid] = p
-		}
-	}
-	return out
 }

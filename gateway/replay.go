@@ -13,97 +13,152 @@ import (
 const replayMax = 10000
 
 // replayPage is how many events are read from the log at a time.
-const replayPage = 500
+const replayPage = 200
 
-// pendingFrame is a live event that arrived while the socket was replaying.
-type pendingFrame struct {
-	frame []byte
-	eid   string
+// sendEvent queues a logged event released in commit order. While the
+// socket replays the log, released events are not sent: the replay reads
+// them from the log in their turn, so the socket sees one ordered stream
+// with neither gap nor repeat.
+func (s *Socket) sendEvent(frame []byte) {
+	s.qmu.Lock()
+	replaying := s.replaying
+	s.qmu.Unlock()
+	if !replaying {
+		s.send(frame)
+	}
 }
 
-// sendEvent queues an event frame; while the socket replays the log, live
-// events wait behind the replay so the socket sees one ordered stream.
-func (s *Socket) sendEvent(frame []byte, eid string) {
+// startReplay stops live delivery of logged events to the socket (before it
+// is bound, so that none slips through) and returns the context and
+// generation of a new replay; a replay still running is cancelled.
+func (s *Socket) startReplay() (context.Context, uint64) {
 	s.qmu.Lock()
-	if s.replaying {
-		s.pending = append(s.pending, pendingFrame{frame: frame, eid: eid})
-		s.qmu.Unlock()
+	defer s.qmu.Unlock()
+	if s.replayCancel != nil {
+		s.replayCancel()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.replaying, s.replayCancel = true, cancel
+	s.replayGen++
+	return ctx, s.replayGen
+}
+
+// goLive ends replay gen: live events flow again, starting right after
+// frame (the catch_up). A superseded replay changes nothing.
+func (s *Socket) goLive(gen uint64, frame []byte) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.replayGen != gen {
 		return
 	}
-	if s.replayed != nil {
-		// An event committed before the replay read it may still be on its
-		// way here live; drop that copy. Deliveries of committed events
-		// happen within a request's lifetime, so the set expires after it.
-		if time.Now().After(s.replayedUntil) {
-			s.replayed = nil
-		} else if eid != "" && s.replayed[eid] {
-			s.qmu.Unlock()
+	s.replaying = false
+	if s.replayCancel != nil {
+		s.replayCancel()
+		s.replayCancel = nil
+	}
+	if frame != nil {
+		s.send(frame)
+	}
+}
+
+// stopReplay cancels a running replay (the socket closed).
+func (s *Socket) stopReplay() {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.replayCancel != nil {
+		s.replayCancel()
+		s.replayCancel = nil
+	}
+}
+
+// waitRoom waits until the socket's unsent bytes leave room for n more
+// (half the send queue), so a replay never overflows a slow client's queue:
+// the backlog goes out as the client reads it. It reports false when ctx
+// ends (the socket closed, or a newer replay started).
+func (s *Socket) waitRoom(ctx context.Context, n int) bool {
+	limit := int64(s.g.cfg.SendQueueBytes / 2)
+	for {
+		p := s.pending()
+		if p == 0 || p+int64(n) <= limit {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// replay sends every logged event of the socket's user after the position
+// since names, in order and paced by the socket's queue, up to what the
+// sequencer has released, then hands the socket over to live delivery
+// between two releases and sends {"catch_up":{"until":"<last id>"}}. It
+// runs on its own goroutine; the socket was bound with live delivery held
+// (startReplay). If the log cannot be read it goes live with
+// "truncated":true, and the device re-lists.
+func (g *Gateway) replay(ctx context.Context, gen uint64, s *Socket, a chat.Actor, since string) {
+	live := func(until string, truncated bool) func() {
+		return func() {
+			frame, err := protocol.Event("catch_up", catchUp(until, truncated))
+			if err != nil {
+				g.log.Error().Err(err).Msg("encode catch_up")
+			}
+			s.goLive(gen, frame)
+		}
+	}
+	q := g.seq.Load()
+	if q == nil {
+		live(since, true)()
+		return
+	}
+	cursor, _, err := g.chat.EventPos(ctx, since)
+	if err != nil {
+		g.log.Error().Err(err).Str("user", a.UserID).Msg("replay: find the position")
+		q.handoff(-1, live(since, true))
+		return
+	}
+	until, sent := since, 0
+	for {
+		target := q.released()
+		for sent < replayMax {
+			page, err := g.chat.Replay(ctx, a, cursor, chat.LastPos(target), min(replayPage, replayMax-sent))
+			if ctx.Err() != nil {
+				return // the socket closed, or a newer replay took over
+			}
+			if err != nil {
+				g.log.Error().Err(err).Str("user", a.UserID).Msg("replay failed")
+				q.handoff(-1, live(until, true))
+				return
+			}
+			for _, e := range page {
+				if !s.waitRoom(ctx, len(e.Frame)) {
+					return
+				}
+				s.send(e.Frame)
+				cursor, until = e.Pos, e.ID
+				sent++
+			}
+			if len(page) < replayPage {
+				break
+			}
+		}
+		if sent >= replayMax {
+			q.handoff(-1, live(until, true))
+			return
+		}
+		// Go live unless more commits were released while reading them.
+		if q.handoff(target, live(until, false)) {
 			return
 		}
 	}
-	s.qmu.Unlock()
-	s.send(frame)
 }
 
-// startReplay holds live events back until finishReplay.
-func (s *Socket) startReplay() {
-	s.qmu.Lock()
-	s.replaying = true
-	s.qmu.Unlock()
-}
-
-// finishReplay sends the held-back live events, except those the replay
-// already sent, then lets live events through again. Holding qmu while
-// flushing keeps a concurrent event from overtaking them (writes never block).
-func (s *Socket) finishReplay(replayed map[string]bool) {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	for _, p := range s.pending {
-		if p.eid == "" || !replayed[p.eid] {
-			s.send(p.frame)
-		}
-	}
-	s.pending = nil
-	s.replaying = false
-	if len(replayed) > 0 {
-		s.replayed, s.replayedUntil = replayed, time.Now().Add(s.g.cfg.RequestTimeout)
-	}
-}
-
-// replay sends every logged event of the socket's user after since, in
-// order, then {"catch_up":{"until":"<last position>"}}. The socket is already
-// bound and holding live events back (startReplay).
-func (g *Gateway) replay(ctx context.Context, s *Socket, a chat.Actor, since string) {
-	replayed := map[string]bool{}
-	until, truncated := since, false
-	defer func() { s.finishReplay(replayed) }()
-	for len(replayed) < replayMax {
-		evs, err := g.chat.Replay(ctx, a, until, min(replayPage, replayMax-len(replayed)))
-		if err != nil {
-			g.log.Error().Err(err).Str("user", a.UserID).Msg("replay failed")
-			truncated = true
-			break
-		}
-		for _, e := range evs {
-			s.send(e.Frame)
-			replayed[e.ID] = true
-			until = e.ID
-		}
-		if len(evs) < replayPage {
-			break
-		}
-	}
-	if len(replayed) >= replayMax {
-		truncated = true
-	}
+// catchUp is the payload of the catch_up frame.
+func catchUp(until string, truncated bool) map[string]any {
 	done := map[string]any{"until": until}
 	if truncated {
 		done["truncated"] = true
 	}
-	frame, err := protocol.Event("catch_up", done)
-	if err != nil {
-		g.log.Error().Err(err).Msg("encode catch_up")
-		return
-	}
-	s.send(frame)
+	return done
 }

@@ -19,6 +19,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	stop, done := g.stopPing, g.pingDone
 	g.mu.Unlock()
 	if t == nil {
+		g.stopRelease()
 		return nil
 	}
 	g.draining.Store(true)
@@ -48,8 +49,22 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	close(work)
 	wg.Wait()
 
-	if err := t.shutdown(ctx); err != nil {
+	err := t.shutdown(ctx)
+	g.stopRelease()
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// stopRelease stops the publisher and the sequencer (after the sockets:
+// nothing is left to release to).
+func (g *Gateway) stopRelease() {
+	g.replays.Wait() // the sockets are closed: their replays end
+	if p := g.pub.Swap(nil); p != nil {
+		p.close()
+	}
+	if q := g.seq.Swap(nil); q != nil {
+		q.close()
+	}
 }

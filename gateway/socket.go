@@ -37,15 +37,17 @@ type Socket struct {
 	// recovery re-delivers only events the socket should have seen live.
 	boundAt atomic.Int64
 
-	// qmu guards the replay state: while replaying, live events wait in
-	// pending (see replay.go).
-	qmu       sync.Mutex
-	replaying bool
-	pending   []pendingFrame
-	// replayed are the ids the last replay sent; live copies of them that
-	// arrive until replayedUntil are dropped.
-	replayed      map[string]bool
-	replayedUntil time.Time
+	// sent counts the bytes queued on the connection, written those the
+	// kernel took (transport.go): their difference is the socket's backlog,
+	// which paces a replay (replay.go).
+	sent, written atomic.Int64
+
+	// qmu guards the replay state: while replaying, released events are not
+	// sent live; the replay reads them from the log (replay.go).
+	qmu          sync.Mutex
+	replaying    bool
+	replayGen    uint64
+	replayCancel context.CancelFunc
 }
 
 var errSocketClosed = errors.New("socket closed")
@@ -66,12 +68,31 @@ func (s *Socket) Principal() *auth.Principal {
 // send queues one encoded frame. It never blocks: a socket that cannot keep
 // up is closed by the transport (CloseSlowConsumer).
 func (s *Socket) send(frame []byte) {
+	s.sent.Add(int64(wireSize(len(frame))))
 	if err := s.conn.writeText(frame); err != nil {
 		s.g.log.Debug().Err(err).Str("conn", s.id).Msg("send failed")
 	}
 }
 
+// pending is how many queued bytes the kernel has not taken yet.
+func (s *Socket) pending() int64 {
+	return max(s.sent.Load()-s.written.Load(), 0)
+}
+
+// wireSize is the size of a server's websocket frame with n payload bytes
+// (unmasked header of 2, 4 or 10 bytes).
+func wireSize(n int) int {
+	switch {
+	case n < 126:
+		return n + 2
+	case n < 1<<16:
+		return n + 4
+	}
+	return n + 10
+}
+
 func (s *Socket) ping() {
+	s.sent.Add(int64(wireSize(0)))
 	if err := s.conn.writePing(); err != nil {
 		s.g.log.Debug().Err(err).Str("conn", s.id).Msg("ping failed")
 	}
@@ -148,6 +169,7 @@ func (s *Socket) close(code int) {
 func (s *Socket) closed(code int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.stopReplay()
 	s.mu.Lock()
 	s.isClosed = true
 	p := s.principal

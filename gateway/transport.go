@@ -58,6 +58,9 @@ func (n nbConn) remoteAddr() string { return n.c.RemoteAddr().String() }
 type transport struct {
 	engine   *nbhttp.Engine
 	upgrader *websocket.Upgrader
+	// sockets maps each open connection to its socket, so the engine's
+	// written-bytes callback can count a socket's backlog.
+	sockets sync.Map // *nbio.Conn -> *Socket
 }
 
 // newTransport builds the engine for ln. ws receives websocket upgrades (on
@@ -74,6 +77,9 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 	u.OnOpen(func(c *websocket.Conn) {
 		s := g.newSocket(nbConn{c})
 		c.SetSession(s)
+		if nc := pollerConn(c); nc != nil {
+			t.sockets.Store(nc, s)
+		}
 	})
 	u.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
 		s, ok := c.Session().(*Socket)
@@ -84,6 +90,9 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 		s.handleFrame(data)
 	})
 	u.OnClose(func(c *websocket.Conn, err error) {
+		if nc := pollerConn(c); nc != nil {
+			t.sockets.Delete(nc)
+		}
 		s, ok := c.Session().(*Socket)
 		if !ok {
 			return
@@ -126,11 +135,29 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 		WriteTimeout:            g.cfg.WriteTimeout,
 	})
 	u.Engine = t.engine
+	t.engine.Engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
+		if s, ok := t.sockets.Load(c); ok {
+			s.(*Socket).written.Add(int64(n))
+		}
+	})
 
 	if raceEnabled {
 		installRaceHandoff(t.engine)
 	}
 	return t
+}
+
+// pollerConn is the event loop's connection under a websocket: the one the
+// written-bytes callback names.
+func pollerConn(c *websocket.Conn) *nbio.Conn {
+	switch u := c.UnderlayerConn().(type) {
+	case *nbio.Conn:
+		return u
+	case *nbhttp.Conn:
+		nc, _ := u.Conn.(*nbio.Conn)
+		return nc
+	}
+	return nil
 }
 
 // start begins serving.

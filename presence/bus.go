@@ -98,8 +98,8 @@ func (b *bus) handle(ctx context.Context, data []byte) {
 	recv := b.recv
 	b.mu.Unlock()
 	switch p.kind {
-	case kindDeliver:
-		recv.DeliverLocal(p.frame, p.eventID, p.users)
+	case kindCommit:
+		recv.CommitLocal(p.frame)
 	case kindActive:
 		recv.ActivityLocal(p.users[0], p.value)
 	case kindEnd:
@@ -123,9 +123,9 @@ func (b *bus) markGap(why string) {
 }
 
 // pong marks the bus healthy. A ping that skipped a sequence number shows
-// that packets were lost even if the outage was short. After a gap it starts
-// a recovery from the start of the gap minus RecoverMargin (events committed
-// before the gap may have been published during it).
+// that packets were lost even if the outage was short. After a gap it tells
+// the receiver (Recover), which reads the commits it missed from the event
+// log.
 func (b *bus) pong(ctx context.Context, seq int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -136,7 +136,7 @@ func (b *bus) pong(ctx context.Context, seq int64) {
 	if b.gapStart.IsZero() {
 		return
 	}
-	since := b.gapStart.Add(-b.r.cfg.RecoverMargin)
+	since := b.gapStart
 	b.r.log.Warn().Time("since", since).Dur("gap", time.Since(b.gapStart)).Msg("bus: delivering again; recovering missed events")
 	b.gapStart = time.Time{}
 	recv := b.recv
@@ -249,16 +249,24 @@ func (r *Redis) send(ctx context.Context, what string, userIDs []string, key fun
 	return errors.Join(errs...)
 }
 
-// Deliver sends an encoded event to the other nodes that hold sockets of
-// userIDs: one packet per node, carrying the frame once and that node's
-// target users.
-func (r *Redis) Deliver(ctx context.Context, frame []byte, eventID string, userIDs []string) error {
-	if len(userIDs) == 0 {
+// Broadcast sends payload (a commit packet of the gateway) to every other
+// live node, in one pipelined round trip. It does not retry: a receiver
+// that misses a commit reads it from the event log when its number comes
+// due, so a retry would only arrive after that.
+func (r *Redis) Broadcast(ctx context.Context, payload []byte) error {
+	nodes := r.Nodes()
+	if len(nodes) == 0 {
 		return nil
 	}
-	return r.send(ctx, "deliver", userIDs, r.userKey, func(users []string) []byte {
-		return (&packet{kind: kindDeliver, eventID: eventID, users: users, frame: frame}).encode()
-	})
+	data := (&packet{kind: kindCommit, frame: payload}).encode()
+	pipe := r.rdb.Pipeline()
+	for _, node := range nodes {
+		pipe.SPublish(ctx, r.channel(node), data)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("bus broadcast: %w", err)
+	}
+	return nil
 }
 
 // Activity tells the nodes following userID its last activity (0 = online).

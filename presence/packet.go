@@ -7,19 +7,17 @@ import (
 
 // Packet kinds on the node-to-node bus.
 const (
-	kindDeliver = 'D' // an encoded event frame for some users of the node
-	kindActive  = 'A' // a user's last activity changed
-	kindEnd     = 'E' // a session was revoked
-	kindPing    = 'P' // a node's ping to itself (bus health)
+	kindCommit = 'C' // a commit of the sending node (opaque to presence: the gateway's commit packet)
+	kindActive = 'A' // a user's last activity changed
+	kindEnd    = 'E' // a session was revoked
+	kindPing   = 'P' // a node's ping to itself (bus health)
 )
 
-// packet is one bus message. The frame is carried once, however many
-// target users the node has.
+// packet is one bus message.
 type packet struct {
 	kind    byte
-	eventID string   // deliver
-	users   []string // deliver: targets; active/end: [user]
-	frame   []byte   // deliver
+	users   []string // active/end: [user]
+	frame   []byte   // commit: the payload
 	value   int64    // active: last activity; ping: sequence
 	device  string   // end ("" = every device)
 	session string   // end: only this session ("" = any)
@@ -35,17 +33,12 @@ func appendStr(b []byte, s string) []byte {
 }
 
 // encode lays a packet out as: kind, then per kind length-prefixed strings
-// and varints; a deliver packet ends with the raw frame.
+// and varints; a commit packet is the kind and the raw payload.
 func (p *packet) encode() []byte {
-	b := make([]byte, 0, 16+len(p.eventID)+len(p.frame)+24*len(p.users))
+	b := make([]byte, 0, 16+len(p.frame)+24*len(p.users))
 	b = append(b, p.kind)
 	switch p.kind {
-	case kindDeliver:
-		b = appendStr(b, p.eventID)
-		b = binary.AppendUvarint(b, uint64(len(p.users)))
-		for _, u := range p.users {
-			b = appendStr(b, u)
-		}
+	case kindCommit:
 		b = append(b, p.frame...)
 	case kindActive:
 		b = appendStr(b, p.users[0])
@@ -97,20 +90,7 @@ func decodePacket(b []byte) (*packet, error) {
 	p := &packet{kind: b[0]}
 	r := &reader{b: b[1:]}
 	switch p.kind {
-	case kindDeliver:
-		p.eventID = r.str()
-		n, k := binary.Uvarint(r.b)
-		if k <= 0 || n > uint64(len(r.b)) {
-			return nil, errBadPacket
-		}
-		r.b = r.b[k:]
-		p.users = make([]string, 0, n)
-		for range n {
-			p.users = append(p.users, r.str())
-			if r.err != nil {
-				return nil, r.err
-			}
-		}
+	case kindCommit:
 		p.frame = r.b
 	case kindActive:
 		p.users = []string{r.str()}

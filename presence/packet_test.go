@@ -8,8 +8,8 @@ import (
 
 func TestPacketRoundTrip(t *testing.T) {
 	for _, p := range []packet{
-		{kind: kindDeliver, eventID: "e1", users: []string{"a", "b"}, frame: []byte(`{"message":{"body":"hi"}}`)},
-		{kind: kindDeliver, users: []string{"a"}, frame: []byte{}},
+		{kind: kindCommit, frame: []byte("\x01commit packet")},
+		{kind: kindCommit, frame: []byte{}},
 		{kind: kindActive, users: []string{"u"}, value: 1715000000},
 		{kind: kindActive, users: []string{"u"}, value: 0},
 		{kind: kindEnd, users: []string{"u"}, device: "d:1", reason: "logout"},
@@ -20,10 +20,10 @@ func TestPacketRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%c: %v", p.kind, err)
 		}
-		if p.frame == nil && p.kind == kindDeliver {
+		if p.frame == nil && p.kind == kindCommit {
 			p.frame = []byte{}
 		}
-		if got.kind != p.kind || got.eventID != p.eventID || !reflect.DeepEqual(got.users, p.users) ||
+		if got.kind != p.kind || !reflect.DeepEqual(got.users, p.users) ||
 			!bytes.Equal(got.frame, p.frame) || got.value != p.value || got.device != p.device || got.reason != p.reason ||
 			got.session != p.session || got.except != p.except {
 			t.Errorf("round trip: got %+v, want %+v", got, p)
@@ -38,7 +38,7 @@ func TestPacketMalformed(t *testing.T) {
 			t.Errorf("truncated to %d bytes: no error", i)
 		}
 	}
-	for _, b := range [][]byte{nil, {'X'}, {kindDeliver, 1, 'e', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
+	for _, b := range [][]byte{nil, {'X'}, {kindActive, 1, 'u', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
 		if _, err := decodePacket(b); err == nil {
 			t.Errorf("%q: no error", b)
 		}
@@ -46,7 +46,7 @@ func TestPacketMalformed(t *testing.T) {
 }
 
 func FuzzDecodePacket(f *testing.F) {
-	f.Add((&packet{kind: kindDeliver, eventID: "e", users: []string{"a"}, frame: []byte("{}")}).encode())
+	f.Add((&packet{kind: kindCommit, frame: []byte("\x01\x05\x00\x00")}).encode())
 	f.Add((&packet{kind: kindPing, value: 3}).encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := decodePacket(b)
@@ -54,7 +54,7 @@ func FuzzDecodePacket(f *testing.F) {
 			return
 		}
 		again, err := decodePacket(p.encode())
-		if err != nil || again.kind != p.kind || !reflect.DeepEqual(again.users, p.users) {
+		if err != nil || again.kind != p.kind || !reflect.DeepEqual(again.users, p.users) || !bytes.Equal(again.frame, p.frame) {
 			t.Fatalf("re-decode of %q: %+v %v", b, again, err)
 		}
 	})

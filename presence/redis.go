@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -62,9 +63,6 @@ type RedisConfig struct {
 	// KeyTTL is the backstop expiry of every key; the owners refresh it every
 	// KeyTTL/6. Default 1h.
 	KeyTTL time.Duration
-	// RecoverMargin is how far before the start of a bus outage the node
-	// re-reads the event log (covers commits published late). Default 20s.
-	RecoverMargin time.Duration
 }
 
 func (c RedisConfig) withDefaults() RedisConfig {
@@ -79,9 +77,6 @@ func (c RedisConfig) withDefaults() RedisConfig {
 	}
 	if c.KeyTTL <= 0 {
 		c.KeyTTL = time.Hour
-	}
-	if c.RecoverMargin <= 0 {
-		c.RecoverMargin = 20 * time.Second
 	}
 	return c
 }
@@ -151,8 +146,8 @@ func NewRedisClient(url string) (redis.UniversalClient, error) {
 // packets from other nodes and with cluster-wide changes. The gateway
 // implements it.
 type Receiver interface {
-	// DeliverLocal queues frame on this node's sockets of userIDs.
-	DeliverLocal(frame []byte, eventID string, userIDs []string)
+	// CommitLocal takes a commit another node broadcast.
+	CommitLocal(payload []byte)
 	// ActivityLocal tells this node's followers of userID its last activity.
 	ActivityLocal(userID string, value int64)
 	// EndSessionLocal closes this node's sockets of ended sessions: the
@@ -163,8 +158,9 @@ type Receiver interface {
 	// device was on a dead node, or (online) came back when this node
 	// restored its entries.
 	PresenceChanged(ctx context.Context, userIDs []string, online bool)
-	// Recover re-delivers logged events since t that this node's sockets
-	// may have missed while the bus was down.
+	// Recover is told that packets since t may have been lost (the bus was
+	// down, Redis lost its data, a node died): the receiver reads what it
+	// missed from the event log.
 	Recover(ctx context.Context, since time.Time)
 }
 
@@ -203,8 +199,9 @@ type Redis struct {
 	local map[string]localConn // connID -> socket
 	watch map[string]int       // user -> local followers
 
-	bus *bus
-	out outbox // bus sends waiting for Redis
+	bus   *bus
+	out   outbox                   // bus sends waiting for Redis
+	nodes atomic.Pointer[[]string] // other live nodes at the last heartbeat
 
 	runMu  sync.Mutex // guards cancel/done
 	cancel context.CancelFunc
@@ -225,6 +222,15 @@ func NewRedis(rdb redis.UniversalClient, cfg RedisConfig, log zerolog.Logger) (*
 		seed: maphash.MakeSeed(), local: map[string]localConn{}, watch: map[string]int{}}
 	r.bus = newBus(r)
 	return r, nil
+}
+
+// Nodes are the other nodes that were alive at this node's last heartbeat:
+// where Broadcast sends.
+func (r *Redis) Nodes() []string {
+	if p := r.nodes.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // NodeID is this node's id on the bus.

@@ -52,8 +52,9 @@ type nodeState struct {
 	lastBeat  string    // our stamp as Redis returned it; "" before the first
 	lastOK    time.Time // when a beat last found our state intact
 	lastSweep time.Time
-	live      map[string]bool // nodes alive at the last beat
-	mourned   map[string]bool // dead nodes already recovered from
+	live      map[string]bool      // nodes alive at the last beat
+	vanished  map[string]time.Time // nodes gone from the registry, not (yet) known dead
+	mourned   map[string]bool      // dead nodes already recovered from
 }
 
 func (r *Redis) loop(ctx context.Context, st *nodeState) {
@@ -104,7 +105,7 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 		if !st.lastOK.IsZero() {
 			// Until now the other nodes did not see this node's sockets and
 			// sent it nothing: read back what they committed meanwhile.
-			since := st.lastOK.Add(-r.cfg.RecoverMargin)
+			since := st.lastOK
 			r.bus.spawn(func(ctx context.Context) { st.recv.Recover(ctx, since) })
 		}
 	}
@@ -117,6 +118,14 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 			}
 		}
 	}
+	others := make([]string, 0, len(live))
+	for node := range live {
+		if node != r.node {
+			others = append(others, node)
+		}
+	}
+	slices.Sort(others)
+	r.nodes.Store(&others)
 	dead, _ := res[3].([]any)
 	var died []string
 	for _, d := range dead {
@@ -125,11 +134,24 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 			r.reap(ctx, node, st.recv)
 		}
 	}
-	// A node that vanished from the registry between two beats left
-	// cleanly, unless a reaper marked it dead.
+	// A node that vanished from the registry left cleanly, unless a reaper
+	// marks it dead. The reaper marks it after taking it off the registry,
+	// so a vanished node is checked again at the next beats for a while.
+	if st.vanished == nil {
+		st.vanished = map[string]time.Time{}
+	}
 	for node := range st.live {
-		if !live[node] && !slices.Contains(died, node) && r.rdb.Exists(ctx, r.deadKey(node)).Val() == 1 {
+		if !live[node] && !slices.Contains(died, node) {
+			st.vanished[node] = time.Now()
+		}
+	}
+	for node, at := range st.vanished {
+		switch {
+		case live[node] || slices.Contains(died, node) || time.Since(at) > 10*r.cfg.Heartbeat:
+			delete(st.vanished, node)
+		case r.rdb.Exists(ctx, r.deadKey(node)).Val() == 1:
 			died = append(died, node)
+			delete(st.vanished, node)
 		}
 	}
 	st.live = live
@@ -138,9 +160,9 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 	}
 }
 
-// recoverFromDeath re-reads the event log once per dead node: it may have
+// recoverFromDeath tells the receiver once per dead node: it may have
 // committed events it never published (it died between the commit and the
-// bus), and this node's sockets would otherwise never see them live.
+// bus), which the receiver reads from the event log.
 func (r *Redis) recoverFromDeath(st *nodeState, node string) {
 	if st.mourned[node] {
 		return
@@ -149,7 +171,7 @@ func (r *Redis) recoverFromDeath(st *nodeState, node string) {
 		st.mourned = map[string]bool{}
 	}
 	st.mourned[node] = true
-	since := time.Now().Add(-r.cfg.DeadAfter - r.cfg.Heartbeat - r.cfg.RecoverMargin)
+	since := time.Now().Add(-r.cfg.DeadAfter - r.cfg.Heartbeat)
 	r.log.Warn().Str("dead", node).Time("since", since).Msg("presence: a node died; recovering events it may not have published")
 	r.bus.spawn(func(ctx context.Context) { st.recv.Recover(ctx, since) })
 }

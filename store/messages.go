@@ -3,49 +3,188 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 )
 
-// Message is a chat message. Its client id is not stored (SAMA).
+// Positions. Every commit of the event log (one transaction of the group
+// committer, on any node) takes the next number of one store-wide sequence,
+// its Seq, and every event and message it writes gets a position
+// Pos(seq, i): the sequence number shifted left by PosBits plus the row's
+// index in the commit. Positions order everything a device sees: history,
+// read marks, the event log, live delivery (docs/events.md).
+//
+// The sequence hands numbers out without a lock, so several nodes commit in
+// parallel and a number may become visible after a larger one, or never
+// (its transaction failed). Readers that must not skip one (a node
+// releasing events to its sockets in order) call ResolveCommit for a number
+// they have waited for too long: it waits for the writer that holds it, or
+// marks the number void so that no writer can use it any more.
+const PosBits = 16
+
+// MaxCommitRows is how many positions one commit has: events plus messages
+// without an event.
+const MaxCommitRows = 1<<PosBits - 1
+
+// Pos is the position of row i of commit seq.
+func Pos(seq int64, i int) int64 { return seq<<PosBits | int64(i) }
+
+// SeqOf is the commit a position belongs to.
+func SeqOf(pos int64) int64 { return pos >> PosBits }
+
+// LastPos is the largest position of commit seq.
+func LastPos(seq int64) int64 { return Pos(seq, MaxCommitRows) }
+
+// ErrTooLarge: a commit holds more rows than it has positions.
+var ErrTooLarge = errors.New("commit too large")
+
+// Message is a chat message.
 type Message struct {
-	ID                 string
-	ConversationID     string
-	From               string
+	ID             string
+	ConversationID string
+	From           string
+	// ClientID is the id the sender gave it ("" = none). A sender's client
+	// ids are unique per conversation: a second message with the same one is
+	// ErrConflict, so a retried send is recognized and stored once.
+	ClientID           string
 	Body               string
 	X                  json.RawMessage
 	Attachments        json.RawMessage
 	RepliedMessageID   string
 	ForwardedMessageID string
 	T                  int64 // unix seconds
+	Pos                int64 // commit position, set by Commit
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }
 
 // Event is one entry of the durable event log: addressed to a conversation
 // (every member receives it) or to one user. Written once, whatever the
-// number of recipients (docs/events.md). Its id is what clients hold and send
-// back as their position; the store also keeps the event's commit order,
-// which catch-up follows, because ids are made before the commit and several
-// nodes can commit them out of id order.
+// number of recipients (docs/events.md). Its ID is what clients hold and
+// send back as their resume position ("eid"); Pos orders it.
 type Event struct {
 	ID             string
 	ConversationID string // set for conversation events
 	UserID         string // set for events addressed to one user
-	Payload        json.RawMessage
-	CreatedAt      time.Time
+	// RefID is the message the event concerns besides its own (message_edit
+	// events): deleting or editing that message again redacts it.
+	RefID     string
+	Payload   json.RawMessage
+	Pos       int64 // set by Commit; read back by every query
+	CreatedAt time.Time
 }
 
-// Batch is what one durable write commits atomically.
+// MessageEdit replaces a message's body in a commit. Its own logged event
+// (the event with the message's id) is rewritten to Payload, and the events
+// whose RefID is the message (earlier edits) are redacted, before the
+// commit's new events are written: the log keeps no old body.
+type MessageEdit struct {
+	ConversationID string
+	ID             string
+	Body           string
+	At             time.Time
+	Payload        json.RawMessage
+}
+
+// MessageDelete deletes messages of a conversation in a commit, and redacts
+// their logged events and those that refer to them (RefID).
+type MessageDelete struct {
+	ConversationID string
+	IDs            []string
+}
+
+// ReadMark moves UserID's read position in a conversation forward to Pos
+// (never back).
+type ReadMark struct {
+	ConversationID string
+	UserID         string
+	Pos            int64
+}
+
+// Batch is one request's writes: atomic, and applied in this order within
+// its commit: messages, edits, deletes, read marks, events, touches.
 type Batch struct {
-	Messages []Message
-	Events   []Event
-	// Touch bumps conversations' activity time (conversation id -> time).
+	Messages  []Message
+	Edits     []MessageEdit
+	Deletes   []MessageDelete
+	ReadMarks []ReadMark
+	Events    []Event
+	// Touch marks conversations active (conversation id -> time): updated_at
+	// moves forward to the time, last_pos to the commit's position.
 	Touch map[string]time.Time
 }
 
-// MessageQuery pages a conversation's messages.
+// Member is a participant as the log sees them: events of the conversation
+// at or after JoinedPos are theirs.
+type Member struct {
+	UserID    string
+	JoinedPos int64
+}
+
+// Committed is the outcome of one commit.
+type Committed struct {
+	Seq int64
+	// Void: the number was never used (ResolveCommit).
+	Void bool
+	// Events are the commit's events in position order (ResolveCommit only;
+	// Commit sets Pos on the batches' own events instead). Redacted events
+	// are left out.
+	Events []Event
+	// Members lists the participants of every conversation that has an
+	// event in the commit, read in the same transaction, so a delivery goes
+	// to the members as of the commit.
+	Members map[string][]Member
+}
+
+// ErrRolledBack marks a Commit error after which the commit certainly did
+// not happen: nothing of it was written, so writing it again cannot double
+// it. Other Commit errors are ambiguous (a connection lost at COMMIT).
+var ErrRolledBack = errors.New("rolled back")
+
+// ErrNumberLost: a reader marked the commit's number void (ResolveCommit)
+// before the commit could record it; the commit rolled back and can be
+// retried as it is.
+var ErrNumberLost = fmt.Errorf("commit number voided by a reader: %w", ErrRolledBack)
+
+// AbortedError: the commit's transaction certainly did not commit, and its
+// number Seq is void (burned). Commit returns it (wrapping the cause) when
+// it knows the number. It matches ErrRolledBack.
+type AbortedError struct {
+	Seq int64
+	Err error
+}
+
+func (e *AbortedError) Error() string        { return fmt.Sprintf("commit %d aborted: %v", e.Seq, e.Err) }
+func (e *AbortedError) Unwrap() error        { return e.Err }
+func (e *AbortedError) Is(target error) bool { return target == ErrRolledBack }
+
+// EventQuery selects a user's events: those of the conversations the user is
+// a member of, from the member's JoinedPos on, and those addressed to the
+// user; redacted events are left out. Results are in position order.
+type EventQuery struct {
+	UserID string
+	After  int64 // positions > After
+	Until  int64 // and <= Until; 0 = no bound
+	// CreatedAfter and CreatedBefore bound the creation time (exclusive);
+	// zero = no bound.
+	CreatedAfter, CreatedBefore time.Time
+	// Newest takes the newest Limit of the selection instead of the oldest
+	// (still returned oldest first).
+	Newest bool
+	Limit  int
+}
+
+// MessageQuery pages a conversation's messages. A time bound that is the
+// creation time of one of the conversation's messages (a client paging from
+// the oldest or newest message it holds, as SAMA clients do) is taken as
+// that message's position: UpdatedBefore gives the messages positioned
+// before the last message created at that time, UpdatedAfter those after
+// the first. So pages follow commit order even where two nodes' clocks put
+// messages' times out of it, and a page boundary never skips a message (it
+// may repeat one of the same millisecond; clients key messages by id). Any
+// other time bounds updated_at.
 type MessageQuery struct {
 	ViewerID      string // messages this user hid for themselves are left out
 	IDs           []string
@@ -56,55 +195,66 @@ type MessageQuery struct {
 
 // Messages stores messages and the event log.
 type Messages interface {
-	// Commit writes a batch in one transaction.
-	Commit(ctx context.Context, b *Batch) error
+	// Commit writes batches, in order, in one transaction that takes the
+	// next commit number. Events get positions Pos(seq, i), i counting the
+	// events of all batches in order from 0; a message gets the position of
+	// the event with its id in its batch (each message is written with its
+	// event), or the next free index when it has none. Commit sets Pos on
+	// the batches' events and messages. A client id already used by the
+	// sender in the conversation is ErrConflict; a missing conversation (a
+	// foreign key) fails the commit. More than MaxCommitRows rows is
+	// ErrTooLarge.
+	Commit(ctx context.Context, batches []*Batch) (*Committed, error)
+	// ResolveCommit decides commit seq for a reader that waited for it: if
+	// no transaction has used the number, it is marked void for good (a
+	// writer that holds it then fails and retries); if one is using it, this
+	// waits for it to end. It returns the commit's events and members, or
+	// Void. Call it only for numbers at most LastCommit.
+	ResolveCommit(ctx context.Context, seq int64) (*Committed, error)
+	// LastCommit is the highest commit number handed out so far (0: none).
+	LastCommit(ctx context.Context) (int64, error)
 	Message(ctx context.Context, conversationID, id string) (*Message, error)
-	// ConversationMessages pages messages newest first (oldest first with UpdatedAfter).
+	// MessageByClientID finds the sender's message by its client id.
+	MessageByClientID(ctx context.Context, conversationID, from, clientID string) (*Message, error)
+	// ConversationMessages pages messages newest first by position (oldest
+	// first with UpdatedAfter).
 	ConversationMessages(ctx context.Context, conversationID string, q MessageQuery) ([]Message, error)
-	// EventsSince returns, at most limit, the events of the conversations
-	// userID is a member of and those addressed to userID, in commit order,
-	// after `after`. Commit order, not id order, so that a device that
-	// reconnects with the id of the last event it saw cannot miss an event
-	// with a smaller id that became visible after it (ids are made before
-	// the commit, on several nodes). `after` is:
-	//   - "": from the start of the retained log;
-	//   - an event id: the events committed after that event;
-	//   - anything else (a time position from PositionAt, a pruned id): from
-	//     the earliest-committed event whose id is greater, so every event
-	//     with a greater id is returned (with, possibly, some of smaller id
-	//     committed later); none when no event has a greater id.
-	// The result is never nil.
-	EventsSince(ctx context.Context, userID, after string, limit int) ([]Event, error)
-	// EventsBefore returns, id ascending, the newest `limit` events before
-	// position `before` for userID (same selection as EventsSince).
-	EventsBefore(ctx context.Context, userID, before string, limit int) ([]Event, error)
+	// Events returns the events q selects (never nil).
+	Events(ctx context.Context, q EventQuery) ([]Event, error)
+	// EventPos is the position of event id. For an id that is not in the
+	// log (pruned, or a time position from PositionAt) it is the position
+	// just before the earliest-positioned event with a greater id, so that
+	// reading after it returns every event with a greater id; with none, the
+	// position of the newest event (nothing comes after it). found is false
+	// then.
+	EventPos(ctx context.Context, id string) (pos int64, found bool, err error)
 	// MessageByID finds a message by id alone (the caller checks scope).
 	MessageByID(ctx context.Context, id string) (*Message, error)
-	// EditMessage sets a message's body and update time.
-	EditMessage(ctx context.Context, id, body string, at time.Time) error
-	// DeleteMessages deletes the given messages of a conversation.
-	DeleteMessages(ctx context.Context, conversationID string, ids []string) error
 	// HideMessages hides messages of a conversation from userID only.
 	HideMessages(ctx context.Context, conversationID, userID string, ids []string) error
-	// LastMessage is the conversation's newest message (ErrNotFound if none).
+	// LastMessage is the conversation's message with the highest position
+	// (ErrNotFound if none).
 	LastMessage(ctx context.Context, conversationID string) (*Message, error)
-	// ReadMark is the newest message id userID has read ("" if none).
-	ReadMark(ctx context.Context, conversationID, userID string) (string, error)
-	// MarkRead moves userID's read mark forward to upTo (never back).
-	MarkRead(ctx context.Context, conversationID, userID, upTo string) error
+	// ReadMark is the position up to which userID has read (0 if none).
+	ReadMark(ctx context.Context, conversationID, userID string) (int64, error)
 	// OthersReadMark is the furthest read mark of the members other than userID.
-	OthersReadMark(ctx context.Context, conversationID, userID string) (string, error)
+	OthersReadMark(ctx context.Context, conversationID, userID string) (int64, error)
 	// UnreadFrom lists, newest first, messages after position `after` not
 	// written by userID (at most limit).
-	UnreadFrom(ctx context.Context, conversationID, userID, after string, limit int) ([]Message, error)
-	// CountUnread counts messages after `after` not written by userID.
-	CountUnread(ctx context.Context, conversationID, userID, after string) (int, error)
-	// PruneEvents deletes events created before t and reports how many.
+	UnreadFrom(ctx context.Context, conversationID, userID string, after int64, limit int) ([]Message, error)
+	// CountUnread counts messages after position `after` not written by userID.
+	CountUnread(ctx context.Context, conversationID, userID string, after int64) (int, error)
+	// PruneEvents deletes events (and commit records) created before t and
+	// reports how many events.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
+	// NodeNumber hands out a number no other node start has had (mod 2^24),
+	// the node part of ids (IDGen).
+	NodeNumber(ctx context.Context) (uint32, error)
 }
 
-// PositionAt is the smallest event position of second t: every event id
-// created at or after t's second is >= it (ids start with unix seconds).
+// PositionAt is the smallest event id of second t: every event id created at
+// or after t's second is >= it (ids start with unix seconds). EventPos turns
+// it into a log position.
 func PositionAt(t time.Time) string {
 	return fmt.Sprintf("%08x%016x", uint32(t.Unix()), 0)
 }

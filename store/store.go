@@ -1,6 +1,6 @@
 // Package store is samagate's durable data behind small repository
 // interfaces. Backends are siblings: sqlite (the embedded default) and, for
-// many nodes, postgres (a later issue); both pass storetest.Run.
+// many nodes, postgres; both pass storetest.Run.
 package store
 
 import (

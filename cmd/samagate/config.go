@@ -54,6 +54,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.IntVar(&g.MaxBadFrames, "max-bad-frames", 20, "undecodable frames in a row before a socket is closed")
 	fs.DurationVar(&g.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "bound of graceful shutdown")
 	fs.StringVar(&origins, "ws-origins", "", "comma-separated browser origins allowed to open websockets (empty: any)")
+	fs.DurationVar(&g.OrderHoldBack, "order-holdback", 250*time.Millisecond, "longest an event waits for a commit with a lower number before that commit is read from the log")
+	fs.DurationVar(&g.LogProbeInterval, "log-probe-interval", time.Second, "how often a node reads the newest commit number of the log (finds commits whose packets were lost)")
 
 	h := &c.HTTP
 	fs.StringVar(&cors, "cors-origins", "", "comma-separated origins allowed by CORS on the HTTP API (empty: echo any origin)")
@@ -82,6 +84,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	ch := &c.Chat
 	fs.IntVar(&ch.MaxParticipants, "max-participants", 50, "most members of a group conversation")
 	fs.DurationVar(&ch.Retention, "event-retention", 7*24*time.Hour, "how long the event log keeps events for catch-up")
+	fs.DurationVar(&ch.CommitTimeout, "commit-timeout", 10*time.Second, "deadline of one commit of the event log")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: samagate [flags]\n\nRuns the samagate messaging gateway. Every flag can also be set\nwith the environment variable shown; flags win.\n\n")

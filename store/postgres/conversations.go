@@ -12,21 +12,55 @@ import (
 	"github.com/samagate/samagate/store/sqlrow"
 )
 
-const insertParticipant = `INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES ($1,$2,$3,$4)`
+// insertParticipants adds participants from arrays of user ids ($2), roles
+// ($3) and join times ($4) to conversation $1 at joined_pos %s, leaving
+// existing members as they are.
+const insertParticipants = `INSERT INTO participants (conversation_id, user_id, role, joined_at, joined_pos)
+	SELECT $1, u.user_id, u.role, u.joined_at, %s
+	FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u (user_id, role, joined_at)
+	ON CONFLICT (conversation_id, user_id) DO NOTHING RETURNING user_id, joined_pos`
+
+var (
+	// createParticipants: the position the conversation was created at.
+	createParticipants = fmt.Sprintf(insertParticipants, `(SELECT last_pos FROM conversations WHERE id = $1)`)
+	// addParticipants: the next commit's first position.
+	addParticipants = fmt.Sprintf(insertParticipants, nextPos)
+)
+
+// participantArrays splits ps into the arrays insertParticipants takes.
+func participantArrays(ps []store.Participant) (users, roles []string, joined []int64) {
+	for _, p := range ps {
+		users, roles, joined = append(users, p.UserID), append(roles, p.Role), append(joined, sqlrow.MS(p.JoinedAt))
+	}
+	return users, roles, joined
+}
 
 // CreateConversation implements store.Conversations: the conversation and
-// its participants go in one atomic batch.
+// its participants go in one atomic batch, created at the next commit's
+// first position (last_pos, and the members' joined_pos).
 func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps []store.Participant) error {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO conversations (id, org_id, type, name, description, owner_id, opponent_id,
-		pair_key, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+		pair_key, created_at, updated_at, last_pos) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,`+nextPos+`) RETURNING last_pos`,
 		c.ID, c.OrgID, c.Type, c.Name, c.Description, c.OwnerID, c.OpponentID,
 		sqlrow.Nullable(c.PairKey), sqlrow.MS(c.CreatedAt), sqlrow.MS(c.UpdatedAt))
-	for _, p := range ps {
-		b.Queue(insertParticipant, c.ID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt))
+	users, roles, joined := participantArrays(ps)
+	b.Queue(createParticipants, c.ID, users, roles, joined)
+	br := s.pool.SendBatch(ctx, b)
+	var pos int64
+	err := br.QueryRow().Scan(&pos)
+	if err == nil {
+		_, err = br.Exec()
 	}
-	if err := s.sendAtomic(ctx, b); err != nil {
-		return fmt.Errorf("create conversation: %w", err)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create conversation: %w", mapErr(err))
+	}
+	c.LastPos = pos
+	for i := range ps {
+		ps[i].JoinedPos = pos
 	}
 	return nil
 }
@@ -69,12 +103,10 @@ func (s *DB) queryParticipants(ctx context.Context, q string, args ...any) ([]st
 	defer rows.Close()
 	out := []store.Participant{}
 	for rows.Next() {
-		var p store.Participant
-		var joined int64
-		if err := rows.Scan(&p.ConversationID, &p.UserID, &p.Role, &joined); err != nil {
+		p, err := sqlrow.Participant(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan participant: %w", err)
 		}
-		p.JoinedAt = sqlrow.FromMS(joined)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -85,13 +117,13 @@ func (s *DB) queryParticipants(ctx context.Context, q string, args ...any) ([]st
 
 // Participants implements store.Conversations.
 func (s *DB) Participants(ctx context.Context, conversationID string) ([]store.Participant, error) {
-	return s.queryParticipants(ctx, `SELECT conversation_id, user_id, role, joined_at FROM participants
+	return s.queryParticipants(ctx, `SELECT `+sqlrow.ParticipantCols+` FROM participants
 		WHERE conversation_id = $1 ORDER BY user_id DESC`, conversationID)
 }
 
 // Participant implements store.Conversations.
 func (s *DB) Participant(ctx context.Context, conversationID, userID string) (*store.Participant, error) {
-	ps, err := s.queryParticipants(ctx, `SELECT conversation_id, user_id, role, joined_at FROM participants
+	ps, err := s.queryParticipants(ctx, `SELECT `+sqlrow.ParticipantCols+` FROM participants
 		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID)
 	if err != nil {
 		return nil, err
@@ -102,15 +134,34 @@ func (s *DB) Participant(ctx context.Context, conversationID, userID string) (*s
 	return &ps[0], nil
 }
 
-// AddParticipants implements store.Conversations in one atomic batch.
+// AddParticipants implements store.Conversations in one statement, so the
+// new members share one joined_pos: the next commit's first position.
 func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []store.Participant) error {
-	b := &pgx.Batch{}
-	for _, p := range ps {
-		b.Queue(insertParticipant+` ON CONFLICT (conversation_id, user_id) DO NOTHING`,
-			conversationID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt))
+	if len(ps) == 0 {
+		return nil
 	}
-	if err := s.sendAtomic(ctx, b); err != nil {
+	users, roles, joined := participantArrays(ps)
+	rows, err := s.pool.Query(ctx, addParticipants, conversationID, users, roles, joined)
+	if err != nil {
 		return fmt.Errorf("add participants: %w", err)
+	}
+	defer rows.Close()
+	added := map[string]int64{}
+	for rows.Next() {
+		var user string
+		var pos int64
+		if err := rows.Scan(&user, &pos); err != nil {
+			return fmt.Errorf("add participants: %w", err)
+		}
+		added[user] = pos
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("add participants: %w", mapErr(err))
+	}
+	for i := range ps {
+		if pos, ok := added[ps[i].UserID]; ok {
+			ps[i].JoinedPos = pos
+		}
 	}
 	return nil
 }
@@ -154,7 +205,7 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 		sqlq += ` AND c.updated_at > $` + strconv.Itoa(len(args))
 	}
 	args = append(args, limitArg(q.Limit))
-	sqlq += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT $` + strconv.Itoa(len(args))
+	sqlq += ` ORDER BY c.last_pos DESC, c.id DESC LIMIT $` + strconv.Itoa(len(args))
 	rows, err := s.pool.Query(ctx, sqlq, args...)
 	if err != nil {
 		return nil, fmt.Errorf("user conversations: %w", err)
@@ -179,7 +230,7 @@ func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix stri
 	rows, err := s.pool.Query(ctx, `SELECT c.id FROM conversations c
 		JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
 		WHERE c.org_id = $2 AND c.name ILIKE $3 ESCAPE '\' AND c.updated_at > $4
-		ORDER BY c.updated_at DESC, c.id DESC LIMIT $5`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limitArg(limit))
+		ORDER BY c.last_pos DESC, c.id DESC LIMIT $5`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("search conversations: %w", err)
 	}

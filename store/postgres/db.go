@@ -175,12 +175,5 @@ func affected(tag pgconn.CommandTag, what string) error {
 	return nil
 }
 
-// sendAtomic sends b in one round trip. With no transaction statement in it,
-// PostgreSQL runs the whole pipeline as one implicit transaction: every
-// statement commits, or none does.
-func (s *DB) sendAtomic(ctx context.Context, b *pgx.Batch) error {
-	return mapErr(s.pool.SendBatch(ctx, b).Close())
-}
-
 // mapScan maps the error of a shared row scan (sqlrow) to store errors.
 func mapScan[T any](v T, err error) (T, error) { return v, mapErr(err) }

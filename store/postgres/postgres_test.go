@@ -2,16 +2,10 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"maps"
 	"net"
-	"net/url"
-	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
+	"github.com/samagate/samagate/internal/testenv"
 	"github.com/samagate/samagate/store"
 	"github.com/samagate/samagate/store/postgres"
 	"github.com/samagate/samagate/store/storetest"
@@ -26,54 +21,23 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// adminURL is the server the tests create their databases on.
-func adminURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("SAMAGATE_TEST_DATABASE_URL")
-	if u == "" {
-		t.Skip("SAMAGATE_TEST_DATABASE_URL is not set; `make test` sets it (scripts/test.sh starts a throw-away PostgreSQL)")
-	}
-	return u
-}
-
-// execOn runs one statement on its own connection to dbURL.
-func execOn(t *testing.T, dbURL, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
 // freshDB creates an empty database, dropped when the test ends, and
 // returns its URL.
 func freshDB(t *testing.T) string {
 	t.Helper()
-	admin := adminURL(t)
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	name := "sgt_" + hex.EncodeToString(b[:])
-	u, err := url.Parse(admin)
-	if err != nil || u.Scheme == "" {
-		t.Fatalf("SAMAGATE_TEST_DATABASE_URL must be a postgres:// URL: %q", admin)
-	}
-	execOn(t, admin, "CREATE DATABASE "+name)
-	t.Cleanup(func() { execOn(t, admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	u.Path = "/" + name
-	return u.String()
+	return testenv.Database(t)
 }
 
 // open opens a store on a fresh database; cleanup closes it before the
 // database is dropped.
 func open(t *testing.T) *postgres.DB {
 	t.Helper()
-	dbURL := freshDB(t)
+	return openURL(t, freshDB(t))
+}
+
+// openURL opens a store on dbURL, closed when the test ends.
+func openURL(t *testing.T, dbURL string) *postgres.DB {
+	t.Helper()
 	db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxConns: 8})
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -82,8 +46,23 @@ func open(t *testing.T) *postgres.DB {
 	return db
 }
 
+// execOn runs one statement on its own connection to dbURL.
+func execOn(t *testing.T, dbURL, sql string, args ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
 func TestContract(t *testing.T) {
-	adminURL(t) // skip once, not in every subtest
+	testenv.Lookup(t, testenv.DatabaseEnv) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 }
 
@@ -241,91 +220,5 @@ func TestOpenTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("open on a silent server: failed after %v, want about the context's 300ms", d)
-	}
-}
-
-// TestCommitAtomic: a batch that fails part-way stores nothing of it.
-func TestCommitAtomic(t *testing.T) {
-	db := open(t)
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	conv := &store.Conversation{ID: store.NewID(), OrgID: store.DefaultOrg, Type: store.TypeGroup, OwnerID: "a",
-		CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateConversation(ctx, conv, []store.Participant{{UserID: "a", Role: store.RoleOwner, JoinedAt: now}}); err != nil {
-		t.Fatal(err)
-	}
-	ids := store.NewIDGen()
-	m := store.Message{ID: ids.Next(now), ConversationID: conv.ID, From: "a", Body: "x", T: now.Unix(), CreatedAt: now, UpdatedAt: now}
-	b := &store.Batch{
-		Messages: []store.Message{m, m}, // the second insert violates the primary key
-		Events:   []store.Event{{ID: ids.Next(now), ConversationID: conv.ID, Payload: json.RawMessage(`{}`), CreatedAt: now}},
-		Touch:    map[string]time.Time{conv.ID: now.Add(time.Minute)},
-	}
-	if err := db.Commit(ctx, b); !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("commit with a duplicate: got %v, want ErrConflict", err)
-	}
-	if _, err := db.MessageByID(ctx, m.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("message of a failed batch: got %v, want ErrNotFound", err)
-	}
-	if es, err := db.EventsSince(ctx, "a", "", 10); err != nil || len(es) != 0 {
-		t.Fatalf("events of a failed batch: got %v, %v, want none", es, err)
-	}
-	if c, err := db.Conversation(ctx, store.DefaultOrg, conv.ID); err != nil || !c.UpdatedAt.Equal(now) {
-		t.Fatalf("touch of a failed batch: got %v, %v, want updated_at %v", c, err, now)
-	}
-	b.Messages = b.Messages[:1]
-	if err := db.Commit(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	if c, err := db.Conversation(ctx, store.DefaultOrg, conv.ID); err != nil || !c.UpdatedAt.Equal(now.Add(time.Minute)) {
-		t.Fatalf("touch: got %v, %v, want updated_at %v", c, err, now.Add(time.Minute))
-	}
-}
-
-// TestEventPositionsMigration: events written before positions existed get
-// them in id order, and later commits follow them whatever their ids.
-func TestEventPositionsMigration(t *testing.T) {
-	dbURL := freshDB(t)
-	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	execOn(t, dbURL, `CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
-	for _, f := range files {
-		if filepath.Base(f) >= "0007" {
-			break
-		}
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		execOn(t, dbURL, string(body))
-		execOn(t, dbURL, `INSERT INTO schema_migrations VALUES ('`+filepath.ToSlash(f)+`', 1)`)
-	}
-	old := []string{"6a0000000000000000000003", "6a0000000000000000000001", "6a0000000000000000000002"}
-	for _, id := range old {
-		execOn(t, dbURL, `INSERT INTO events (id, user_id, payload, created_at) VALUES ('`+id+`', 'u', '{}', 1)`)
-	}
-	db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	ctx := context.Background()
-	if err := db.Commit(ctx, &store.Batch{Events: []store.Event{{ID: "6a0000000000000000000000", UserID: "u",
-		Payload: []byte(`{}`), CreatedAt: time.UnixMilli(1)}}}); err != nil {
-		t.Fatal(err)
-	}
-	es, err := db.EventsSince(ctx, "u", "", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range es {
-		got = append(got, e.ID)
-	}
-	want := []string{old[1], old[2], old[0], "6a0000000000000000000000"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("after migration: got %v, want %v", got, want)
 	}
 }

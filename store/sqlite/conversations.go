@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,25 +12,34 @@ import (
 )
 
 // CreateConversation implements store.Conversations in one transaction.
+// The write transaction keeps any commit out, so the conversation's
+// last_pos and its members' joined_pos are the next commit's first
+// position.
 func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps []store.Participant) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create conversation: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, org_id, type, name, description, owner_id, opponent_id,
-		pair_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)`, c.ID, c.OrgID, c.Type, c.Name, c.Description, c.OwnerID, c.OpponentID,
-		sqlrow.Nullable(c.PairKey), sqlrow.MS(c.CreatedAt), sqlrow.MS(c.UpdatedAt)); err != nil {
+	var pos int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO conversations (id, org_id, type, name, description, owner_id, opponent_id,
+		pair_key, created_at, updated_at, last_pos) VALUES (?,?,?,?,?,?,?,?,?,?,`+nextPos+`) RETURNING last_pos`,
+		c.ID, c.OrgID, c.Type, c.Name, c.Description, c.OwnerID, c.OpponentID,
+		sqlrow.Nullable(c.PairKey), sqlrow.MS(c.CreatedAt), sqlrow.MS(c.UpdatedAt)).Scan(&pos); err != nil {
 		return fmt.Errorf("create conversation: %w", mapErr(err))
 	}
 	for _, p := range ps {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES (?,?,?,?)`,
-			c.ID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at, joined_pos) VALUES (?,?,?,?,?)`,
+			c.ID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt), pos); err != nil {
 			return fmt.Errorf("add participant: %w", mapErr(err))
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create conversation: %w", err)
+	}
+	c.LastPos = pos
+	for i := range ps {
+		ps[i].JoinedPos = pos
 	}
 	return nil
 }
@@ -71,12 +81,10 @@ func scanParticipants(ctx context.Context, s *DB, q string, args ...any) ([]stor
 	defer rows.Close()
 	out := []store.Participant{}
 	for rows.Next() {
-		var p store.Participant
-		var joined int64
-		if err := rows.Scan(&p.ConversationID, &p.UserID, &p.Role, &joined); err != nil {
+		p, err := sqlrow.Participant(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan participant: %w", err)
 		}
-		p.JoinedAt = sqlrow.FromMS(joined)
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -84,13 +92,13 @@ func scanParticipants(ctx context.Context, s *DB, q string, args ...any) ([]stor
 
 // Participants implements store.Conversations.
 func (s *DB) Participants(ctx context.Context, conversationID string) ([]store.Participant, error) {
-	return scanParticipants(ctx, s, `SELECT conversation_id, user_id, role, joined_at FROM participants
+	return scanParticipants(ctx, s, `SELECT `+sqlrow.ParticipantCols+` FROM participants
 		WHERE conversation_id = ? ORDER BY user_id DESC`, conversationID)
 }
 
 // Participant implements store.Conversations.
 func (s *DB) Participant(ctx context.Context, conversationID, userID string) (*store.Participant, error) {
-	ps, err := scanParticipants(ctx, s, `SELECT conversation_id, user_id, role, joined_at FROM participants
+	ps, err := scanParticipants(ctx, s, `SELECT `+sqlrow.ParticipantCols+` FROM participants
 		WHERE conversation_id = ? AND user_id = ?`, conversationID, userID)
 	if err != nil {
 		return nil, err
@@ -101,22 +109,32 @@ func (s *DB) Participant(ctx context.Context, conversationID, userID string) (*s
 	return &ps[0], nil
 }
 
-// AddParticipants implements store.Conversations.
+// AddParticipants implements store.Conversations in one transaction; the
+// new members' joined_pos is the next commit's first position.
 func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []store.Participant) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("add participants: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, p := range ps {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at)
-			VALUES (?,?,?,?) ON CONFLICT (conversation_id, user_id) DO NOTHING`,
-			conversationID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt)); err != nil {
-			return fmt.Errorf("add participant: %w", mapErr(err))
+	added := map[int]int64{}
+	for i, p := range ps {
+		var pos int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at, joined_pos)
+			VALUES (?,?,?,?,`+nextPos+`) ON CONFLICT (conversation_id, user_id) DO NOTHING RETURNING joined_pos`,
+			conversationID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt)).Scan(&pos)
+		switch err := mapErr(err); {
+		case err == nil:
+			added[i] = pos
+		case !errors.Is(err, store.ErrNotFound): // ErrNotFound: already a member
+			return fmt.Errorf("add participant: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("add participants: %w", err)
+	}
+	for i, pos := range added {
+		ps[i].JoinedPos = pos
 	}
 	return nil
 }
@@ -157,7 +175,7 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 		sqlq += ` AND c.updated_at > ?`
 		args = append(args, sqlrow.MS(q.UpdatedAfter))
 	}
-	sqlq += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
+	sqlq += ` ORDER BY c.last_pos DESC, c.id DESC LIMIT ?`
 	args = append(args, q.Limit)
 	rows, err := s.db.QueryContext(ctx, sqlq, args...)
 	if err != nil {
@@ -180,7 +198,7 @@ func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix stri
 	rows, err := s.db.QueryContext(ctx, `SELECT c.id FROM conversations c
 		JOIN participants p ON p.conversation_id = c.id AND p.user_id = ?
 		WHERE c.org_id = ? AND c.name LIKE ? ESCAPE '\' AND c.updated_at > ?
-		ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limit)
+		ORDER BY c.last_pos DESC, c.id DESC LIMIT ?`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limit)
 	if err != nil {
 		return nil, fmt.Errorf("search conversations: %w", err)
 	}

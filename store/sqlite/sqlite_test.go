@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -105,11 +104,12 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-// TestEventPositionsMigration: events written before positions existed get
-// them in id order, and later commits follow them whatever their ids.
-func TestEventPositionsMigration(t *testing.T) {
+// TestPositionsMigration: a database at the schema before commit
+// positions (0010) keeps the order of its history, read marks and event
+// log through the migration, and new commits follow (storetest.LegacyData).
+func TestPositionsMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "samagate.db")
-	raw, err := sql.Open("sqlite", "file:"+path)
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestEventPositionsMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if filepath.Base(f) >= "0007" {
+		if filepath.Base(f) >= "0011" {
 			break
 		}
 		body, err := os.ReadFile(f)
@@ -135,10 +135,9 @@ func TestEventPositionsMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	old := []string{"6a0000000000000000000003", "6a0000000000000000000001", "6a0000000000000000000002"}
-	for _, id := range old {
-		if _, err := raw.Exec(`INSERT INTO events (id, user_id, payload, created_at) VALUES (?, 'u', '{}', 1)`, id); err != nil {
-			t.Fatal(err)
+	for _, q := range storetest.LegacyData {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	if err := raw.Close(); err != nil {
@@ -146,21 +145,32 @@ func TestEventPositionsMigration(t *testing.T) {
 	}
 	db := open(t, path)
 	defer db.Close()
+	storetest.CheckLegacy(t, db)
+}
+
+// TestFailedCommitKeepsNumber: SQLite rolls a failed commit's number back
+// with it, so the failure is a plain error (not store.AbortedError: no
+// number is burned) and the next commit takes the same number.
+func TestFailedCommitKeepsNumber(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "samagate.db"))
+	defer db.Close()
 	ctx := context.Background()
-	if err := db.Commit(ctx, &store.Batch{Events: []store.Event{{ID: "6a0000000000000000000000", UserID: "u",
-		Payload: []byte(`{}`), CreatedAt: time.UnixMilli(1)}}}); err != nil {
-		t.Fatal(err)
-	}
-	es, err := db.EventsSince(ctx, "u", "", 10)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	first, err := db.Commit(ctx, []*store.Batch{{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, e := range es {
-		got = append(got, e.ID)
+	bad := &store.Batch{Messages: []store.Message{{ID: "m", ConversationID: "missing", From: "a", CreatedAt: now, UpdatedAt: now}}}
+	_, err = db.Commit(ctx, []*store.Batch{bad})
+	var aborted *store.AbortedError
+	if err == nil || errors.As(err, &aborted) {
+		t.Fatalf("commit to a missing conversation: got %v, want a plain error", err)
 	}
-	want := []string{old[1], old[2], old[0], "6a0000000000000000000000"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("after migration: got %v, want %v", got, want)
+	if last, err := db.LastCommit(ctx); err != nil || last != first.Seq {
+		t.Fatalf("last commit after a failure: got %d, %v, want %d", last, err, first.Seq)
+	}
+	next, err := db.Commit(ctx, []*store.Batch{{}})
+	if err != nil || next.Seq != first.Seq+1 {
+		t.Fatalf("next commit: got %+v, %v, want number %d", next, err, first.Seq+1)
 	}
 }

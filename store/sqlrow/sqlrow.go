@@ -1,11 +1,13 @@
 // Package sqlrow is the row mapping both SQL backends share: the column
-// lists and the scanning of users, sessions, conversations, messages and
-// events, and how times and optional values are stored (unix milliseconds,
-// NULL for empty). The dialects differ in their queries, not in their rows,
-// so this is written once; each backend maps driver errors itself.
+// lists and the scanning of users, sessions, conversations, participants,
+// messages and events, how times and optional values are stored (unix
+// milliseconds, NULL for empty), and where each row of a commit goes (Plan).
+// The dialects differ in their queries, not in their rows, so this is
+// written once; each backend maps driver errors itself.
 package sqlrow
 
 import (
+	"math"
 	"time"
 
 	"github.com/samagate/samagate/store"
@@ -85,31 +87,45 @@ func Session(r Scanner) (*store.Session, error) {
 
 // ConversationCols are the columns Conversation reads (table alias c).
 const ConversationCols = `c.id, c.org_id, c.type, c.name, c.description, c.owner_id, c.opponent_id,
-	COALESCE(c.pair_key, ''), c.created_at, c.updated_at`
+	COALESCE(c.pair_key, ''), c.created_at, c.updated_at, c.last_pos`
 
 // Conversation scans a row of ConversationCols.
 func Conversation(r Scanner) (*store.Conversation, error) {
 	var c store.Conversation
 	var created, updated int64
 	if err := r.Scan(&c.ID, &c.OrgID, &c.Type, &c.Name, &c.Description, &c.OwnerID, &c.OpponentID,
-		&c.PairKey, &created, &updated); err != nil {
+		&c.PairKey, &created, &updated, &c.LastPos); err != nil {
 		return nil, err
 	}
 	c.CreatedAt, c.UpdatedAt = FromMS(created), FromMS(updated)
 	return &c, nil
 }
 
+// ParticipantCols are the columns Participant reads, in order.
+const ParticipantCols = `conversation_id, user_id, role, joined_at, joined_pos`
+
+// Participant scans a row of ParticipantCols.
+func Participant(r Scanner) (store.Participant, error) {
+	var p store.Participant
+	var joined int64
+	if err := r.Scan(&p.ConversationID, &p.UserID, &p.Role, &joined, &p.JoinedPos); err != nil {
+		return store.Participant{}, err
+	}
+	p.JoinedAt = FromMS(joined)
+	return p, nil
+}
+
 // MessageCols are the columns Message reads, in order.
-const MessageCols = `id, conversation_id, from_id, body, COALESCE(x, ''), COALESCE(attachments, ''), replied_message_id,
-	forwarded_message_id, t, created_at, updated_at`
+const MessageCols = `id, conversation_id, from_id, client_id, body, COALESCE(x, ''), COALESCE(attachments, ''),
+	replied_message_id, forwarded_message_id, t, pos, created_at, updated_at`
 
 // Message scans a row of MessageCols.
 func Message(r Scanner) (*store.Message, error) {
 	var m store.Message
 	var x, att string
 	var c, u int64
-	if err := r.Scan(&m.ID, &m.ConversationID, &m.From, &m.Body, &x, &att, &m.RepliedMessageID,
-		&m.ForwardedMessageID, &m.T, &c, &u); err != nil {
+	if err := r.Scan(&m.ID, &m.ConversationID, &m.From, &m.ClientID, &m.Body, &x, &att, &m.RepliedMessageID,
+		&m.ForwardedMessageID, &m.T, &m.Pos, &c, &u); err != nil {
 		return nil, err
 	}
 	if x != "" {
@@ -122,15 +138,44 @@ func Message(r Scanner) (*store.Message, error) {
 	return &m, nil
 }
 
-// Event scans an event row: id, conversation id (” for none), user id
-// (” for none), payload, created_at.
+// EventCols are the columns Event reads, in order, unqualified so that they
+// apply to a subquery of events rows as well.
+const EventCols = `id, COALESCE(conversation_id, ''), COALESCE(user_id, ''), COALESCE(ref_id, ''), payload, pos, created_at`
+
+// Event scans a row of EventCols.
 func Event(r Scanner) (store.Event, error) {
 	var e store.Event
 	var payload string
 	var c int64
-	if err := r.Scan(&e.ID, &e.ConversationID, &e.UserID, &payload, &c); err != nil {
+	if err := r.Scan(&e.ID, &e.ConversationID, &e.UserID, &e.RefID, &payload, &e.Pos, &c); err != nil {
 		return store.Event{}, err
 	}
 	e.Payload, e.CreatedAt = []byte(payload), FromMS(c)
 	return e, nil
+}
+
+// MemberCols are the columns Member reads, in order.
+const MemberCols = `conversation_id, user_id, joined_pos`
+
+// Member scans a row of MemberCols: a conversation and one of its members.
+func Member(r Scanner) (conversationID string, m store.Member, err error) {
+	err = r.Scan(&conversationID, &m.UserID, &m.JoinedPos)
+	return conversationID, m, err
+}
+
+// EventBounds turns a query's optional bounds into values for
+// "pos > After AND pos <= until AND created_at > after AND created_at <
+// before" (none set: no bound).
+func EventBounds(q store.EventQuery) (until, after, before int64) {
+	until, after, before = q.Until, math.MinInt64, math.MaxInt64
+	if until == 0 {
+		until = math.MaxInt64
+	}
+	if !q.CreatedAfter.IsZero() {
+		after = MS(q.CreatedAfter)
+	}
+	if !q.CreatedBefore.IsZero() {
+		before = MS(q.CreatedBefore)
+	}
+	return until, after, before
 }

@@ -40,9 +40,10 @@ func conversations(t *testing.T, s store.Store) {
 	if err := s.CreateConversation(ctx, dup, members(now, b, a)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second private conversation of a pair: got %v, want ErrConflict", err)
 	}
-	if got, err := s.PrivateConversation(ctx, store.DefaultOrg, store.PairKey(b, a)); err != nil || got.ID != u.ID {
+	if got, err := s.PrivateConversation(ctx, store.DefaultOrg, store.PairKey(b, a)); err != nil || got.ID != u.ID || got.LastPos != u.LastPos {
 		t.Fatalf("private by pair: got %v, %v", got, err)
 	}
+	mustCommit(t, s, &store.Batch{}) // activity elsewhere: the group below is created later
 
 	// Group with members; participants listed user id descending.
 	g := newConversation(store.TypeGroup, a, now.Add(time.Second))
@@ -98,12 +99,21 @@ func conversations(t *testing.T, s store.Store) {
 	if got := list(c, store.ConversationQuery{}); len(got) != 1 || got[0] != g.ID {
 		t.Fatalf("list for c: got %v, want [group]", got)
 	}
-	u.UpdatedAt = now.Add(time.Minute) // a new message in the private chat
-	if err := s.UpdateConversation(ctx, u); err != nil {
+	g.Name = "team, renamed"
+	if err := s.UpdateConversation(ctx, g); err != nil {
 		t.Fatal(err)
 	}
+	if got := list(a, store.ConversationQuery{}); got[0] != g.ID {
+		t.Fatalf("after an update: got %v, want the order unchanged (an update is no activity)", got)
+	}
+	// Activity elsewhere, then a new message in the private chat.
+	mustCommit(t, s, &store.Batch{})
+	touched := mustCommit(t, s, &store.Batch{Touch: map[string]time.Time{u.ID: now.Add(time.Minute)}})
 	if got := list(a, store.ConversationQuery{}); got[0] != u.ID {
 		t.Fatalf("after activity: got %v, want the private chat first", got)
+	}
+	if c, err := s.Conversation(ctx, store.DefaultOrg, u.ID); err != nil || c.LastPos != store.Pos(touched.Seq, 0) || !c.UpdatedAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("touched: got %+v, %v, want last_pos %d", c, err, store.Pos(touched.Seq, 0))
 	}
 	if got := list(a, store.ConversationQuery{Limit: 1}); len(got) != 1 {
 		t.Fatalf("limit 1: got %v", got)
@@ -169,8 +179,10 @@ func searchConversations(t *testing.T, s store.Store) {
 	if got, _ := s.SearchConversations(ctx, store.DefaultOrg, "a", "CHAT_1 T", time.Time{}, 10); len(got) != 1 || got[0] != chat1 {
 		t.Fatalf("case-insensitive: got %v, want [%s]", got, chat1)
 	}
-	if got, _ := s.SearchConversations(ctx, store.DefaultOrg, "a", "chat", time.Time{}, 1); len(got) != 1 {
-		t.Fatalf("limit: got %v", got)
+	mustCommit(t, s, &store.Batch{}) // activity elsewhere
+	mustCommit(t, s, &store.Batch{Touch: map[string]time.Time{chat1: now}})
+	if got, _ := s.SearchConversations(ctx, store.DefaultOrg, "a", "chat", time.Time{}, 1); len(got) != 1 || got[0] != chat1 {
+		t.Fatalf("limit 1 after activity in %s: got %v, want it first", chat1, got)
 	}
 	if got, _ := s.SearchConversations(ctx, store.DefaultOrg, "a", "%", time.Time{}, 10); len(got) != 0 {
 		t.Fatalf("percent is literal: got %v", got)

@@ -4,16 +4,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/samagate/samagate/store"
 )
 
+// messagesAndEvents: one commit of messages and events of several
+// conversations and users; messages read back with their positions, pages
+// of history, the touch, each user's events, paging the log by position,
+// and pruning.
 func messagesAndEvents(t *testing.T, s store.Store) {
-	ids := store.NewIDGen()
+	ids := newIDs(t, s)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	a, b, c := "user-a", "user-b", "user-c"
 	ab := newConversation(store.TypePrivate, a, now)
@@ -24,27 +26,27 @@ func messagesAndEvents(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	event := func(conv, user string, n int) store.Event {
-		return store.Event{ID: ids.Next(now), ConversationID: conv, UserID: user,
-			Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)), CreatedAt: now}
-	}
-	var msgs []store.Message
 	batch := &store.Batch{Touch: map[string]time.Time{ab.ID: now.Add(time.Minute)}}
 	for i := range 5 {
 		at := now.Add(time.Duration(i) * time.Second)
-		m := store.Message{ID: ids.Next(at), ConversationID: ab.ID, From: a, Body: fmt.Sprint("m", i),
-			X: json.RawMessage(`{"k":"v"}`), T: at.Unix(), CreatedAt: at, UpdatedAt: at}
-		msgs = append(msgs, m)
-		batch.Messages = append(batch.Messages, m)
-		batch.Events = append(batch.Events, event(ab.ID, "", i))
+		m, e := message(ids.Next(at), ab.ID, a, fmt.Sprint("m", i), at)
+		m.X, m.ClientID = json.RawMessage(`{"k":"v"}`), fmt.Sprint("client-", i)
+		e.Payload = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+		batch.Messages, batch.Events = append(batch.Messages, m), append(batch.Events, e)
 	}
-	batch.Events = append(batch.Events, event(ac.ID, "", 100), event("", b, 200), event("", c, 300))
-	if err := s.Commit(ctx, batch); err != nil {
-		t.Fatal(err)
+	batch.Events = append(batch.Events, convEvent(ids.Next(now), ac.ID, `{"n":100}`, now),
+		userEvent(ids.Next(now), b, `{"n":200}`, now), userEvent(ids.Next(now), c, `{"n":300}`, now))
+	done := mustCommit(t, s, batch)
+	msgs := batch.Messages
+	for i, m := range msgs {
+		if m.Pos != store.Pos(done.Seq, i) || batch.Events[i].Pos != m.Pos {
+			t.Fatalf("message %d: got position %d (its event %d), want %d", i, m.Pos, batch.Events[i].Pos, store.Pos(done.Seq, i))
+		}
 	}
 
 	got, err := s.Message(ctx, ab.ID, msgs[2].ID)
-	if err != nil || got.Body != "m2" || string(got.X) != `{"k":"v"}` {
+	if err != nil || got.Body != "m2" || string(got.X) != `{"k":"v"}` || got.ClientID != "client-2" || got.Pos != msgs[2].Pos ||
+		!got.CreatedAt.Equal(msgs[2].CreatedAt) {
 		t.Fatalf("message: got %+v, %v", got, err)
 	}
 	if _, err := s.Message(ctx, ac.ID, msgs[2].ID); !errors.Is(err, store.ErrNotFound) {
@@ -79,150 +81,236 @@ func messagesAndEvents(t *testing.T, s store.Store) {
 			t.Fatalf("%s: got %s, want %s", name, got, tc.want)
 		}
 	}
-	if conv, _ := s.Conversation(ctx, store.DefaultOrg, ab.ID); !conv.UpdatedAt.Equal(now.Add(time.Minute)) {
-		t.Fatalf("touch: got updated_at %s, want %s", conv.UpdatedAt, now.Add(time.Minute))
+	conv, err := s.Conversation(ctx, store.DefaultOrg, ab.ID)
+	if err != nil || !conv.UpdatedAt.Equal(now.Add(time.Minute)) || conv.LastPos != msgs[4].Pos {
+		t.Fatalf("touch: got %+v, %v, want updated_at %s and last_pos %d (its last event)", conv, err, now.Add(time.Minute), msgs[4].Pos)
 	}
 
-	payloads := func(user, after string, limit int) []string {
+	payloads := func(user string) string {
 		t.Helper()
-		es, err := s.EventsSince(ctx, user, after, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out []string
-		for i, e := range es {
-			if i > 0 && e.ID <= es[i-1].ID {
-				t.Fatalf("events not in id order: %s after %s", e.ID, es[i-1].ID)
-			}
+		for _, e := range listEvents(t, s, store.EventQuery{UserID: user, Limit: 100}) {
 			out = append(out, string(e.Payload))
 		}
-		return out
+		return fmt.Sprint(out)
 	}
 	// b: the 5 events of a-b plus the one addressed to b; not a-c's, not c's.
-	if got := fmt.Sprint(payloads(b, "", 100)); got != `[{"n":0} {"n":1} {"n":2} {"n":3} {"n":4} {"n":200}]` {
+	if got := payloads(b); got != `[{"n":0} {"n":1} {"n":2} {"n":3} {"n":4} {"n":200}]` {
 		t.Fatalf("events for b: got %s", got)
 	}
-	if got := fmt.Sprint(payloads(c, "", 100)); got != `[{"n":100} {"n":300}]` {
+	if got := payloads(c); got != `[{"n":100} {"n":300}]` {
 		t.Fatalf("events for c: got %s", got)
 	}
 	// Paging by position: no gap, no duplicate.
-	all, _ := s.EventsSince(ctx, a, "", 100)
+	all := listEvents(t, s, store.EventQuery{UserID: a, Limit: -1})
 	var paged []string
-	for pos := ""; ; {
-		page, err := s.EventsSince(ctx, a, pos, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for after := int64(0); ; {
+		page := listEvents(t, s, store.EventQuery{UserID: a, After: after, Limit: 2})
 		if len(page) == 0 {
 			break
 		}
-		for _, e := range page {
-			paged = append(paged, e.ID)
-		}
-		pos = page[len(page)-1].ID
+		paged = append(paged, eventIDs(page)...)
+		after = page[len(page)-1].Pos
 	}
-	if len(paged) != len(all) || len(all) != 6 {
-		t.Fatalf("paging: got %d events by pages and %d at once, want 6", len(paged), len(all))
+	if len(all) != 6 {
+		t.Fatalf("events for a: got %d, want 6", len(all))
 	}
-	for i := range all {
-		if paged[i] != all[i].ID {
-			t.Fatalf("paging: event %d is %s, want %s", i, paged[i], all[i].ID)
-		}
-	}
-	// EventsBefore: the newest ones before a position, id ascending.
-	before, err := s.EventsBefore(ctx, b, all[len(all)-1].ID, 2)
-	if err != nil || len(before) != 2 || before[1].ID >= all[len(all)-1].ID || before[0].ID >= before[1].ID {
-		t.Fatalf("events before: got %v, %v", before, err)
-	}
-	if p := store.PositionAt(now); p > all[0].ID || len(p) != 24 {
-		t.Fatalf("PositionAt(now) = %s, want <= the first event id %s", p, all[0].ID)
-	}
-	if n, err := s.PruneEvents(ctx, now.Add(time.Second)); err != nil || n != 8 {
+	wantIDs(t, "paging", paged, eventIDs(all)...)
+	if n, err := s.PruneEvents(ctx, now.Add(5*time.Second)); err != nil || n != 8 {
 		t.Fatalf("prune: got %d, %v, want 8", n, err)
 	}
-	if got := payloads(a, "", 100); len(got) != 0 {
-		t.Fatalf("after prune: got %v", got)
+	wantIDs(t, "after prune", eventIDs(listEvents(t, s, store.EventQuery{UserID: a, Limit: 100})))
+	if _, err := s.Message(ctx, ab.ID, msgs[0].ID); err != nil {
+		t.Fatalf("pruning the log removed a message: %v", err)
 	}
 }
 
-func readMarks(t *testing.T, s store.Store) {
-	ids := store.NewIDGen()
-	now := time.Now().UTC().Truncate(time.Millisecond)
+// historyByPosition: history, the last message, unread counts and read
+// marks follow commit positions, not ids. Each commit here carries an id
+// smaller than the one before (ids are made on several nodes before they
+// commit), so id order is the opposite of the right one.
+func historyByPosition(t *testing.T, s store.Store) {
+	sec := time.Now().UTC().Truncate(time.Second)
 	a, b := "user-a", "user-b"
-	conv := newConversation(store.TypePrivate, a, now)
-	conv.PairKey = store.PairKey(a, b)
-	if err := s.CreateConversation(ctx, conv, members(now, a, b)); err != nil {
-		t.Fatal(err)
-	}
+	conv := createConversation(t, s, store.TypePrivate, sec, a, b)
 	if _, err := s.LastMessage(ctx, conv.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("last message of an empty chat: got %v, want ErrNotFound", err)
 	}
-	var mids []string
-	b2 := &store.Batch{}
+	var msgs []store.Message
 	for i, from := range []string{a, a, b, a} {
-		m := store.Message{ID: ids.Next(now), ConversationID: conv.ID, From: from, Body: fmt.Sprint(i), T: now.Unix(), CreatedAt: now, UpdatedAt: now}
-		mids = append(mids, m.ID)
-		b2.Messages = append(b2.Messages, m)
+		bt := messageBatch(handID(sec, 0, uint64(100-i)), conv.ID, from, fmt.Sprint(i), sec)
+		mustCommit(t, s, bt)
+		msgs = append(msgs, bt.Messages[0])
 	}
-	if err := s.Commit(ctx, b2); err != nil {
-		t.Fatal(err)
+	ids := func(is ...int) []string {
+		out := []string{}
+		for _, i := range is {
+			out = append(out, msgs[i].ID)
+		}
+		return out
 	}
-	if last, err := s.LastMessage(ctx, conv.ID); err != nil || last.ID != mids[3] {
-		t.Fatalf("last message: got %v, %v", last, err)
+	history := func(q store.MessageQuery) []string {
+		t.Helper()
+		q.Limit = 10
+		ms, err := s.ConversationMessages(ctx, conv.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return messageIDs(ms)
 	}
-	if n, _ := s.CountUnread(ctx, conv.ID, b, ""); n != 3 {
-		t.Fatalf("unread for b: got %d, want 3 (a's messages)", n)
+	wantIDs(t, "history, newest first", history(store.MessageQuery{}), ids(3, 2, 1, 0)...)
+	wantIDs(t, "history after a time, oldest first", history(store.MessageQuery{UpdatedAfter: sec.Add(-time.Second)}), ids(0, 1, 2, 3)...)
+	if last, err := s.LastMessage(ctx, conv.ID); err != nil || last.ID != msgs[3].ID || last.Pos != msgs[3].Pos {
+		t.Fatalf("last message: got %+v, %v, want the last committed %s", last, err, msgs[3].ID)
 	}
-	if un, _ := s.UnreadFrom(ctx, conv.ID, b, "", 10); len(un) != 3 || un[0].ID != mids[3] {
-		t.Fatalf("unread list for b: got %d, want 3 newest first", len(un))
+	unread := func(user string, after int64) []string {
+		t.Helper()
+		ms, err := s.UnreadFrom(ctx, conv.ID, user, after, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.CountUnread(ctx, conv.ID, user, after)
+		if err != nil || n != len(ms) {
+			t.Fatalf("count unread for %s after %d: got %d, %v, want %d", user, after, n, err, len(ms))
+		}
+		return messageIDs(ms)
 	}
-	if err := s.MarkRead(ctx, conv.ID, b, mids[1]); err != nil {
-		t.Fatal(err)
+	wantIDs(t, "unread for b", unread(b, 0), ids(3, 1, 0)...)
+
+	mark := func(user string, m store.Message) {
+		t.Helper()
+		mustCommit(t, s, &store.Batch{ReadMarks: []store.ReadMark{{ConversationID: conv.ID, UserID: user, Pos: m.Pos}}})
 	}
-	if err := s.MarkRead(ctx, conv.ID, b, mids[0]); err != nil { // never moves back
-		t.Fatal(err)
+	mark(b, msgs[1])
+	mark(b, msgs[0]) // never moves back
+	if m, err := s.ReadMark(ctx, conv.ID, b); err != nil || m != msgs[1].Pos {
+		t.Fatalf("read mark: got %d, %v, want %d", m, err, msgs[1].Pos)
 	}
-	if m, _ := s.ReadMark(ctx, conv.ID, b); m != mids[1] {
-		t.Fatalf("read mark: got %s, want %s", m, mids[1])
+	wantIDs(t, "unread for b after the mark", unread(b, msgs[1].Pos), ids(3)...)
+	if m, err := s.OthersReadMark(ctx, conv.ID, a); err != nil || m != msgs[1].Pos {
+		t.Fatalf("others' mark seen by a: got %d, %v, want %d", m, err, msgs[1].Pos)
 	}
-	if n, _ := s.CountUnread(ctx, conv.ID, b, mids[1]); n != 1 {
-		t.Fatalf("unread after mark: got %d, want 1", n)
+	if m, err := s.OthersReadMark(ctx, conv.ID, b); err != nil || m != 0 {
+		t.Fatalf("others' mark seen by b: got %d, %v, want 0", m, err)
 	}
-	if m, _ := s.OthersReadMark(ctx, conv.ID, a); m != mids[1] {
-		t.Fatalf("others' mark seen by a: got %s, want %s", m, mids[1])
+	if m, err := s.ReadMark(ctx, conv.ID, a); err != nil || m != 0 {
+		t.Fatalf("a's mark: got %d, %v, want none (0)", m, err)
 	}
-	if m, _ := s.ReadMark(ctx, conv.ID, a); m != "" {
-		t.Fatalf("a's mark: got %q, want none", m)
-	}
+	mark(b, msgs[3])
+	wantIDs(t, "unread for b after reading all", unread(b, msgs[3].Pos))
 }
 
-func editDeleteHide(t *testing.T, s store.Store) {
-	ids := store.NewIDGen()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	conv := newConversation(store.TypeGroup, "a", now)
-	if err := s.CreateConversation(ctx, conv, members(now, "a", "b")); err != nil {
-		t.Fatal(err)
+// pagingAcrossClocks: two nodes' clocks put a message's time before the
+// one committed ahead of it. A client paging from the oldest message it
+// holds (SAMA: updated_at.lt = its created_at), or syncing from the newest
+// (updated_at.gt), still gets every message, in commit order.
+func pagingAcrossClocks(t *testing.T, s store.Store) {
+	ids := newIDs(t, s)
+	sec := time.Now().UTC().Truncate(time.Second)
+	conv := createConversation(t, s, store.TypeGroup, sec, "a", "b")
+	// Commit order m0..m5; times: m2 was made 5 ms after m3 (the other
+	// node's clock), m4 and m5 in one millisecond.
+	ms := []int{0, 10, 25, 20, 30, 30}
+	var msgs []store.Message
+	for i, off := range ms {
+		at := sec.Add(time.Duration(off) * time.Millisecond)
+		bt := messageBatch(ids.Next(at), conv.ID, "a", fmt.Sprint(i), at)
+		mustCommit(t, s, bt)
+		msgs = append(msgs, bt.Messages[0])
 	}
-	var mids []string
+	page := func(q store.MessageQuery) []string {
+		t.Helper()
+		q.Limit = 2
+		got, err := s.ConversationMessages(ctx, conv.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return messageIDs(got)
+	}
+	id := func(is ...int) []string {
+		out := []string{}
+		for _, i := range is {
+			out = append(out, msgs[i].ID)
+		}
+		return out
+	}
+	// Newest first, two at a time, each page from the oldest of the last.
+	wantIDs(t, "first page", page(store.MessageQuery{}), id(5, 4)...)
+	// m4 shares its millisecond with m5: the page repeats it, skips nothing.
+	wantIDs(t, "from m4 (same millisecond as m5)", page(store.MessageQuery{UpdatedBefore: msgs[4].CreatedAt}), id(4, 3)...)
+	wantIDs(t, "from m2 (made after m3)", page(store.MessageQuery{UpdatedBefore: msgs[2].CreatedAt}), id(1, 0)...)
+	wantIDs(t, "from m3", page(store.MessageQuery{UpdatedBefore: msgs[3].CreatedAt}), id(2, 1)...)
+	// Oldest first from the newest a client holds.
+	wantIDs(t, "after m1", page(store.MessageQuery{UpdatedAfter: msgs[1].CreatedAt}), id(2, 3)...)
+	wantIDs(t, "after m3 (m2 was made later but committed before)", page(store.MessageQuery{UpdatedAfter: msgs[3].CreatedAt}), id(4, 5)...)
+	wantIDs(t, "after m4 (same millisecond as m5)", page(store.MessageQuery{UpdatedAfter: msgs[4].CreatedAt}), id(5)...)
+	// A time that is no message's creation bounds updated_at.
+	wantIDs(t, "before an arbitrary time", page(store.MessageQuery{UpdatedBefore: sec.Add(22 * time.Millisecond)}), id(3, 1)...)
+}
+
+// editDeleteHide: edits and deletes go through commits and take the log
+// with them; hiding is per viewer.
+func editDeleteHide(t *testing.T, s store.Store) {
+	ids := newIDs(t, s)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	conv := createConversation(t, s, store.TypeGroup, now, "a", "b")
+	other := createConversation(t, s, store.TypeGroup, now, "a")
+	var msgs []store.Message
 	b := &store.Batch{}
 	for i := range 3 {
-		m := store.Message{ID: ids.Next(now), ConversationID: conv.ID, From: "a", Body: fmt.Sprint(i), T: now.Unix(), CreatedAt: now, UpdatedAt: now}
-		mids = append(mids, m.ID)
-		b.Messages = append(b.Messages, m)
+		m, e := message(ids.Next(now), conv.ID, "a", fmt.Sprint(i), now)
+		b.Messages, b.Events = append(b.Messages, m), append(b.Events, e)
 	}
-	if err := s.Commit(ctx, b); err != nil {
-		t.Fatal(err)
+	mustCommit(t, s, b)
+	msgs = b.Messages
+	payloadOf := func(id string) string {
+		t.Helper()
+		for _, e := range listEvents(t, s, store.EventQuery{UserID: "b", Limit: -1}) {
+			if e.ID == id {
+				return string(e.Payload)
+			}
+		}
+		return "(none)"
 	}
-	if err := s.EditMessage(ctx, mids[0], "edited", now.Add(time.Second)); err != nil {
-		t.Fatal(err)
+	edit := func(conversationID, id, body string, at time.Time) store.Event {
+		t.Helper()
+		ee := convEvent(ids.Next(at), conv.ID, fmt.Sprintf(`{"edit":%q}`, body), at)
+		ee.RefID = id
+		mustCommit(t, s, &store.Batch{
+			Edits:  []store.MessageEdit{{ConversationID: conversationID, ID: id, Body: body, At: at, Payload: json.RawMessage(fmt.Sprintf(`{"body":%q}`, body))}},
+			Events: []store.Event{ee},
+		})
+		return ee
 	}
-	if m, err := s.MessageByID(ctx, mids[0]); err != nil || m.Body != "edited" || !m.UpdatedAt.After(m.CreatedAt) {
+
+	first := edit(conv.ID, msgs[0].ID, "edited", now.Add(time.Second))
+	if m, err := s.MessageByID(ctx, msgs[0].ID); err != nil || m.Body != "edited" || !m.UpdatedAt.Equal(now.Add(time.Second)) || m.Pos != msgs[0].Pos {
 		t.Fatalf("edited: got %+v, %v", m, err)
 	}
-	if err := s.EditMessage(ctx, "missing", "x", now); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("edit missing: got %v, want ErrNotFound", err)
+	if got := payloadOf(msgs[0].ID); got != `{"body":"edited"}` {
+		t.Fatalf("the message's event after an edit: got %s, want the new body", got)
 	}
-	if err := s.HideMessages(ctx, conv.ID, "b", []string{mids[1]}); err != nil {
+	if got := payloadOf(first.ID); got != `{"edit":"edited"}` {
+		t.Fatalf("the edit's event: got %s", got)
+	}
+	es := listEvents(t, s, store.EventQuery{UserID: "b", Limit: -1})
+	if got := es[len(es)-1]; got.ID != first.ID || got.RefID != msgs[0].ID {
+		t.Fatalf("the edit event read back: got %+v, want id %s, ref %s", got, first.ID, msgs[0].ID)
+	}
+	second := edit(conv.ID, msgs[0].ID, "again", now.Add(2*time.Second))
+	if got := payloadOf(first.ID); got != "(none)" {
+		t.Fatalf("an earlier edit event after a second edit: got %s, want it redacted", got)
+	}
+	if got := payloadOf(msgs[0].ID) + payloadOf(second.ID); got != `{"body":"again"}{"edit":"again"}` {
+		t.Fatalf("after the second edit: got %s", got)
+	}
+	edit(conv.ID, "missing", "x", now) // the message may be gone: not an error
+	edit(other.ID, msgs[1].ID, "through another conversation", now)
+	if m, _ := s.MessageByID(ctx, msgs[1].ID); m.Body != "1" || payloadOf(msgs[1].ID) != `{"body":"1"}` {
+		t.Fatalf("edit through another conversation changed the message: %+v", m)
+	}
+
+	if err := s.HideMessages(ctx, conv.ID, "b", []string{msgs[1].ID}); err != nil {
 		t.Fatal(err)
 	}
 	count := func(viewer string) int {
@@ -235,193 +323,33 @@ func editDeleteHide(t *testing.T, s store.Store) {
 	if count("b") != 2 || count("a") != 3 {
 		t.Fatalf("hidden for b only: got b=%d a=%d, want 2 and 3", count("b"), count("a"))
 	}
-	if err := s.DeleteMessages(ctx, "other-conversation", []string{mids[2]}); err != nil {
-		t.Fatal(err)
-	}
-	if count("a") != 3 {
-		t.Fatal("delete through another conversation removed a message")
-	}
-	if err := s.DeleteMessages(ctx, conv.ID, []string{mids[2], "missing"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.MessageByID(ctx, mids[2]); !errors.Is(err, store.ErrNotFound) || count("a") != 2 {
-		t.Fatalf("deleted message: got %v, %d left", err, count("a"))
-	}
-}
 
-// eventPositions: catch-up follows commit order, not id order. Ids are made
-// before the commit (on several nodes), so an event with a smaller id can be
-// committed after one with a larger id; a device that saw the larger one
-// must still get it.
-func eventPositions(t *testing.T, s store.Store) {
-	sec := time.Now().UTC().Truncate(time.Second)
-	id := func(dsec int, counter uint64) string {
-		return fmt.Sprintf("%08x%016x", uint32(sec.Unix())+uint32(dsec), counter)
-	}
-	u, other := "user-u", "user-o"
-	conv := newConversation(store.TypeGroup, u, sec)
-	if err := s.CreateConversation(ctx, conv, members(sec, u, other)); err != nil {
-		t.Fatal(err)
-	}
-	// commit writes one batch of one event: to conv when user is "", else to user.
-	commit := func(eid, user string, dsec int) {
+	del := func(conversationID string, ids ...string) {
 		t.Helper()
-		e := store.Event{ID: eid, UserID: user, Payload: json.RawMessage(`{"eid":"` + eid + `"}`),
-			CreatedAt: sec.Add(time.Duration(dsec) * time.Second)}
-		if user == "" {
-			e.ConversationID = conv.ID
-		}
-		if err := s.Commit(ctx, &store.Batch{Events: []store.Event{e}}); err != nil {
-			t.Fatal(err)
+		mustCommit(t, s, &store.Batch{Deletes: []store.MessageDelete{{ConversationID: conversationID, IDs: ids}}})
+	}
+	del(other.ID, msgs[2].ID)
+	if count("a") != 3 || payloadOf(msgs[2].ID) == "(none)" {
+		t.Fatal("delete through another conversation removed a message or its event")
+	}
+	before, _, _ := s.EventPos(ctx, msgs[0].ID)
+	del(conv.ID, msgs[0].ID, msgs[2].ID, "missing")
+	if _, err := s.MessageByID(ctx, msgs[2].ID); !errors.Is(err, store.ErrNotFound) || count("a") != 1 {
+		t.Fatalf("deleted messages: got %v, %d left, want ErrNotFound and 1", err, count("a"))
+	}
+	for _, id := range []string{msgs[0].ID, msgs[2].ID, second.ID} {
+		if got := payloadOf(id); got != "(none)" {
+			t.Fatalf("event %s of a deleted message: got %s, want it redacted", id, got)
 		}
 	}
-	since := func(after string, limit int) []string {
-		t.Helper()
-		es, err := s.EventsSince(ctx, u, after, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if es == nil {
-			t.Fatalf("events since %q: got nil, want a non-nil slice", after)
-		}
-		out := []string{}
-		for _, e := range es {
-			out = append(out, e.ID)
-		}
-		return out
+	if payloadOf(msgs[1].ID) != `{"body":"1"}` {
+		t.Fatal("a delete redacted the event of a message it did not delete")
 	}
-	want := func(name string, got []string, ids ...string) {
-		t.Helper()
-		if ids == nil {
-			ids = []string{}
-		}
-		if !slices.Equal(got, ids) {
-			t.Fatalf("%s: got %v, want %v", name, got, ids)
-		}
+	if pos, found, err := s.EventPos(ctx, msgs[0].ID); err != nil || !found || pos != before {
+		t.Fatalf("position of a redacted event: got %d, %v, %v, want %d, found", pos, found, err, before)
 	}
-
-	// (a) Same second, the smaller id committed second.
-	e1, e2 := id(0, 500), id(0, 100)
-	commit(e1, "", 0)
-	commit(e2, u, 0)
-	want("since the larger id", since(e1, 100), e2)
-	want("from the start", since("", 100), e1, e2)
-	want("since the last committed", since(e2, 100))
-	want("limit", since("", 1), e1)
-
-	// (b) Time positions: two seconds later, again out of id order, then an
-	// event of another user whose id is the smallest of that second but
-	// committed last.
-	e3, e4, e5, noise := id(2, 7), id(2, 3), id(3, 1), id(2, 1)
-	commit(e3, "", 2)
-	commit(e4, u, 2)
-	commit(e5, "", 3)
-	commit(noise, other, 2)
-	want("paging by the last id seen", since(e3, 100), e4, e5)
-	want("at the first second", since(store.PositionAt(sec), 100), e1, e2, e3, e4, e5)
-	want("between the events", since(store.PositionAt(sec.Add(time.Second)), 100), e3, e4, e5)
-	want("at the last second", since(store.PositionAt(sec.Add(3*time.Second)), 100), e5)
-	want("a pruned id", since(id(2, 2), 100), e3, e4, e5)
-	want("the other user", func() []string {
-		es, err := s.EventsSince(ctx, other, store.PositionAt(sec.Add(time.Second)), 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, e := range es {
-			out = append(out, e.ID)
-		}
-		return out
-	}(), e3, e5, noise)
-
-	// (c) Past every id: nothing, as an empty slice.
-	want("after every id", since(id(10, 0), 100))
-	want("after every id, max", since("ffffffffffffffffffffffff", 100))
-}
-
-// concurrentCatchUp: writers commit events with ids from their own
-// generators (nodes) while a reader catches up by the last id it saw; once
-// the writers are done and the reader has caught up, it has seen every
-// event exactly once.
-func concurrentCatchUp(t *testing.T, s store.Store) {
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	u := "user-u"
-	conv := newConversation(store.TypeGroup, u, now)
-	if err := s.CreateConversation(ctx, conv, members(now, u)); err != nil {
-		t.Fatal(err)
-	}
-	const writers, batches = 4, 40
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Go(func() {
-			ids := store.NewIDGen() // one node each
-			for i := range batches {
-				b := &store.Batch{}
-				for j := range 1 + (w+i)%3 {
-					e := store.Event{ID: ids.Next(time.Now()), Payload: json.RawMessage(`{}`), CreatedAt: now}
-					if j%2 == 0 {
-						e.ConversationID = conv.ID
-					} else {
-						e.UserID = u
-					}
-					b.Events = append(b.Events, e)
-				}
-				if err := s.Commit(ctx, b); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	go func() { wg.Wait(); close(done) }()
-	t.Cleanup(func() { <-done }) // before the store closes, if the test fails early
-
-	seen := map[string]bool{}
-	pos := ""
-	catchUp := func() {
-		t.Helper()
-		for {
-			page, err := s.EventsSince(ctx, u, pos, 7)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page) == 0 {
-				return
-			}
-			for _, e := range page {
-				if seen[e.ID] {
-					t.Fatalf("event %s replayed twice", e.ID)
-				}
-				seen[e.ID] = true
-			}
-			pos = page[len(page)-1].ID
-		}
-	}
-	for running := true; running; {
-		select {
-		case <-done:
-			running = false
-		default:
-		}
-		catchUp()
-	}
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	all, err := s.EventsSince(ctx, u, "", -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(seen) != len(all) {
-		var missed []string
-		for _, e := range all {
-			if !seen[e.ID] {
-				missed = append(missed, e.ID)
-			}
-		}
-		t.Fatalf("catching up while nodes commit: saw %d of %d events, missed %v", len(seen), len(all), missed)
+	edit(conv.ID, msgs[0].ID, "after the delete", now.Add(3*time.Second))
+	if got := payloadOf(msgs[0].ID); got != "(none)" {
+		t.Fatalf("an edit of a deleted message brought its event back: %s", got)
 	}
 }

@@ -1,0 +1,274 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
+)
+
+// takeNumber is the first statement of every commit: it takes the next
+// number and records it in one statement, so that the row exists (if still
+// uncommitted) from the moment the number is handed out. A reader resolving
+// the number (ResolveCommit) then waits for this transaction instead of
+// marking the number void under it.
+const takeNumber = `INSERT INTO commits (seq, at) VALUES (nextval('commit_seq'), $1) RETURNING seq`
+
+// posExpr is the position of row $n of the commit this session numbered
+// last; every statement after takeNumber computes positions with it, so
+// that the whole commit stays one round trip.
+const posExpr = `((currval('commit_seq') << 16) + $%d)`
+
+// nextPos is the first position of the next commit: any commit that takes
+// its number after this is read has positions at least this, any earlier
+// one smaller. The sequence is read outside transactions (numbers are not
+// transactional).
+const nextPos = `((SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM commit_seq) << 16)`
+
+var (
+	insertMessage = fmt.Sprintf(`INSERT INTO messages (id, conversation_id, from_id, client_id, body, x, attachments,
+		replied_message_id, forwarded_message_id, t, created_at, updated_at, pos) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,`+posExpr+`)`, 13)
+	insertEvent = fmt.Sprintf(`INSERT INTO events (id, conversation_id, user_id, ref_id, payload, created_at, pos)
+		VALUES ($1,$2,$3,$4,$5,$6,`+posExpr+`)`, 7)
+	touchConversation = fmt.Sprintf(`UPDATE conversations SET updated_at = GREATEST(updated_at, $1),
+		last_pos = GREATEST(last_pos, `+posExpr+`) WHERE id = $3`, 2)
+)
+
+// Commit implements store.Messages: every batch goes to the server in one
+// pipeline that PostgreSQL runs as one implicit transaction, behind
+// takeNumber. No lock orders commits: several nodes commit in parallel, and
+// readers that must not skip a number resolve it (ResolveCommit). Touched
+// conversations are updated last, merged, in id order, so that concurrent
+// commits lock their rows in the same order and cannot deadlock.
+//
+// A statement that fails after the number is taken aborts the transaction
+// for certain: that is store.AbortedError (the number is burned). A failure
+// of the first statement, or a lost connection, is a plain error.
+func (s *DB) Commit(ctx context.Context, batches []*store.Batch) (*store.Committed, error) {
+	plan, err := sqlrow.PlanCommit(batches)
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	pb := &pgx.Batch{}
+	pb.Queue(takeNumber, time.Now().UnixMilli())
+	var steps []string // what each queued statement after takeNumber does, for errors
+	queue := func(step, sql string, args ...any) {
+		pb.Queue(sql, args...)
+		steps = append(steps, step)
+	}
+	for bi, b := range batches {
+		if b == nil {
+			continue
+		}
+		for i, m := range b.Messages {
+			queue("insert message", insertMessage, m.ID, m.ConversationID, m.From, m.ClientID, m.Body, sqlrow.RawOrNil(m.X),
+				sqlrow.RawOrNil(m.Attachments), m.RepliedMessageID, m.ForwardedMessageID, m.T, sqlrow.MS(m.CreatedAt),
+				sqlrow.MS(m.UpdatedAt), plan.Messages[bi][i])
+		}
+		for _, e := range b.Edits {
+			queue("edit message", `UPDATE messages SET body = $1, updated_at = $2 WHERE id = $3 AND conversation_id = $4`,
+				e.Body, sqlrow.MS(e.At), e.ID, e.ConversationID)
+			// The message's own event takes the new body unless it is
+			// redacted (the message is gone); earlier edit events go.
+			queue("rewrite message event", `UPDATE events SET payload = $1 WHERE id = $2 AND conversation_id = $3 AND payload <> ''`,
+				string(e.Payload), e.ID, e.ConversationID)
+			queue("redact edit events", `UPDATE events SET payload = '' WHERE ref_id = $1 AND conversation_id = $2 AND payload <> ''`,
+				e.ID, e.ConversationID)
+		}
+		for _, d := range b.Deletes {
+			if len(d.IDs) == 0 {
+				continue
+			}
+			queue("delete messages", `DELETE FROM messages WHERE conversation_id = $1 AND id = ANY($2)`, d.ConversationID, d.IDs)
+			queue("redact deleted messages", `UPDATE events SET payload = '' WHERE id = ANY($2) AND conversation_id = $1 AND payload <> ''`,
+				d.ConversationID, d.IDs)
+			queue("redact edit events", `UPDATE events SET payload = '' WHERE ref_id = ANY($2) AND conversation_id = $1 AND payload <> ''`,
+				d.ConversationID, d.IDs)
+		}
+		for _, r := range b.ReadMarks {
+			queue("mark read", `INSERT INTO read_marks (conversation_id, user_id, last_read_pos) VALUES ($1,$2,$3)
+				ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_pos = GREATEST(read_marks.last_read_pos, excluded.last_read_pos)`,
+				r.ConversationID, r.UserID, r.Pos)
+		}
+		for i, e := range b.Events {
+			queue("insert event", insertEvent, e.ID, sqlrow.Nullable(e.ConversationID), sqlrow.Nullable(e.UserID),
+				sqlrow.Nullable(e.RefID), string(e.Payload), sqlrow.MS(e.CreatedAt), plan.Events[bi][i])
+		}
+	}
+	for _, t := range plan.Touches {
+		queue("touch conversation", touchConversation, t.At, t.Index, t.ConversationID)
+	}
+	if len(plan.Conversations) > 0 {
+		pb.Queue(`SELECT `+sqlrow.MemberCols+` FROM participants
+			WHERE conversation_id = ANY($1) ORDER BY conversation_id, user_id`, plan.Conversations)
+	}
+
+	br := s.pool.SendBatch(ctx, pb)
+	var seq int64
+	if err := br.QueryRow().Scan(&seq); err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("take commit number: %w", numberErr(err))
+	}
+	// failed ends the pipeline after a statement behind takeNumber failed.
+	failed := func(step string, err error) (*store.Committed, error) {
+		_ = br.Close()
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) {
+			return nil, &store.AbortedError{Seq: seq, Err: fmt.Errorf("%s: %w", step, mapErr(err))}
+		}
+		return nil, fmt.Errorf("commit %d: %s: %w", seq, step, err)
+	}
+	for _, step := range steps {
+		if _, err := br.Exec(); err != nil {
+			return failed(step, err)
+		}
+	}
+	members := map[string][]store.Member{}
+	if len(plan.Conversations) > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return failed("members", err)
+		}
+		if members, err = scanMembers(rows); err != nil {
+			return failed("members", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("commit %d: %w", seq, err)
+	}
+	plan.SetPositions(batches, seq)
+	return &store.Committed{Seq: seq, Members: members}, nil
+}
+
+// numberErr maps a failure of takeNumber. Its only conflict is a number a
+// reader has marked void meanwhile: the commit lost the number, which is
+// not the caller's conflict (store.ErrConflict) but store.ErrNumberLost,
+// to retry. Any server error there rolled the commit back; a lost
+// connection is ambiguous.
+func numberErr(err error) error {
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == uniqueViolation:
+		return fmt.Errorf("%w: %w", store.ErrNumberLost, err)
+	case errors.As(err, &pe):
+		return fmt.Errorf("%w: %w", store.ErrRolledBack, mapErr(err))
+	}
+	return mapErr(err)
+}
+
+// scanMembers reads rows of (conversation_id, user_id, joined_pos) and
+// closes them.
+func scanMembers(rows pgx.Rows) (map[string][]store.Member, error) {
+	defer rows.Close()
+	out := map[string][]store.Member{}
+	for rows.Next() {
+		conv, m, err := sqlrow.Member(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan member: %w", err)
+		}
+		out[conv] = append(out[conv], m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResolveCommit implements store.Messages in one round trip. The void
+// mark's insert is PostgreSQL's speculative insertion: if a writer has
+// inserted row seq (takeNumber) and not ended yet, it waits for that
+// transaction, then does nothing (committed) or inserts (aborted); if no
+// writer has, the void row wins and a writer that inserts seq later fails
+// on the primary key. Each following statement reads committed data as of
+// its own start (read committed), so it sees the writer's rows.
+func (s *DB) ResolveCommit(ctx context.Context, seq int64) (*store.Committed, error) {
+	first, last := store.Pos(seq, 0), store.LastPos(seq)
+	pb := &pgx.Batch{}
+	pb.Queue(`INSERT INTO commits (seq, void, at) VALUES ($1, true, $2) ON CONFLICT (seq) DO NOTHING`, seq, time.Now().UnixMilli())
+	pb.Queue(`SELECT void FROM commits WHERE seq = $1`, seq)
+	pb.Queue(`SELECT `+sqlrow.EventCols+` FROM events WHERE pos BETWEEN $1 AND $2 AND payload <> '' ORDER BY pos`, first, last)
+	pb.Queue(`SELECT `+sqlrow.MemberCols+` FROM participants WHERE conversation_id IN (
+			SELECT conversation_id FROM events WHERE pos BETWEEN $1 AND $2 AND payload <> '' AND conversation_id IS NOT NULL)
+		ORDER BY conversation_id, user_id`, first, last)
+	br := s.pool.SendBatch(ctx, pb)
+	out, err := readResolved(br, seq)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve commit %d: %w", seq, err)
+	}
+	if out.Void {
+		out.Events, out.Members = nil, nil
+	}
+	return out, nil
+}
+
+// readResolved reads the results of ResolveCommit's pipeline.
+func readResolved(br pgx.BatchResults, seq int64) (*store.Committed, error) {
+	out := &store.Committed{Seq: seq}
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	if err := br.QueryRow().Scan(&out.Void); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	if out.Events, err = scanEvents(rows); err != nil {
+		return nil, err
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return nil, err
+	}
+	if out.Members, err = scanMembers(rows); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LastCommit implements store.Messages from the sequence itself: a number
+// counts as handed out the moment nextval returns it, committed or not.
+func (s *DB) LastCommit(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM commit_seq`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("last commit: %w", err)
+	}
+	return seq, nil
+}
+
+// PruneEvents implements store.Messages.
+func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+	pb := &pgx.Batch{}
+	pb.Queue(`DELETE FROM events WHERE created_at < $1`, sqlrow.MS(before))
+	pb.Queue(`DELETE FROM commits WHERE at < $1`, sqlrow.MS(before))
+	br := s.pool.SendBatch(ctx, pb)
+	tag, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// NodeNumber implements store.Messages with the sequence node_seq.
+func (s *DB) NodeNumber(ctx context.Context) (uint32, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT nextval('node_seq')`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("node number: %w", err)
+	}
+	return uint32(n % (1 << 24)), nil
+}

@@ -1,0 +1,80 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
+)
+
+// eventsQuery selects a user's events (store.EventQuery) with two indexed
+// range scans on pos, the conversations' (from each member's joined_pos)
+// and the user's, merged in pos order; %s is the order.
+const eventsQuery = `SELECT ` + sqlrow.EventCols + ` FROM (
+		SELECT e.* FROM participants p JOIN events e ON e.conversation_id = p.conversation_id AND e.pos >= p.joined_pos
+		WHERE p.user_id = $1 AND e.pos > $2 AND e.pos <= $3 AND e.created_at > $4 AND e.created_at < $5 AND e.payload <> ''
+		UNION ALL
+		SELECT e.* FROM events e
+		WHERE e.user_id = $1 AND e.pos > $2 AND e.pos <= $3 AND e.created_at > $4 AND e.created_at < $5 AND e.payload <> ''
+	) AS mine ORDER BY pos %s LIMIT $6`
+
+var (
+	eventsOldest = fmt.Sprintf(eventsQuery, "ASC")
+	eventsNewest = fmt.Sprintf(eventsQuery, "DESC")
+)
+
+// Events implements store.Messages.
+func (s *DB) Events(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
+	until, after, before := sqlrow.EventBounds(q)
+	sql := eventsOldest
+	if q.Newest {
+		sql = eventsNewest
+	}
+	rows, err := s.pool.Query(ctx, sql, q.UserID, q.After, until, after, before, limitArg(q.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	es, err := scanEvents(rows)
+	if err != nil {
+		return nil, err
+	}
+	if q.Newest {
+		slices.Reverse(es)
+	}
+	return es, nil
+}
+
+// EventPos implements store.Messages. COALESCE stops at the first value, so
+// the scan over greater ids runs only for an id that is not in the log.
+func (s *DB) EventPos(ctx context.Context, id string) (int64, bool, error) {
+	var exact *int64
+	var pos int64
+	err := s.pool.QueryRow(ctx, `SELECT x.pos, COALESCE(x.pos, (SELECT MIN(pos) - 1 FROM events WHERE id > $1),
+			(SELECT MAX(pos) FROM events), 0)
+		FROM (SELECT (SELECT pos FROM events WHERE id = $1) AS pos) AS x`, id).Scan(&exact, &pos)
+	if err != nil {
+		return 0, false, fmt.Errorf("event position: %w", err)
+	}
+	return pos, exact != nil, nil
+}
+
+// scanEvents reads rows of sqlrow.EventCols and closes them.
+func scanEvents(rows pgx.Rows) ([]store.Event, error) {
+	defer rows.Close()
+	out := []store.Event{}
+	for rows.Next() {
+		e, err := sqlrow.Event(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return out, nil
+}
