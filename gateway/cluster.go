@@ -10,8 +10,9 @@ import (
 // Cluster carries what this node cannot do alone to the other nodes (the
 // Redis presence backend implements it). Nil on a single node.
 type Cluster interface {
-	// Broadcast sends a commit packet (commitpacket.go) to every other node.
-	Broadcast(ctx context.Context, packet []byte) error
+	// Broadcast sends commit packets (commitpacket.go), in order, to every
+	// other node.
+	Broadcast(ctx context.Context, packets ...[]byte) error
 	// Activity tells nodes following userID its last activity (0 = online).
 	Activity(ctx context.Context, userID string, value int64) error
 	// EndSession closes ended sessions' sockets on the other nodes: the

@@ -97,19 +97,35 @@ func (p *publisher) offerLive(d *chat.Delivery) {
 	}
 }
 
+// publishBatch is the most packets sent in one round trip to Redis.
+const publishBatch = 256
+
+// run publishes queued packets, every packet waiting at that moment in one
+// round trip, so a backlog drains in few round trips.
 func (p *publisher) run() {
 	defer close(p.done)
+	batch := make([][]byte, 0, publishBatch)
 	for {
 		select {
 		case <-p.stop:
 			return
 		case b := <-p.in:
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			if err := p.g.cluster.Broadcast(ctx, b); err != nil {
-				p.g.log.Warn().Err(err).Msg("cluster: publish a commit; other nodes will read it from the log")
-			}
-			cancel()
+			batch = append(batch[:0], b)
 		}
+	drain:
+		for len(batch) < publishBatch {
+			select {
+			case b := <-p.in:
+				batch = append(batch, b)
+			default:
+				break drain
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := p.g.cluster.Broadcast(ctx, batch...); err != nil {
+			p.g.log.Warn().Err(err).Int("packets", len(batch)).Msg("cluster: publish commits; other nodes will read them from the log")
+		}
+		cancel()
 	}
 }
 

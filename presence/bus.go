@@ -249,19 +249,21 @@ func (r *Redis) send(ctx context.Context, what string, userIDs []string, key fun
 	return errors.Join(errs...)
 }
 
-// Broadcast sends payload (a commit packet of the gateway) to every other
-// live node, in one pipelined round trip. It does not retry: a receiver
-// that misses a commit reads it from the event log when its number comes
-// due, so a retry would only arrive after that.
-func (r *Redis) Broadcast(ctx context.Context, payload []byte) error {
+// Broadcast sends payloads (commit packets of the gateway), in order, to
+// every other live node, in one pipelined round trip. It does not retry: a
+// receiver that misses a commit reads it from the event log when its
+// number comes due, so a retry would only arrive after that.
+func (r *Redis) Broadcast(ctx context.Context, payloads ...[]byte) error {
 	nodes := r.Nodes()
-	if len(nodes) == 0 {
+	if len(nodes) == 0 || len(payloads) == 0 {
 		return nil
 	}
-	data := (&packet{kind: kindCommit, frame: payload}).encode()
 	pipe := r.rdb.Pipeline()
-	for _, node := range nodes {
-		pipe.SPublish(ctx, r.channel(node), data)
+	for _, p := range payloads {
+		data := (&packet{kind: kindCommit, frame: p}).encode()
+		for _, node := range nodes {
+			pipe.SPublish(ctx, r.channel(node), data)
+		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("bus broadcast: %w", err)
