@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -313,21 +314,35 @@ func (q *sequencer) holdStats() (p50, p99 time.Duration, n int64) {
 	return q.hold.quantile(0.5), q.hold.quantile(0.99), q.hold.n
 }
 
-// holdStats is a histogram of hold times in power-of-two microsecond
-// buckets: constant memory, enough for p50/p99.
+// holdStats is a histogram of hold times: four buckets per power of two
+// of microseconds (a quarter-octave, at most 19% wide), constant memory,
+// enough for p50/p99.
 type holdStats struct {
-	buckets [40]int64
+	buckets [4 * 40]int64
 	n       int64
 }
 
-func (h *holdStats) add(d time.Duration) {
-	us := max(d.Microseconds(), 0)
-	b := 0
-	for us > 0 && b < len(h.buckets)-1 {
-		us >>= 1
-		b++
+// holdBucket is the bucket of us microseconds: bits.Len, then the two bits
+// below the top one.
+func holdBucket(us uint64) int {
+	b := bits.Len64(us)
+	if b < 3 {
+		return int(us) // 0..3: exact
 	}
-	h.buckets[b]++
+	return min(4*b+int(us>>(b-3)&3), len(holdStats{}.buckets)-1)
+}
+
+// holdUpper is the largest value (µs) of bucket i.
+func holdUpper(i int) uint64 {
+	if i < 4 {
+		return uint64(i)
+	}
+	b, sub := i/4, uint64(i%4)
+	return (4+sub+1)<<(b-3) - 1
+}
+
+func (h *holdStats) add(d time.Duration) {
+	h.buckets[holdBucket(uint64(max(d.Microseconds(), 0)))]++
 	h.n++
 }
 
@@ -336,16 +351,13 @@ func (h *holdStats) quantile(p float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}
-	want := int64(p*float64(h.n)) + 1
+	want := min(int64(p*float64(h.n))+1, h.n)
 	var seen int64
-	for b, c := range h.buckets {
+	for i, c := range h.buckets {
 		seen += c
-		if seen >= min(want, h.n) {
-			if b == 0 {
-				return time.Microsecond
-			}
-			return time.Duration(1<<b) * time.Microsecond
+		if seen >= want {
+			return time.Duration(holdUpper(i)) * time.Microsecond
 		}
 	}
-	return time.Duration(1<<(len(h.buckets)-1)) * time.Microsecond
+	return time.Duration(holdUpper(len(h.buckets)-1)) * time.Microsecond
 }

@@ -276,3 +276,26 @@ func BenchmarkSequencerHeldBack(b *testing.B) {
 		b.ReportMetric(float64(releaseEach.Nanoseconds()), "ns/release")
 	}
 }
+
+// TestHoldStats: the histogram's quantiles land within a quarter-octave of
+// the true values.
+func TestHoldStats(t *testing.T) {
+	var h holdStats
+	for i := range 1000 {
+		h.add(time.Duration(i+1) * 10 * time.Microsecond) // 10µs .. 10ms
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{0.5, 5010 * time.Microsecond}, {0.99, 9910 * time.Microsecond}} {
+		got := h.quantile(c.p)
+		if got < c.want || float64(got) > 1.25*float64(c.want) {
+			t.Errorf("p%v: got %v, want %v (+25%% at most)", c.p*100, got, c.want)
+		}
+	}
+	for us := uint64(0); us < 1<<20; us += 7 {
+		if i := holdBucket(us); us > holdUpper(i) || (i > 0 && us <= holdUpper(i-1)) {
+			t.Fatalf("%dµs in bucket %d (upper %d, previous upper %d)", us, i, holdUpper(i), holdUpper(i-1))
+		}
+	}
+}
