@@ -148,6 +148,65 @@ func TestResolveWaitsForWriter(t *testing.T) {
 // TestVoidMarkFencesWriter: once a reader has marked a number void, the
 // writer that took it but had not recorded it yet fails on the primary key
 // and must retry; the number stays void, and the next commit moves on.
+// TestCommitsDoNotWaitForEachOther: the write path holds no lock shared by
+// the nodes. Node A's commit is stuck in the middle (its conversation's row
+// is locked by someone else, so its touch waits, with its number taken and
+// its rows written); node B commits to another conversation meanwhile, more
+// than once. Under a cluster-wide lock B would wait for A.
+func TestCommitsDoNotWaitForEachOther(t *testing.T) {
+	dbURL := freshDB(t)
+	nodeA, nodeB := openURL(t, dbURL), openURL(t, dbURL)
+	ctx := context.Background()
+	now := time.Now()
+	convs := map[string]*store.Conversation{}
+	for _, id := range []string{"conv-a", "conv-b"} {
+		convs[id] = &store.Conversation{ID: id, OrgID: store.DefaultOrg, Type: store.TypeGroup, Name: id, CreatedAt: now, UpdatedAt: now}
+		if err := nodeA.CreateConversation(ctx, convs[id], []store.Participant{{UserID: "u", JoinedAt: now}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocker, err := connect(t, dbURL).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = blocker.Rollback(ctx) }()
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM conversations WHERE id = 'conv-a' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	ids := store.NewIDGen(3)
+	batch := func(cid string) []*store.Batch {
+		return []*store.Batch{{
+			Events: []store.Event{{ID: ids.Next(time.Now()), ConversationID: cid, Payload: []byte(`{}`), CreatedAt: time.Now()}},
+			Touch:  map[string]time.Time{cid: time.Now()},
+		}}
+	}
+	stuck := make(chan error, 1)
+	go func() {
+		_, err := nodeA.Commit(ctx, batch("conv-a"))
+		stuck <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // A has taken its number and waits on the row
+	for i := range 3 {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := nodeB.Commit(cctx, batch("conv-b"))
+		cancel()
+		if err != nil {
+			t.Fatalf("commit %d of node B while node A's is open: %v (a lock shared by the nodes?)", i, err)
+		}
+	}
+	select {
+	case err := <-stuck:
+		t.Fatalf("node A's commit ended while its row was locked: %v", err)
+	default:
+	}
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stuck; err != nil {
+		t.Fatalf("node A's commit after the row was free: %v", err)
+	}
+}
+
 func TestVoidMarkFencesWriter(t *testing.T) {
 	dbURL := freshDB(t)
 	db := openURL(t, dbURL)
