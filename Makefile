@@ -1,7 +1,7 @@
 # Makefile is a thin index over scripts/. `make test` is what CI runs.
 #   make test                        whole suite, -race, real Redis + PostgreSQL
 #   make test ARGS=./protocol/...    the same for some packages (any go test args)
-.PHONY: test test-short lint fmt fuzz bench bench-idle bench-cluster run
+.PHONY: test test-short lint fmt fuzz bench bench-idle bench-cluster bench-commit bench-holdback run
 
 ARGS ?=
 
@@ -25,6 +25,12 @@ bench: ## go benchmarks
 
 bench-cluster: ## delivery over websockets: one node on PostgreSQL, then three nodes over the Redis bus (no -race)
 	SAMAGATE_TEST_FLAGS=-count=1 SAMAGATE_TEST_GATEWAY_CLUSTER=1 bash scripts/test.sh -run '^$$' -bench 'Delivery' -benchtime 2000x ./gateway/
+
+bench-commit: ## messages/s committed by 1 node and by 3 nodes to one durable PostgreSQL (fsync on), on loopback and across a 1 ms round trip (no -race)
+	SAMAGATE_TEST_PG_DURABLE=1 SAMAGATE_TEST_FLAGS=-count=1 bash scripts/test.sh -run '^$$' -bench 'CommitNodes' -benchtime 3s ./chat/
+
+bench-holdback: ## what commit order costs at ~60k deliveries/s on two nodes (PostgreSQL + Redis, no -race)
+	SAMAGATE_TEST_FLAGS=-count=1 SAMAGATE_TEST_GATEWAY_CLUSTER=1 bash scripts/test.sh -run '^$$' -bench 'ClusterHoldBack' -benchtime 4000x -v ./gateway/
 
 bench-idle: ## idle memory per authenticated socket at 15,000 connections
 	go build -o bin/samagate ./cmd/samagate

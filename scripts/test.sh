@@ -153,15 +153,19 @@ cluster_ok() {
 }
 wait_for "redis cluster" "$tmp/cluster-create.log" cluster_ok
 
-# PostgreSQL: a throw-away cluster, trust auth, socket in its own dir, no fsync.
+# PostgreSQL: a throw-away cluster, trust auth, socket in its own dir, no
+# fsync; SAMAGATE_TEST_PG_DURABLE=1 keeps PostgreSQL's durable defaults
+# (fsync, synchronous commit), as in production, for write benchmarks.
 pg_port=$(free_port)
+pg_opts="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[[ ${SAMAGATE_TEST_PG_DURABLE:-} == 1 ]] && pg_opts=
 mkdir -p "$pg_dir"
 ((${#as_pg[@]} == 0)) || chown postgres "$pg_dir"
 "${as_pg[@]}" "$PGBIN/initdb" -D "$pg_dir" -U postgres --auth=trust -E UTF8 >"$tmp/initdb.log" 2>&1 ||
 	{ cat "$tmp/initdb.log" >&2; die "initdb failed"; }
 pg_started=1
 "${as_pg[@]}" "$PGBIN/pg_ctl" -D "$pg_dir" -l "$pg_dir/server.log" -w -t 30 start \
-	-o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+	-o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 $pg_opts" \
 	>/dev/null || { cat "$pg_dir/server.log" >&2; die "postgresql did not start"; }
 wait_for postgresql "$pg_dir/server.log" "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$pg_port" -U postgres
 
