@@ -161,22 +161,10 @@ func numberErr(err error) error {
 	return mapErr(err)
 }
 
-// scanMembers reads rows of (conversation_id, user_id, joined_pos) and
-// closes them.
+// scanMembers reads rows of sqlrow.MemberCols and closes them.
 func scanMembers(rows pgx.Rows) (map[string][]store.Member, error) {
 	defer rows.Close()
-	out := map[string][]store.Member{}
-	for rows.Next() {
-		conv, m, err := sqlrow.Member(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan member: %w", err)
-		}
-		out[conv] = append(out[conv], m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return sqlrow.Members(rows)
 }
 
 // ResolveCommit implements store.Messages in one round trip. The void

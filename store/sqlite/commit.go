@@ -150,17 +150,7 @@ func queryMembers(ctx context.Context, tx *sql.Tx, ids []string) (map[string][]s
 		return nil, fmt.Errorf("members: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		conv, m, err := sqlrow.Member(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan member: %w", err)
-		}
-		out[conv] = append(out[conv], m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("members: %w", err)
-	}
-	return out, nil
+	return sqlrow.Members(rows)
 }
 
 // ResolveCommit implements store.Messages. The write transaction waits for

@@ -56,16 +56,5 @@ func (s *DB) EventPos(ctx context.Context, id string) (int64, bool, error) {
 // scanEvents reads rows of sqlrow.EventCols and closes them.
 func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 	defer rows.Close()
-	out := []store.Event{}
-	for rows.Next() {
-		e, err := sqlrow.Event(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan event: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("events: %w", err)
-	}
-	return out, nil
+	return sqlrow.Events(rows)
 }

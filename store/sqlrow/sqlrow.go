@@ -7,6 +7,7 @@
 package sqlrow
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -178,4 +179,44 @@ func EventBounds(q store.EventQuery) (until, after, before int64) {
 		before = MS(q.CreatedBefore)
 	}
 	return until, after, before
+}
+
+// Rows is a result set of either driver (*sql.Rows, pgx.Rows), for the
+// collecting helpers below; the caller closes it.
+type Rows interface {
+	Scanner
+	Next() bool
+	Err() error
+}
+
+// Events reads every row of EventCols (never nil).
+func Events(rows Rows) ([]store.Event, error) {
+	out := []store.Event{}
+	for rows.Next() {
+		e, err := Event(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return out, nil
+}
+
+// Members reads every row of MemberCols, by conversation.
+func Members(rows Rows) (map[string][]store.Member, error) {
+	out := map[string][]store.Member{}
+	for rows.Next() {
+		conv, m, err := Member(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan member: %w", err)
+		}
+		out[conv] = append(out[conv], m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	return out, nil
 }
