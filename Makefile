@@ -26,7 +26,7 @@ bench: ## go benchmarks
 bench-cluster: ## delivery over websockets: one node on PostgreSQL, then three nodes over the Redis bus (no -race)
 	SAMAGATE_TEST_FLAGS=-count=1 SAMAGATE_TEST_GATEWAY_CLUSTER=1 bash scripts/test.sh -run '^$$' -bench 'Delivery' -benchtime 2000x ./gateway/
 
-bench-commit: ## messages/s committed by 1 node and by 3 nodes to one durable PostgreSQL (fsync on), on loopback and across a 1 ms round trip (no -race)
+bench-commit: ## messages/s committed by 1 node and by 3 nodes to one durable PostgreSQL (fsync on), with 4 and 16 senders per node, on loopback and across a round trip of at least 1 ms (no -race)
 	SAMAGATE_TEST_PG_DURABLE=1 SAMAGATE_TEST_FLAGS=-count=1 bash scripts/test.sh -run '^$$' -bench 'CommitNodes' -benchtime 3s ./chat/
 
 bench-holdback: ## what commit order costs at ~60k deliveries/s on two nodes (PostgreSQL + Redis, no -race)
