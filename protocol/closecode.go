@@ -31,6 +31,9 @@ const (
 	// CloseKeepaliveTimeout: nothing was read from the peer within the
 	// keep-alive window (it did not answer pings).
 	CloseKeepaliveTimeout = 4001
+	// CloseFlood: the peer sent frames faster than they could be handled and
+	// its bound of unanswered frames (count or bytes) was exceeded.
+	CloseFlood = 4002
 
 	// CloseLoggedOut: the session of this socket was ended by a logout
 	// (user_logout on another socket, or HTTP POST /logout).
@@ -40,6 +43,9 @@ const (
 	// CloseSessionRevoked: the session was revoked (token reuse detected, or
 	// revoked by the user from another session).
 	CloseSessionRevoked = 4102
+	// CloseSessionExpired: the socket's session (or, for an external
+	// issuer's token, the token) expired; log in again.
+	CloseSessionExpired = 4103
 )
 
 // CloseReason returns the short reason text sent with a samagate close code.
@@ -59,12 +65,16 @@ func CloseReason(code int) string {
 		return "slow consumer, reconnect"
 	case CloseKeepaliveTimeout:
 		return "keep-alive timeout"
+	case CloseFlood:
+		return "too many frames in flight"
 	case CloseLoggedOut:
 		return "logged out"
 	case CloseUserDeleted:
 		return "user deleted"
 	case CloseSessionRevoked:
 		return "session revoked"
+	case CloseSessionExpired:
+		return "session expired, log in again"
 	}
 	return ""
 }

@@ -525,9 +525,11 @@ var allCloseCodes = []struct {
 	{"CloseServiceRestart", CloseServiceRestart, true},
 	{"CloseSlowConsumer", CloseSlowConsumer, true},
 	{"CloseKeepaliveTimeout", CloseKeepaliveTimeout, true},
+	{"CloseFlood", CloseFlood, true},
 	{"CloseLoggedOut", CloseLoggedOut, false},
 	{"CloseUserDeleted", CloseUserDeleted, false},
 	{"CloseSessionRevoked", CloseSessionRevoked, false},
+	{"CloseSessionExpired", CloseSessionExpired, false},
 }
 
 func TestCloseCodes(t *testing.T) {

@@ -47,6 +47,8 @@ var (
 	ErrNotSupported   = &Error{Status: 404, Message: "Method not supported."}
 	ErrTooLarge       = &Error{Status: 413, Message: "Request too large."}
 	ErrTooManyRequest = &Error{Status: 429, Message: "Too many attempts. Try again later."}
+	ErrRateLimited    = &Error{Status: 429, Message: "Too many requests. Slow down."}
+	ErrServerBusy     = &Error{Status: 503, Message: "Server busy. Try again later."}
 	ErrInternal       = &Error{Status: 500, Message: "Internal server error."}
 
 	ErrOrgNotFound          = &Error{Status: 404, Message: "Organization not found"}
