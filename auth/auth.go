@@ -123,7 +123,11 @@ func New(st store.Store, keys *Keys, cfg Config, log zerolog.Logger) (*Service, 
 // Principal is who a socket or request acts as.
 type Principal struct {
 	UserID, OrgID, DeviceID, SessionID, Login string
-	ExpiresAt                                 time.Time
+	ExpiresAt                                 time.Time // the access token's expiry
+	// SessionExpiresAt is when the principal's right to be connected ends:
+	// its session's expiry, or, for an external issuer's token (no
+	// session), the token's. A socket bound to it is closed then.
+	SessionExpiresAt time.Time
 }
 
 // Grant is the result of a login: a session's tokens.

@@ -330,7 +330,7 @@ func (s *Service) ExternalPrincipal(ctx context.Context, token, deviceID string)
 		return nil, fmt.Errorf("load user: %w", err)
 	}
 	return &Principal{UserID: u.ID, OrgID: u.OrgID, DeviceID: deviceID, Login: u.Login,
-		ExpiresAt: c.ExpiresAt.Time}, nil
+		ExpiresAt: c.ExpiresAt.Time, SessionExpiresAt: c.ExpiresAt.Time}, nil
 }
 
 // createExternalUser creates the samagate user of an external subject, with

@@ -106,7 +106,8 @@ func (s *Service) openSession(ctx context.Context, u *store.User, device, addr, 
 // the refresh token replaces prev atomically (rotation).
 func (s *Service) grant(ctx context.Context, u *store.User, sess *store.Session, prev *store.RefreshToken) (*Grant, error) {
 	now := s.now()
-	p := Principal{UserID: u.ID, OrgID: u.OrgID, DeviceID: sess.DeviceID, SessionID: sess.ID, Login: u.Login}
+	p := Principal{UserID: u.ID, OrgID: u.OrgID, DeviceID: sess.DeviceID, SessionID: sess.ID, Login: u.Login,
+		SessionExpiresAt: sess.ExpiresAt}
 	ttl := s.accessTTL(ctx)
 	access, exp, err := s.issueAccess(p, ttl)
 	if err != nil {
@@ -180,7 +181,7 @@ func (s *Service) principalOf(ctx context.Context, c *accessClaims, deviceID str
 	}
 	s.touch(ctx, sess)
 	return &Principal{UserID: c.UID, OrgID: sess.OrgID, DeviceID: deviceID, SessionID: sess.ID,
-		Login: c.Login, ExpiresAt: c.ExpiresAt.Time}, nil
+		Login: c.Login, ExpiresAt: c.ExpiresAt.Time, SessionExpiresAt: sess.ExpiresAt}, nil
 }
 
 // touchEvery is how stale a session's last-used time may get before a use
