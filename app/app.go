@@ -76,6 +76,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// gatewayConfig is the gateway's config. One trust decision per node: behind a
+// trusted proxy (HTTP.TrustProxyHeaders, --trust-proxy) sockets are counted
+// by the client address it reports, as HTTP logins are throttled by it.
+func (c Config) gatewayConfig() gateway.Config {
+	g := c.Gateway
+	g.TrustProxyHeaders = g.TrustProxyHeaders || c.HTTP.TrustProxyHeaders
+	return g
+}
+
 // App is one running samagate node.
 type App struct {
 	cfg Config
@@ -89,6 +98,9 @@ type App struct {
 	addr     net.Addr
 	accounts *auth.Service
 	chat     *chat.Service
+
+	stopPrune context.CancelFunc // ends auth's pruning loop; nil when not running
+	pruneDone chan struct{}      // closed when the pruning loop has returned
 }
 
 // New returns an App that is not running yet.
@@ -140,6 +152,12 @@ func (a *App) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("build auth: %w", err)
 	}
+	pctx, stopPrune := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopPrune, a.pruneDone = stopPrune, make(chan struct{})
+	go func(done chan<- struct{}) {
+		defer close(done)
+		a.accounts.RunPruning(pctx)
+	}(a.pruneDone)
 	// chat's committer hands every commit to the gateway's ordered release;
 	// the gateway exists only after chat, so the sink looks it up late.
 	chatCfg := cfg.Chat
@@ -163,7 +181,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 		}
 		pres = a.cluster
 	}
-	gw = gateway.New(cfg.Gateway, a.accounts, pres, a.chat, a.log.With().Str("component", "gateway").Logger())
+	gw = gateway.New(cfg.gatewayConfig(), a.accounts, pres, a.chat, a.log.With().Str("component", "gateway").Logger())
 	a.gw = gw // closed by closeLocked if a later step fails
 	if a.cluster != nil {
 		gw.UseCluster(a.cluster)
@@ -324,6 +342,11 @@ func (a *App) closeLocked(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close throttle redis: %w", err))
 		}
 		a.throttle = nil
+	}
+	if a.stopPrune != nil { // before the store closes under it
+		a.stopPrune()
+		<-a.pruneDone
+		a.stopPrune, a.pruneDone = nil, nil
 	}
 	if a.chat != nil {
 		a.chat.Close() // after the gateway: no request is in flight any more

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -45,20 +44,54 @@ var errBadSelection = protocol.Invalid("selection_token", "'selection_token' is 
 
 // loginAnyOrg is a password login without organization_id: the identifier
 // may name accounts in several organizations; those whose password matches
-// count. One match logs in; several answer SelectAccountError.
-func (s *Service) loginAnyOrg(ctx context.Context, l PasswordLogin, account string) (*Grant, error) {
+// count. One match logs in; several answer SelectAccountError. Every
+// account checked reserves an attempt, so leaving organization_id out does
+// not open a bucket of its own.
+func (s *Service) loginAnyOrg(ctx context.Context, l PasswordLogin) (*Grant, error) {
 	users, err := s.st.UsersByIdentifier(ctx, l.Login, maxAccountsPerIdentifier)
 	if err != nil {
 		return nil, fmt.Errorf("load users: %w", err)
 	}
-	var matched []store.User
-	if len(users) == 0 {
-		if _, err := s.verify(ctx, l.Password, s.dummy); err != nil { // same work as a wrong password
+	keys := []Key{addressKey(l.Addr)}
+	for _, u := range users {
+		if err := s.codeLocked(ctx, u.ID); err != nil {
 			return nil, err
 		}
+		keys = append(keys, accountKey(u.ID, "", ""))
 	}
+	if len(users) == 0 {
+		keys = append(keys, accountKey("", "", l.Login))
+	}
+	att, err := s.reserve(ctx, keys...)
+	if err != nil {
+		return nil, err
+	}
+	matched, err := s.matchPasswords(ctx, users, l.Password)
+	if err != nil {
+		att.undo(ctx)
+		return nil, err
+	}
+	if len(matched) == 0 {
+		att.fail(ctx)
+		return nil, protocol.ErrBadCredentials
+	}
+	att.succeed(ctx) // one right password clears every account it was tried on
+	if len(matched) == 1 {
+		return s.openPasswordSession(ctx, &matched[0], l)
+	}
+	return nil, s.selection(ctx, matched, l.DeviceID)
+}
+
+// matchPasswords returns the users whose password is pw (a dummy hash when
+// there are none, so timing does not tell).
+func (s *Service) matchPasswords(ctx context.Context, users []store.User, pw string) ([]store.User, error) {
+	if len(users) == 0 {
+		_, err := s.verify(ctx, pw, s.dummy)
+		return nil, err
+	}
+	var matched []store.User
 	for _, u := range users {
-		ok, err := s.verify(ctx, l.Password, u.PasswordHash)
+		ok, err := s.verify(ctx, pw, u.PasswordHash)
 		if err != nil {
 			return nil, err
 		}
@@ -66,16 +99,11 @@ func (s *Service) loginAnyOrg(ctx context.Context, l PasswordLogin, account stri
 			matched = append(matched, u)
 		}
 	}
-	if !s.recordAttempt(ctx, account, l.Addr, len(matched) > 0) {
-		return nil, protocol.ErrBadCredentials
-	}
-	if len(matched) == 1 {
-		return s.openPasswordSession(ctx, &matched[0], l, account)
-	}
-	return nil, s.selection(ctx, matched, l.DeviceID)
+	return matched, nil
 }
 
-// selection builds the select_account answer for the matched accounts.
+// selection builds the select_account answer for the matched accounts. Its
+// token has an id (jti) so that it can be used once.
 func (s *Service) selection(ctx context.Context, users []store.User, deviceID string) error {
 	e := &SelectAccountError{Accounts: map[string]string{}}
 	claims := selectClaims{Users: map[string]string{}, DeviceID: deviceID, Type: "select"}
@@ -93,7 +121,7 @@ func (s *Service) selection(ctx context.Context, users []store.User, deviceID st
 	}
 	now := s.now()
 	claims.RegisteredClaims = jwt.RegisteredClaims{Issuer: s.cfg.Issuer, Audience: jwt.ClaimStrings{s.cfg.Audience},
-		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(selectionTTL))}
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(selectionTTL)), ID: store.NewID()}
 	signed, err := signToken(claims, s.keys.signing())
 	if err != nil {
 		return fmt.Errorf("sign selection token: %w", err)
@@ -103,67 +131,73 @@ func (s *Service) selection(ctx context.Context, users []store.User, deviceID st
 }
 
 // completeSelection logs in the account of l.OrgID named by a selection
-// token issued to the same device.
+// token issued to the same device. A bad token counts against the address
+// like a wrong password (the token itself proves the password, which the
+// account's count guarded when it was issued), and a token works once: it
+// is spent before the second factor is checked, so each code guess costs a
+// fresh, throttled password login. A missing code does not spend it.
 func (s *Service) completeSelection(ctx context.Context, l PasswordLogin) (*Grant, error) {
 	if l.OrgID == "" {
 		return nil, protocol.Invalid("organization_id", "'organization_id' is required with 'selection_token'")
 	}
-	var c selectClaims
-	if err := s.parseToken(l.SelectionToken, &c, AlgHS256); err != nil || c.Type != "select" || c.DeviceID != l.DeviceID {
+	att, err := s.reserve(ctx, addressKey(l.Addr))
+	if err != nil {
+		return nil, err
+	}
+	u, c, err := s.selectedUser(ctx, l)
+	if err != nil {
+		if errors.Is(err, errBadSelection) {
+			att.fail(ctx)
+		} else {
+			att.undo(ctx)
+		}
+		return nil, err
+	}
+	att.succeed(ctx)
+	if err := s.needsCode(ctx, u.ID, l.Code); err != nil {
+		return nil, err
+	}
+	fresh, err := s.st.UseOnce(ctx, c.ID, c.ExpiresAt.Time)
+	if err != nil {
+		return nil, fmt.Errorf("spend selection token: %w", err)
+	}
+	if !fresh {
 		return nil, errBadSelection
+	}
+	return s.openPasswordSession(ctx, u, l)
+}
+
+// selectedUser verifies a selection token for l's device and returns the
+// user it offers for l.OrgID.
+func (s *Service) selectedUser(ctx context.Context, l PasswordLogin) (*store.User, *selectClaims, error) {
+	var c selectClaims
+	if err := s.parseToken(l.SelectionToken, &c, AlgHS256); err != nil || c.Type != "select" ||
+		c.DeviceID != l.DeviceID || c.ID == "" || c.ExpiresAt == nil {
+		return nil, nil, errBadSelection
 	}
 	uid, ok := c.Users[l.OrgID]
 	if !ok {
-		return nil, protocol.Invalid("organization_id", "'organization_id' is not one of the offered accounts")
+		return nil, nil, protocol.Invalid("organization_id", "'organization_id' is not one of the offered accounts")
 	}
 	u, err := s.st.UserByID(ctx, l.OrgID, uid)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errBadSelection
+		return nil, nil, errBadSelection
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load user: %w", err)
+		return nil, nil, fmt.Errorf("load user: %w", err)
 	}
-	return s.openPasswordSession(ctx, u, l, accountKey(l.OrgID, "id:"+uid))
+	return u, &c, nil
 }
 
 // openPasswordSession opens the session of a password login, after the
 // second factor when the user has one, and records it as the account's
-// last login. A wrong code counts against account like a wrong password.
-func (s *Service) openPasswordSession(ctx context.Context, u *store.User, l PasswordLogin, account string) (*Grant, error) {
-	if err := s.secondFactor(ctx, u.ID, l.Code); err != nil {
-		if err == ErrTOTPInvalid {
-			s.recordAttempt(ctx, account, l.Addr, false)
-		}
+// last login.
+func (s *Service) openPasswordSession(ctx context.Context, u *store.User, l PasswordLogin) (*Grant, error) {
+	if err := s.secondFactor(ctx, u.ID, l.Code, l.Addr); err != nil {
 		return nil, err
 	}
 	if err := s.st.SetLastLogin(ctx, u.ID, s.now()); err != nil {
 		s.log.Warn().Err(err).Str("user", u.ID).Msg("record last login")
 	}
 	return s.openSession(ctx, u, l.DeviceID, l.Addr, l.UserAgent, withUserAgent(l.Client, l.UserAgent, "password"))
-}
-
-// recordAttempt tells the throttle how a login ended and reports ok. The
-// outcome is recorded even if the client has gone meanwhile: a caller must
-// not dodge the count by hanging up early.
-func (s *Service) recordAttempt(ctx context.Context, account, addr string, ok bool) bool {
-	tctx := context.WithoutCancel(ctx)
-	if !ok {
-		if err := s.throttle.Fail(tctx, account, addr); err != nil {
-			s.log.Warn().Err(err).Msg("login throttle: record failure")
-		}
-		return false
-	}
-	if err := s.throttle.Succeed(tctx, account); err != nil {
-		s.log.Warn().Err(err).Msg("login throttle: clear failures")
-	}
-	return true
-}
-
-// accountKey is the throttle key of a login: the organization ("*" when
-// none was given) and the identifier, case-folded.
-func accountKey(org, ident string) string {
-	if org == "" {
-		org = "*"
-	}
-	return org + "\x00" + strings.ToLower(ident)
 }

@@ -1,7 +1,9 @@
-// Package auth is accounts and sessions: argon2id passwords, access JWTs
-// bound to server-side sessions, rotating refresh tokens with reuse
-// detection, and the login throttle. The websocket and the HTTP side both
-// call it, so both behave the same.
+// Package auth is accounts and sessions: argon2id passwords behind a
+// bounded hashing queue, access JWTs bound to server-side sessions,
+// rotating refresh tokens with reuse detection, second factors, signing
+// keys that retire, and the throttles that make every guess (password,
+// code, selection token) and every sign-up count before any work is done.
+// The websocket and the HTTP side both call it, so both behave the same.
 package auth
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,15 +38,32 @@ type Config struct {
 	// HashConcurrency bounds argon2id hashes running at once, so logins cannot
 	// starve socket work. Default max(1, NumCPU/2).
 	HashConcurrency int
+	// HashQueue is how many logins may wait for a hashing slot (new hashes
+	// of sign-ups and password changes: a quarter as many, served after
+	// every waiting login); one more is answered 503 "Server busy. Try
+	// again later." at once. Default 32.
+	HashQueue int
+	// HashWait is the longest a request waits for a hashing slot before it
+	// is answered 503. Default 3s.
+	HashWait time.Duration
+	// MaxSessionsPerUser caps a user's live sessions: a login beyond it
+	// ends the least recently used one (its sockets close with 4102), so
+	// the owner can always log in. Negative: no cap. Default 50.
+	MaxSessionsPerUser int
+	// PruneInterval is how often RunPruning deletes ended sessions, spent
+	// refresh tokens and retired signing keys. Default 1h.
+	PruneInterval time.Duration
 	// Hash are the argon2id parameters; the zero value is OWASP's
 	// (19 MiB, 2 passes, 1 lane). Tests use cheaper ones.
 	Hash HashParams
-	// Throttle limits failed logins per account and per address.
+	// Throttle limits guesses (passwords, second-factor codes) per account,
+	// user and address, and sign-ups per address.
 	Throttle ThrottleConfig
-	// Throttler counts the failures. Nil means one in this process's memory,
-	// which is right for a single node; a cluster sets a shared one (such as
-	// auth/redisthrottle, built with the same Throttle limits) so an attacker
-	// cannot multiply the limits by spreading attempts over the nodes.
+	// Throttler counts the attempts. Nil means one in this process's
+	// memory, which is right for a single node; a cluster sets a shared one
+	// (such as auth/redisthrottle, built with the same Throttle limits) so
+	// an attacker cannot multiply the limits by spreading attempts over the
+	// nodes. While it fails, this node's memory counts instead.
 	Throttler Throttle
 	// OnSessionEnd is called after sessions are revoked (logout, deletion,
 	// refresh-token reuse), so live sockets of them can be closed. It must
@@ -76,6 +96,18 @@ func (c Config) withDefaults() Config {
 	if c.HashConcurrency <= 0 {
 		c.HashConcurrency = max(1, runtime.NumCPU()/2)
 	}
+	if c.HashQueue <= 0 {
+		c.HashQueue = 32
+	}
+	if c.HashWait <= 0 {
+		c.HashWait = 3 * time.Second
+	}
+	if c.MaxSessionsPerUser == 0 {
+		c.MaxSessionsPerUser = 50
+	}
+	if c.PruneInterval <= 0 {
+		c.PruneInterval = time.Hour
+	}
 	c.Hash = c.Hash.withDefaults()
 	c.Throttle = c.Throttle.WithDefaults()
 	if c.Now == nil {
@@ -86,13 +118,17 @@ func (c Config) withDefaults() Config {
 
 // Service is the auth core.
 type Service struct {
+	// immutable after New
 	cfg      Config
 	st       store.Store
 	keys     *Keys
 	log      zerolog.Logger
-	hashSem  chan struct{}
-	throttle Throttle
-	dummy    string // hash verified for unknown users, so timing does not tell
+	hashing  *hashQueue
+	throttle Throttle        // shared, or local
+	local    *MemoryThrottle // this node's counts; the fallback of a shared throttle
+	dummy    string          // hash verified for unknown users, so timing does not tell
+
+	hashes atomic.Int64 // argon2id hashes run
 }
 
 // New builds the service.
@@ -106,12 +142,14 @@ func New(st store.Store, keys *Keys, cfg Config, log zerolog.Logger) (*Service, 
 		st:       st,
 		keys:     keys,
 		log:      log,
-		hashSem:  make(chan struct{}, cfg.HashConcurrency),
+		hashing:  newHashQueue(cfg.HashConcurrency, cfg.HashQueue, cfg.HashWait),
 		throttle: cfg.Throttler,
+		local:    NewMemoryThrottle(cfg.Throttle, cfg.Now),
 	}
 	if s.throttle == nil {
-		s.throttle = newMemoryThrottle(cfg.Throttle, cfg.Now)
+		s.throttle = s.local
 	}
+	keys.setMaxTokenLifetime(max(cfg.AccessTTLMax, selectionTTL))
 	d, err := hashPassword("not a password", cfg.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,6 +36,14 @@ const reloadEvery = 10 * time.Second
 // reloadTimeout bounds one reload from the store.
 const reloadTimeout = 5 * time.Second
 
+// defaultTokenLifetime is the longest token lifetime keys assume until a
+// Service tells them its own (AccessTTLMax's default).
+const defaultTokenLifetime = 30 * 24 * time.Hour
+
+// retireSkew is added to the longest token lifetime before a superseded
+// key is retired, for clocks that disagree a little.
+const retireSkew = time.Minute
+
 // Keys are the signing keys, newest first, each with a kid. Access tokens
 // are signed with the newest key of the configured algorithm; every key
 // verifies, so rotation (a new key in front) keeps tokens signed with older
@@ -45,10 +54,13 @@ const reloadTimeout = 5 * time.Second
 // one external issuer (WithExternalIssuer). Safe for concurrent use.
 type Keys struct {
 	// immutable after construction
-	alg      string                                   // algorithm of access tokens
-	reload   func(ctx context.Context) ([]key, error) // nil: the keys never change
-	external *jwksVerifier                            // nil: no external issuer
-	now      func() time.Time                         // clock of reload throttling
+	alg      string                                         // algorithm of access tokens
+	reload   func(ctx context.Context) ([]key, error)       // nil: the keys never change
+	external *jwksVerifier                                  // nil: no external issuer
+	now      func() time.Time                               // clock of reload throttling and retirement
+	remove   func(ctx context.Context, kids []string) error // deletes retired keys from their storage
+
+	lifetime atomic.Int64 // longest token lifetime in ns (setMaxTokenLifetime)
 
 	mu   sync.RWMutex // guards list
 	list []key        // newest first; replaced whole, never modified in place
@@ -59,10 +71,11 @@ type Keys struct {
 
 // key is one signing key. Alg "" (older key files) means HS256.
 type key struct {
-	Kid    string `json:"kid"`
-	Secret []byte `json:"secret"` // HS256: the secret; EdDSA: the 64-byte private key
-	Alg    string `json:"alg,omitempty"`
-	seq    int    // store order; 0 for the key file
+	Kid     string    `json:"kid"`
+	Secret  []byte    `json:"secret"` // HS256: the secret; EdDSA: the 64-byte private key
+	Alg     string    `json:"alg,omitempty"`
+	Created time.Time `json:"created"` // zero in older key files until loaded once
+	seq     int       // store order; 0 for the key file
 }
 
 // keysFile is where LoadOrCreateKeys keeps the keys.
@@ -108,9 +121,12 @@ func buildOptions(opts []KeyOption) (keyOptions, error) {
 	return o, nil
 }
 
-// newKeySet builds Keys over list (already complete for o.alg).
-func newKeySet(list []key, o keyOptions, reload func(context.Context) ([]key, error)) *Keys {
-	k := &Keys{alg: o.alg, reload: reload, list: list, now: time.Now}
+// newKeySet builds Keys over list (already complete for o.alg); remove
+// deletes retired keys from where they are kept (nil: memory only).
+func newKeySet(list []key, o keyOptions, reload func(context.Context) ([]key, error),
+	remove func(context.Context, []string) error) *Keys {
+	k := &Keys{alg: o.alg, reload: reload, remove: remove, list: list, now: time.Now}
+	k.lifetime.Store(int64(defaultTokenLifetime))
 	if o.external.JWKSURL != "" {
 		k.external = newJWKSVerifier(o.external)
 	}
@@ -128,7 +144,7 @@ func NewKeys(opts ...KeyOption) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newKeySet(list, o, nil), nil
+	return newKeySet(list, o, nil, nil), nil
 }
 
 // freshKeys returns a new key of every kind alg needs, newest first: the
@@ -189,13 +205,13 @@ func newKey(alg string) (key, error) {
 		if err != nil {
 			return key{}, fmt.Errorf("generate ed25519 key: %w", err)
 		}
-		return key{Kid: edKidPrefix + id, Secret: priv, Alg: AlgEdDSA}, nil
+		return key{Kid: edKidPrefix + id, Secret: priv, Alg: AlgEdDSA, Created: time.Now().UTC()}, nil
 	}
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return key{}, fmt.Errorf("generate key: %w", err)
 	}
-	return key{Kid: id, Secret: secret}, nil
+	return key{Kid: id, Secret: secret, Created: time.Now().UTC()}, nil
 }
 
 // alg is the key's algorithm, HS256 when unmarked.
@@ -264,12 +280,15 @@ func (k *Keys) AccessKid() string { return k.accessKey().Kid }
 
 // verifyKey returns the key that verifies a token of alg signed by kid: the
 // HS256 secret or the Ed25519 public key. The key's own algorithm must be
-// alg, so a token cannot pick how its signature is checked.
+// alg, so a token cannot pick how its signature is checked; a retired key
+// verifies nothing.
 func (k *Keys) verifyKey(kid, alg string) (any, error) {
 	x, ok := k.lookup(kid)
 	switch {
 	case !ok:
 		return nil, errors.New("unknown kid")
+	case k.retired(k.snapshot(), x):
+		return nil, fmt.Errorf("kid %s is retired", kid)
 	case x.alg() != alg:
 		return nil, fmt.Errorf("kid %s is not an %s key", kid, alg)
 	case alg == AlgEdDSA:

@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 )
 
 // The keys of a single node, kept in a file beside its SQLite database.
@@ -26,13 +29,26 @@ func LoadOrCreateKeys(dir string, opts ...KeyOption) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(add) > 0 {
+	stamped := stampCreated(list, time.Now())
+	if len(add) > 0 || stamped {
 		list = append(add, list...)
 		if err := writeKeyFile(dir, list); err != nil {
 			return nil, err
 		}
 	}
-	return newKeySet(list, o, nil), nil
+	return newKeySet(list, o, nil, fileRemover(dir)), nil
+}
+
+// fileRemover deletes retired keys from dir's key file.
+func fileRemover(dir string) func(context.Context, []string) error {
+	return func(_ context.Context, kids []string) error {
+		list, err := readKeyFile(dir)
+		if err != nil {
+			return err
+		}
+		list = slices.DeleteFunc(list, func(k key) bool { return slices.Contains(kids, k.Kid) })
+		return writeKeyFile(dir, list)
+	}
 }
 
 // RotateKeys puts fresh keys in front of dir/signing-keys.json (a new
@@ -52,11 +68,12 @@ func RotateKeys(dir string, opts ...KeyOption) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
+	stampCreated(list, time.Now())
 	list = append(fresh, list...)
 	if err := writeKeyFile(dir, list); err != nil {
 		return nil, err
 	}
-	return newKeySet(list, o, nil), nil
+	return newKeySet(list, o, nil, fileRemover(dir)), nil
 }
 
 // readKeyFile returns the keys of dir's key file, or none when there is no

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +28,11 @@ func (m *memKeyStore) AddSigningKey(_ context.Context, k *store.SigningKey) erro
 		}
 	}
 	m.rows = append(m.rows, *k)
+	return nil
+}
+
+func (m *memKeyStore) DeleteSigningKey(_ context.Context, kid string) error {
+	m.rows = slices.DeleteFunc(m.rows, func(r store.SigningKey) bool { return r.Kid == kid })
 	return nil
 }
 

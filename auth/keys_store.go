@@ -17,6 +17,7 @@ import (
 type KeyStore interface {
 	SigningKeys(ctx context.Context) ([]store.SigningKey, error)
 	AddSigningKey(ctx context.Context, k *store.SigningKey) error
+	DeleteSigningKey(ctx context.Context, kid string) error
 }
 
 // storeAttempts bounds the rounds of adding keys while other nodes add
@@ -45,7 +46,7 @@ func LoadOrCreateStoreKeys(ctx context.Context, ks KeyStore, opts ...KeyOption) 
 		}
 		if len(add) == 0 {
 			reload := func(ctx context.Context) ([]key, error) { return loadStoreKeys(ctx, ks) }
-			return newKeySet(list, o, reload), nil
+			return newKeySet(list, o, reload, storeRemover(ks)), nil
 		}
 		if err := addStoreKeys(ctx, ks, list, add); err != nil && !errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("create signing key: %w", err)
@@ -78,6 +79,19 @@ func RotateStoreKeys(ctx context.Context, ks KeyStore, opts ...KeyOption) (*Keys
 	return LoadOrCreateStoreKeys(ctx, ks, opts...)
 }
 
+// storeRemover deletes retired keys from the store: the other nodes stop
+// verifying them by the same rule, and forget them at their next reload.
+func storeRemover(ks KeyStore) func(context.Context, []string) error {
+	return func(ctx context.Context, kids []string) error {
+		for _, kid := range kids {
+			if err := ks.DeleteSigningKey(ctx, kid); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // addStoreKeys stores add (newest first) after the keys of list, oldest
 // first, so add[0] gets the highest number.
 func addStoreKeys(ctx context.Context, ks KeyStore, list, add []key) error {
@@ -89,6 +103,7 @@ func addStoreKeys(ctx context.Context, ks KeyStore, list, add []key) error {
 	for i := len(add) - 1; i >= 0; i-- {
 		top++
 		sk := &store.SigningKey{Seq: top, Kid: add[i].Kid, Secret: add[i].Secret, CreatedAt: now}
+		add[i].Created = now
 		if err := ks.AddSigningKey(ctx, sk); err != nil {
 			return err
 		}
@@ -104,7 +119,7 @@ func loadStoreKeys(ctx context.Context, ks KeyStore) ([]key, error) {
 	}
 	list := make([]key, 0, len(rows))
 	for _, r := range rows {
-		k := key{Kid: r.Kid, Secret: r.Secret, seq: r.Seq}
+		k := key{Kid: r.Kid, Secret: r.Secret, Created: r.CreatedAt, seq: r.Seq}
 		if strings.HasPrefix(r.Kid, edKidPrefix) && validEd25519(r.Secret) {
 			k.Alg = AlgEdDSA
 		}

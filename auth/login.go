@@ -34,8 +34,10 @@ func orgOrDefault(org string) string {
 }
 
 // LoginPassword checks the password and opens a new session for
-// (user, device). Unknown users and wrong passwords get the same error after
-// the same work; both count towards the throttle.
+// (user, device). Every path is throttled before its check: the account
+// (resolved, so login, e-mail and userId count alike) and the address each
+// reserve an attempt before the password is hashed. Unknown users and wrong
+// passwords get the same error after the same work.
 func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, error) {
 	if l.DeviceID == "" {
 		return nil, protocol.ErrDeviceIDRequired
@@ -46,50 +48,64 @@ func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, e
 	if (l.Login == "" && l.UserID == "") || l.Password == "" {
 		return nil, protocol.ErrLoginOrPasswordMiss
 	}
-	ident := l.Login
-	if ident == "" {
-		ident = "id:" + l.UserID
-	}
-	account := accountKey(l.OrgID, ident)
-	if err := s.throttle.Check(ctx, account, l.Addr); err != nil {
-		if _, blocked := errors.AsType[*ThrottledError](err); blocked {
-			return nil, err
-		}
-		// Fail open: refusing every login while the shared backend blinks
-		// hurts more than a few unthrottled attempts.
-		s.log.Warn().Err(err).Msg("login throttle check failed; allowing the attempt")
-	}
 	if l.OrgID == "" && l.UserID == "" {
-		return s.loginAnyOrg(ctx, l, account)
+		return s.loginAnyOrg(ctx, l)
 	}
 	org := orgOrDefault(l.OrgID)
+	u, ident, err := s.lookupLogin(ctx, org, l)
+	if err != nil {
+		return nil, err
+	}
+	uid, hash := "", s.dummy
+	if u != nil {
+		uid, hash = u.ID, u.PasswordHash
+		if err := s.codeLocked(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	att, err := s.reserve(ctx, accountKey(uid, org, ident), addressKey(l.Addr))
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.verify(ctx, l.Password, hash)
+	if err != nil {
+		att.undo(ctx) // nothing was checked
+		return nil, err
+	}
+	if u == nil || !ok {
+		att.fail(ctx)
+		return nil, protocol.ErrBadCredentials
+	}
+	att.succeed(ctx)
+	return s.openPasswordSession(ctx, u, l)
+}
+
+// lookupLogin finds the account of a login with an organization (or by
+// userId); nil when there is none. ident is what the throttle keys an
+// unknown account by.
+func (s *Service) lookupLogin(ctx context.Context, org string, l PasswordLogin) (*store.User, string, error) {
 	var (
-		u   *store.User
-		err error
+		u     *store.User
+		err   error
+		ident = l.Login
 	)
 	if l.UserID != "" {
+		ident = "id:" + l.UserID
 		u, err = s.st.UserByID(ctx, org, l.UserID)
 	} else {
 		u, err = s.st.UserByLogin(ctx, org, l.Login)
 	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("load user: %w", err)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ident, nil
 	}
-	hash := s.dummy
-	if u != nil {
-		hash = u.PasswordHash
+	if err != nil {
+		return nil, "", fmt.Errorf("load user: %w", err)
 	}
-	ok, verr := s.verify(ctx, l.Password, hash)
-	if verr != nil {
-		return nil, verr
-	}
-	if !s.recordAttempt(ctx, account, l.Addr, u != nil && ok) {
-		return nil, protocol.ErrBadCredentials
-	}
-	return s.openPasswordSession(ctx, u, l, account)
+	return u, ident, nil
 }
 
-// openSession creates a session with its first refresh and access tokens.
+// openSession creates a session with its first refresh and access tokens,
+// then keeps the user within MaxSessionsPerUser.
 func (s *Service) openSession(ctx context.Context, u *store.User, device, addr, ua string, client store.SessionClient) (*Grant, error) {
 	now := s.now()
 	sess := &store.Session{
@@ -99,7 +115,12 @@ func (s *Service) openSession(ctx context.Context, u *store.User, device, addr, 
 	if err := s.st.CreateSession(ctx, sess); err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
-	return s.grant(ctx, u, sess, nil)
+	g, err := s.grant(ctx, u, sess, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.capSessions(ctx, u, sess.ID)
+	return g, nil
 }
 
 // grant issues an access token and a refresh token for sess. With prev set

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // a record of ended sessions.
 type env struct {
 	svc   *auth.Service
+	db    *sqlite.DB
 	clk   *clocktest.Clock
 	mu    sync.Mutex // guards ended
 	ended []auth.SessionEnd
@@ -39,6 +40,7 @@ func newEnv(t *testing.T, tweak func(*auth.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	e.db = db
 	keys, err := auth.LoadOrCreateKeys(e.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -233,11 +235,15 @@ func TestLogoutAndDelete(t *testing.T) {
 	wantErr(t, "after delete", err, protocol.ErrTokenExpired)
 }
 
-func TestPasswordChangeRevokesOtherDevices(t *testing.T) {
+// TestPasswordChangeRevokesOtherSessions: a password change ends every
+// other session by session id, a second session on the caller's own
+// (client-chosen) device id included; the caller's session stays.
+func TestPasswordChangeRevokesOtherSessions(t *testing.T) {
 	e := newEnv(t, nil)
 	e.user(t, "alice")
 	laptop := e.login(t, "alice", "laptop")
 	phone := e.login(t, "alice", "phone")
+	thief := e.login(t, "alice", "laptop") // the same device id as the caller
 	pw, cur, bad := "newpass1", "pw-alice", "wrong"
 	_, err := e.svc.EditUser(ctx, laptop.Principal, auth.UserEdit{NewPassword: &pw, CurrentPassword: &bad})
 	wantErr(t, "wrong current", err, protocol.ErrWrongCurrentPassword)
@@ -245,12 +251,16 @@ func TestPasswordChangeRevokesOtherDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Authenticate(ctx, laptop.AccessToken, "laptop"); err != nil {
-		t.Fatalf("current device after password change: %v", err)
+		t.Fatalf("current session after password change: %v", err)
 	}
 	_, err = e.svc.Authenticate(ctx, phone.AccessToken, "phone")
 	wantErr(t, "other device after password change", err, protocol.ErrTokenExpired)
-	if end := e.lastEnd(); end.DeviceID != "phone" || end.Reason != "revoked" {
-		t.Fatalf("session end: got %+v", end)
+	_, err = e.svc.Authenticate(ctx, thief.AccessToken, "laptop")
+	wantErr(t, "other session on the caller's device id", err, protocol.ErrTokenExpired)
+	_, err = e.svc.Refresh(ctx, thief.RefreshToken, "laptop", "", "")
+	wantErr(t, "refresh of the other session on the caller's device id", err, protocol.ErrTokenExpired)
+	if end := e.lastEnd(); end.ExceptSessionID != laptop.Principal.SessionID || end.DeviceID != "" || end.Reason != "revoked" {
+		t.Fatalf("session end: got %+v, want every session but %s", end, laptop.Principal.SessionID)
 	}
 }
 

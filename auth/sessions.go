@@ -118,26 +118,44 @@ func (s *Service) RevokeSession(ctx context.Context, p Principal, id string) err
 // LogoutEverywhere ends every live session of the caller ("all"), or every
 // one but the current ("others"), and returns how many it ended.
 func (s *Service) LogoutEverywhere(ctx context.Context, p Principal, keepCurrent bool) (int, error) {
-	list, err := s.st.UserSessions(ctx, p.UserID, s.now())
+	keep := ""
+	if keepCurrent {
+		keep = p.SessionID
+	}
+	n, err := s.st.RevokeOtherSessions(ctx, p.UserID, keep, s.now())
 	if err != nil {
 		return 0, fmt.Errorf("logout: %w", err)
 	}
-	n := 0
-	for _, x := range list {
-		if keepCurrent && x.ID == p.SessionID {
+	s.endSessions(ctx, SessionEnd{UserID: p.UserID, OrgID: p.OrgID, ExceptSessionID: keep, Reason: "logout"})
+	return n, nil
+}
+
+// capSessions ends the user's least recently used live sessions beyond
+// MaxSessionsPerUser, never keep (the one just opened). Ending the oldest
+// rather than refusing the login means the owner can always log in; a
+// thief who has the password could end sessions anyway (session_revoke).
+// A failure is logged: the login itself succeeded.
+func (s *Service) capSessions(ctx context.Context, u *store.User, keep string) {
+	limit := s.cfg.MaxSessionsPerUser
+	if limit < 0 {
+		return
+	}
+	list, err := s.st.UserSessions(ctx, u.ID, s.now()) // most recently used first
+	if err != nil {
+		s.log.Warn().Err(err).Str("user", u.ID).Msg("cap sessions")
+		return
+	}
+	for i := len(list) - 1; i >= 0 && len(list) > limit; i-- {
+		if list[i].ID == keep {
 			continue
 		}
-		if err := s.st.RevokeSession(ctx, x.ID, s.now()); err != nil {
-			return n, fmt.Errorf("logout: %w", err)
+		if err := s.st.RevokeSession(ctx, list[i].ID, s.now()); err != nil {
+			s.log.Warn().Err(err).Str("user", u.ID).Msg("cap sessions")
+			return
 		}
-		n++
+		s.endSessions(ctx, SessionEnd{UserID: u.ID, OrgID: u.OrgID, SessionID: list[i].ID, Reason: "revoked"})
+		list = append(list[:i], list[i+1:]...)
 	}
-	e := SessionEnd{UserID: p.UserID, OrgID: p.OrgID, Reason: "logout"}
-	if keepCurrent {
-		e.ExceptSessionID = p.SessionID
-	}
-	s.endSessions(ctx, e)
-	return n, nil
 }
 
 // withUserAgent fills the client fields the app left empty from its

@@ -15,18 +15,29 @@ import (
 
 // NewUser is a sign-up. OrgID "" means the default organization. Email is
 // optional and not format-checked: the official web client sends the login
-// as the e-mail.
+// as the e-mail. Addr is the client address sign-ups are counted by ("":
+// not counted).
 type NewUser struct {
 	OrgID, Login, Email, Phone, Password, FirstName, LastName string
-	DeviceID                                                  string
+	DeviceID, Addr                                            string
 }
 
-// UserEdit changes the fields that are set.
+// UserEdit changes the fields that are set. Addr is the client address a
+// wrong current password counts against.
 type UserEdit struct {
 	CurrentPassword, NewPassword             *string
 	Email, Phone, Login, FirstName, LastName *string
 	AvatarObject                             json.RawMessage
+	Addr                                     string
 }
+
+// MaxListIDs bounds the id lists a request may carry (get_users_by_ids
+// ids, user_search ignore_ids): more is a 422, as SAMA's 100.
+const MaxListIDs = 100
+
+// maxKeyword bounds a user_search keyword, in characters: logins have at
+// most 40, names 20.
+const maxKeyword = 100
 
 // UserSearch is user_search: a case-insensitive prefix of login, first or
 // last name.
@@ -78,7 +89,11 @@ func conflict(err error) error {
 	return err
 }
 
-// CreateUser signs a user up (websocket user_create).
+// CreateUser signs a user up (websocket user_create). Cheap refusals come
+// first: fields, a full hashing queue (503, before any query), the
+// address's sign-up count (every attempt counts), then uniqueness, so only
+// a sign-up that can succeed costs a password hash, and that hash waits
+// behind every login in the hashing queue.
 func (s *Service) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	n.Login = strings.TrimSpace(n.Login)
 	for _, err := range []error{checkLogin(n.Login), checkPassword(n.Password), checkPhone(n.Phone),
@@ -87,24 +102,51 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 			return nil, err
 		}
 	}
+	if s.hashing.busy(classNew) {
+		return nil, protocol.ErrServerBusy
+	}
+	att, err := s.reserve(ctx, Key{KindSignup, n.Addr})
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.newUser(ctx, n)
+	if errors.Is(err, protocol.ErrServerBusy) {
+		att.undo(ctx) // nothing was created: the client may try again
+	}
+	if err != nil {
+		return nil, err
+	}
+	return publicUser(u), nil
+}
+
+// newUser checks the organization and uniqueness, hashes the password and
+// stores the user.
+func (s *Service) newUser(ctx context.Context, n NewUser) (*store.User, error) {
 	org := orgOrDefault(n.OrgID)
 	if _, err := s.st.Organization(ctx, org); errors.Is(err, store.ErrNotFound) {
 		return nil, protocol.ErrOrgNotFound
 	} else if err != nil {
 		return nil, fmt.Errorf("load organization: %w", err)
 	}
+	email, phone := strings.TrimSpace(n.Email), strings.TrimSpace(n.Phone)
+	taken, err := s.st.UserTaken(ctx, org, "", n.Login, email, phone)
+	if err != nil {
+		return nil, fmt.Errorf("check uniqueness: %w", err)
+	}
+	if taken {
+		return nil, protocol.ErrUserExists
+	}
 	hash, err := s.hash(ctx, n.Password)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
-	u := &store.User{ID: store.NewID(), OrgID: org, Login: n.Login, Email: strings.TrimSpace(n.Email),
-		Phone: strings.TrimSpace(n.Phone), FirstName: n.FirstName, LastName: n.LastName,
-		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	u := &store.User{ID: store.NewID(), OrgID: org, Login: n.Login, Email: email, Phone: phone,
+		FirstName: n.FirstName, LastName: n.LastName, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.st.CreateUser(ctx, u); err != nil {
 		return nil, conflict(err)
 	}
-	return publicUser(u), nil
+	return u, nil
 }
 
 // GetUser returns a user of the organization.
@@ -120,8 +162,10 @@ func (s *Service) GetUser(ctx context.Context, orgID, userID string) (*User, err
 }
 
 // EditUser changes the caller's profile. A new password needs the current
-// one; changing it revokes the user's other devices' sessions, so a stolen
-// session does not survive a password change.
+// one, which is throttled like a login (the account's and the address's
+// counts), so a stolen access token is no password oracle; changing it
+// revokes every other session of the user, so a stolen session does not
+// survive a password change.
 func (s *Service) EditUser(ctx context.Context, p Principal, e UserEdit) (*User, error) {
 	u, err := s.st.UserByID(ctx, p.OrgID, p.UserID)
 	if err != nil {
@@ -129,20 +173,7 @@ func (s *Service) EditUser(ctx context.Context, p Principal, e UserEdit) (*User,
 	}
 	passwordChanged := false
 	if e.NewPassword != nil {
-		if e.CurrentPassword == nil || *e.CurrentPassword == "" {
-			return nil, protocol.ErrWrongCurrentPassword
-		}
-		ok, err := s.verify(ctx, *e.CurrentPassword, u.PasswordHash)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, protocol.ErrWrongCurrentPassword
-		}
-		if err := checkPassword(*e.NewPassword); err != nil {
-			return nil, err
-		}
-		if u.PasswordHash, err = s.hash(ctx, *e.NewPassword); err != nil {
+		if err := s.changePassword(ctx, u, e); err != nil {
 			return nil, err
 		}
 		passwordChanged = true
@@ -182,29 +213,60 @@ func (s *Service) EditUser(ctx context.Context, p Principal, e UserEdit) (*User,
 		return nil, conflict(err)
 	}
 	if passwordChanged {
-		s.revokeOtherDevices(ctx, p)
+		s.revokeOtherSessions(ctx, p)
 	}
 	return publicUser(u), nil
 }
 
-// revokeOtherDevices ends the user's sessions on every device but p's.
-func (s *Service) revokeOtherDevices(ctx context.Context, p Principal) {
-	// Sessions are revoked per device; the current device keeps its session.
-	now := s.now()
-	devices, err := s.st.LiveDevices(ctx, p.UserID, now)
+// changePassword checks e's current password under the throttle and puts
+// the hash of the new one in u.
+func (s *Service) changePassword(ctx context.Context, u *store.User, e UserEdit) error {
+	if e.CurrentPassword == nil || *e.CurrentPassword == "" {
+		return protocol.ErrWrongCurrentPassword
+	}
+	if err := checkPassword(*e.NewPassword); err != nil {
+		return err // not a guess: nothing is counted
+	}
+	if err := s.checkCurrentPassword(ctx, u, *e.CurrentPassword, e.Addr); err != nil {
+		return err
+	}
+	var err error
+	u.PasswordHash, err = s.hash(ctx, *e.NewPassword)
+	return err
+}
+
+// checkCurrentPassword verifies that password is u's, counted like a
+// login attempt (the account's and addr's failures), so that a holder of
+// a stolen access token cannot use it to guess the password.
+func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, password, addr string) error {
+	att, err := s.reserve(ctx, accountKey(u.ID, "", ""), addressKey(addr))
 	if err != nil {
-		s.log.Error().Err(err).Msg("list sessions for password change")
+		return err
+	}
+	ok, err := s.verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		att.undo(ctx)
+		return err
+	}
+	if !ok {
+		att.fail(ctx)
+		return protocol.ErrWrongCurrentPassword
+	}
+	att.succeed(ctx)
+	return nil
+}
+
+// revokeOtherSessions ends every session of the user but p's own, by
+// session id: the device id is the client's choice, so sharing it must not
+// spare a session.
+func (s *Service) revokeOtherSessions(ctx context.Context, p Principal) {
+	n, err := s.st.RevokeOtherSessions(ctx, p.UserID, p.SessionID, s.now())
+	if err != nil {
+		s.log.Error().Err(err).Msg("revoke sessions after password change")
 		return
 	}
-	for _, d := range devices {
-		if d == p.DeviceID {
-			continue
-		}
-		if _, err := s.st.RevokeSessions(ctx, p.UserID, d, now); err != nil {
-			s.log.Error().Err(err).Msg("revoke sessions after password change")
-			continue
-		}
-		s.endSessions(ctx, SessionEnd{UserID: p.UserID, OrgID: p.OrgID, DeviceID: d, Reason: "revoked"})
+	if n > 0 {
+		s.endSessions(ctx, SessionEnd{UserID: p.UserID, OrgID: p.OrgID, ExceptSessionID: p.SessionID, Reason: "revoked"})
 	}
 }
 
@@ -222,6 +284,12 @@ func (s *Service) SearchUsers(ctx context.Context, p Principal, q UserSearch) ([
 	if strings.TrimSpace(q.Keyword) == "" {
 		return nil, protocol.FieldRequired("keyword")
 	}
+	if utf8.RuneCountInString(q.Keyword) > maxKeyword {
+		return nil, protocol.Invalid("keyword", fmt.Sprintf("'keyword' max length %d", maxKeyword))
+	}
+	if len(q.IgnoreIDs) > MaxListIDs {
+		return nil, protocol.Invalid("ignore_ids", fmt.Sprintf("'ignore_ids' max length %d", MaxListIDs))
+	}
 	limit := q.Limit
 	if limit <= 0 || limit > 30 {
 		limit = 30
@@ -237,8 +305,12 @@ func (s *Service) SearchUsers(ctx context.Context, p Principal, q UserSearch) ([
 	return publicUsers(us), nil
 }
 
-// UsersByIDs returns the users of orgID among ids, _id descending.
+// UsersByIDs returns the users of orgID among ids (at most MaxListIDs),
+// _id descending.
 func (s *Service) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]User, error) {
+	if len(ids) > MaxListIDs {
+		return nil, protocol.Invalid("ids", fmt.Sprintf("'ids' max length %d", MaxListIDs))
+	}
 	us, err := s.st.UsersByIDs(ctx, orgID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("users by ids: %w", err)

@@ -19,8 +19,14 @@ var errClosed = errors.New("chat service closed")
 
 // Config tunes chat. The zero value works.
 type Config struct {
-	// MaxParticipants of a group. Default 50 (SAMA).
+	// MaxParticipants of a group. Default 50 (SAMA). It also bounds each
+	// list of conversation_create and conversation_update (participants,
+	// admins): a longer one is 422.
 	MaxParticipants int
+	// MaxListIDs bounds the id lists of get_participants_by_cids (cids),
+	// message_list and message_delete (ids): a longer one is 422 "'<field>'
+	// max length <n>". Default 100.
+	MaxListIDs int
 	// GroupCommitMax is the most batches written in one transaction. Default 256.
 	GroupCommitMax int
 	// CommitTimeout bounds one commit of the event log. Default 10s.
@@ -80,6 +86,9 @@ type Service struct {
 func New(ctx context.Context, st store.Store, cfg Config, log zerolog.Logger) (*Service, error) {
 	if cfg.MaxParticipants <= 0 {
 		cfg.MaxParticipants = 50
+	}
+	if cfg.MaxListIDs <= 0 {
+		cfg.MaxListIDs = 100
 	}
 	if cfg.GroupCommitMax <= 0 {
 		cfg.GroupCommitMax = 256
@@ -146,6 +155,18 @@ func (s *Service) pruneLoop() {
 			}
 		}
 	}
+}
+
+// maxName is SAMA's longest conversation name.
+const maxName = 255
+
+// maxLength is SAMA's 422 for a list argument longer than limit:
+// "'<field>' max length <limit>".
+func maxLength(field string, n, limit int) error {
+	if n <= limit {
+		return nil
+	}
+	return protocol.Invalid(field, fmt.Sprintf("'%s' max length %d", field, limit))
 }
 
 const isoTime = "2006-01-02T15:04:05.000Z"

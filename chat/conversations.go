@@ -51,8 +51,8 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 		return nil, protocol.ErrSelectUsers
 	case len(in.Participants) > s.cfg.MaxParticipants:
 		return nil, protocol.ErrTooManyInGroup
-	case len(in.Name) > 255:
-		return nil, protocol.Invalid("name", "'name' max length 255")
+	case len(in.Name) > maxName:
+		return nil, protocol.Invalid("name", fmt.Sprintf("'name' max length %d", maxName))
 	}
 	var ask []string
 	for _, id := range in.Participants {
@@ -133,71 +133,69 @@ type ConversationQuery struct {
 	IDs           []string
 }
 
+// maxListConversationIDs bounds the ids of one conversation_list (SAMA's
+// bound).
+const maxListConversationIDs = 10
+
 // ListConversations pages the caller's conversations, newest activity
-// first, each with its last message and the caller's unread count.
+// first, each with its last message and the caller's unread count. A page
+// costs a fixed number of queries whatever its size: the conversations,
+// then what the caller sees of all of them at once
+// (store.Messages.ConversationStates).
 func (s *Service) ListConversations(ctx context.Context, a Actor, q ConversationQuery) ([]Conversation, error) {
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 30
 	}
-	if len(q.IDs) > 10 {
-		return nil, protocol.Invalid("ids", "'ids' max length 10")
+	if err := maxLength("ids", len(q.IDs), maxListConversationIDs); err != nil {
+		return nil, err
 	}
 	cs, err := s.st.UserConversations(ctx, a.OrgID, a.UserID, store.ConversationQuery{
 		IDs: q.IDs, UpdatedBefore: q.UpdatedBefore, UpdatedAfter: q.UpdatedAfter, Limit: q.Limit})
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	states, err := s.st.ConversationStates(ctx, a.UserID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
 	out := make([]Conversation, 0, len(cs))
 	for i := range cs {
-		v := conversationView(&cs[i])
-		last, err := s.st.LastMessage(ctx, cs[i].ID)
-		switch {
-		case err == nil:
-			others, err := s.st.OthersReadMark(ctx, cs[i].ID, a.UserID)
-			if err != nil {
-				return nil, fmt.Errorf("others read mark: %w", err)
-			}
-			v.LastMessage = messageView(last, "", a.UserID, others)
-		case !errors.Is(err, store.ErrNotFound):
-			return nil, fmt.Errorf("last message: %w", err)
+		v, st := conversationView(&cs[i]), states[cs[i].ID]
+		if st.LastMessage != nil {
+			v.LastMessage = messageView(st.LastMessage, "", a.UserID, st.OthersReadMark)
 		}
-		mark, err := s.st.ReadMark(ctx, cs[i].ID, a.UserID)
-		if err != nil {
-			return nil, fmt.Errorf("read mark: %w", err)
-		}
-		if v.Unread, err = s.st.CountUnread(ctx, cs[i].ID, a.UserID, mark); err != nil {
-			return nil, fmt.Errorf("count unread: %w", err)
-		}
+		v.Unread = st.Unread
 		out = append(out, *v)
 	}
 	return out, nil
 }
 
 // ParticipantsOf maps each of cids the caller belongs to onto its member
-// ids (user id descending); other conversations are left out.
+// ids (user id descending); other conversations are left out. At most
+// MaxListIDs cids (422), read in one query.
 func (s *Service) ParticipantsOf(ctx context.Context, a Actor, cids []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	for _, cid := range cids {
-		if _, err := s.member(ctx, a, cid); err != nil {
-			var we *protocol.Error
-			if errors.As(err, &we) {
-				continue
-			}
-			return nil, err
-		}
-		ids, err := s.memberIDs(ctx, cid)
-		if err != nil {
-			return nil, err
-		}
-		out[cid] = ids
+	if err := maxLength("cids", len(cids), s.cfg.MaxListIDs); err != nil {
+		return nil, err
+	}
+	out, err := s.st.ConversationMembers(ctx, a.OrgID, a.UserID, cids)
+	if err != nil {
+		return nil, fmt.Errorf("participants: %w", err)
 	}
 	return out, nil
 }
 
 // LeaveConversation is conversation_delete: the caller leaves; when nobody
 // is left the conversation is deleted, otherwise the others get the stored
-// notice "<login> has left the conversation". Unknown or other-organization
-// ids are 400 Bad Request., a non-member 404 (SAMA's answers).
+// notice "<login> has left the conversation". The removal, the hand-off of
+// a group's ownership when the owner leaves (store.Heir: the admin who has
+// been a member longest, else the longest member), the deletion and the
+// notice are one commit (store.ConversationChange). Unknown or
+// other-organization ids are 400 Bad Request., a non-member 404 (SAMA's
+// answers).
 func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) error {
 	if cid == "" {
 		return protocol.FieldRequired("id")
@@ -209,24 +207,26 @@ func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) er
 	if err != nil {
 		return fmt.Errorf("load conversation: %w", err)
 	}
-	left, err := s.st.RemoveParticipant(ctx, c.ID, a.UserID)
-	if errors.Is(err, store.ErrNotFound) {
+	ps, err := s.st.Participants(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("load participants: %w", err)
+	}
+	cur := &convState{c: c, ps: ps}
+	if cur.member(a.UserID) == nil {
 		return protocol.ErrParticipantNotFound
 	}
-	if err != nil {
-		return fmt.Errorf("leave conversation: %w", err)
-	}
-	if left == 0 {
-		if err := s.st.DeleteConversation(ctx, a.OrgID, c.ID); err != nil {
-			return fmt.Errorf("delete conversation: %w", err)
+	b := &store.Batch{Changes: []store.ConversationChange{{ConversationID: c.ID, Remove: []string{a.UserID}}},
+		Touch: map[string]time.Time{c.ID: s.cfg.Now().UTC()}}
+	if len(ps) > 1 {
+		if err := s.addNotices(ctx, a, c, b, noticeLeft, []string{a.UserID}); err != nil {
+			return err
 		}
-		return nil
 	}
-	b := &store.Batch{}
-	if err := s.addNotices(ctx, a, c, b, noticeLeft, []string{a.UserID}); err != nil {
-		return err
+	err = s.gc.commit(ctx, b, a.Conn)
+	if errors.Is(err, store.ErrNotFound) { // left meanwhile (another tab), or the conversation is gone
+		return protocol.ErrParticipantNotFound
 	}
-	return s.gc.commit(ctx, b, a.Conn)
+	return err
 }
 
 // SearchConversations is conversation_search: ids of the caller's own

@@ -63,8 +63,9 @@ func (s *Service) DeleteMessages(ctx context.Context, a Actor, cid string, ids [
 		return protocol.ErrConvTypeIncorrect
 	case len(ids) == 0:
 		return protocol.ErrMessageIDMissed
-	case len(ids) > 100:
-		return protocol.Invalid("ids", "'ids' max length 100")
+	}
+	if err := maxLength("ids", len(ids), s.cfg.MaxListIDs); err != nil {
+		return err
 	}
 	c, err := s.member(ctx, a, cid)
 	if err != nil {

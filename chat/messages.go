@@ -154,12 +154,12 @@ type MessageQuery struct {
 // ListMessages pages a conversation's messages newest first (oldest first
 // with UpdatedAfter), with status on the caller's own messages.
 func (s *Service) ListMessages(ctx context.Context, a Actor, q MessageQuery) ([]Message, error) {
+	if err := maxLength("ids", len(q.IDs), s.cfg.MaxListIDs); err != nil {
+		return nil, err
+	}
 	c, err := s.member(ctx, a, q.CID)
 	if err != nil {
 		return nil, err
-	}
-	if len(q.IDs) > 100 {
-		return nil, protocol.Invalid("ids", "'ids' max length 100")
 	}
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 30

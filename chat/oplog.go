@@ -13,6 +13,9 @@ import (
 // opLogMax is how many entries one op_log_list returns (SAMA).
 const opLogMax = 100
 
+// maxSystemUIDs bounds the uids of one system_message.
+const maxSystemUIDs = 20
+
 // LogEntry is one op_log_list item. packet is the event as a JSON object
 // (SAMA stringified it; PROTOCOL.md decision 5).
 type LogEntry struct {
@@ -75,8 +78,9 @@ func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessag
 		return nil, protocol.FieldRequired("x")
 	case (in.CID == "") == (len(in.UIDs) == 0):
 		return nil, protocol.ErrCidOrUidsRequired
-	case len(in.UIDs) > 20:
-		return nil, protocol.Invalid("uids", "'uids' max length 20")
+	}
+	if err := maxLength("uids", len(in.UIDs), maxSystemUIDs); err != nil {
+		return nil, err
 	}
 	now := s.cfg.Now().UTC()
 	p := map[string]any{"_id": in.ClientID, "from": a.UserID, "t": now.Unix(), "x": in.X}

@@ -353,7 +353,7 @@ func TestUserLoginTOTP(t *testing.T) {
 		}
 		return out
 	}
-	secret := post("/2fa/totp/enroll", `{}`)["secret"].(string)
+	secret := post("/2fa/totp/enroll", fmt.Sprintf(`{"password":%q}`, a.password))["secret"].(string)
 	now := time.Now()
 	first, _ := totp.Code(secret, now, totp.Config{})
 	post("/2fa/totp/confirm", `{"code":"`+first+`"}`)

@@ -20,7 +20,7 @@ import (
 func BenchmarkDelivery(b *testing.B) {
 	for _, members := range []int{2, 50} {
 		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
-			n := startNode(b, nil)
+			n := startNode(b, unlimited)
 			benchDelivery(b, members, n, func(int) *node { return n })
 		})
 	}
@@ -34,7 +34,7 @@ func BenchmarkDelivery(b *testing.B) {
 func BenchmarkClusterDelivery(b *testing.B) {
 	for _, members := range []int{2, 50} {
 		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
-			ns := startCluster(b, 3, nil)
+			ns := startCluster(b, 3, unlimited)
 			benchDelivery(b, members, ns[0], func(i int) *node { return ns[1+i%2] })
 		})
 	}

@@ -15,7 +15,10 @@ import (
 // write to it; it is closed once its bounded queue overflows, and another
 // client keeps exchanging frames with low latency the whole time.
 func TestSlowConsumerIsolated(t *testing.T) {
-	n := startNode(t, func(c *app.Config) { c.Gateway.SendQueueBytes = 256 << 10 })
+	n := startNode(t, func(c *app.Config) {
+		unlimited(c) // the slow client floods, the fast one pings in a loop: the slow consumer bound is under test
+		c.Gateway.SendQueueBytes = 256 << 10
+	})
 	slow := n.dial(t)
 	fast := n.dial(t)
 	waitFor(t, "two sockets", func() bool { return n.app.Online() == 2 })

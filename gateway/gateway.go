@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/protocol"
 )
 
 // Config tunes the websocket side. The zero value works; each field's comment
@@ -59,6 +61,61 @@ type Config struct {
 	// number, so that commits whose packets were lost at the end of a burst
 	// are noticed. Default 1s.
 	LogProbeInterval time.Duration
+
+	// MaxInflightFrames bounds the frames one socket has sent that are not
+	// handled yet. The event loop reads a connection as fast as the peer
+	// writes and queues each frame for the socket's in-order handler; past
+	// this many the socket is closed with 4002 (CloseFlood, reconnect
+	// allowed) and its queued frames are dropped. Negative: no bound.
+	// Default 256.
+	MaxInflightFrames int
+	// MaxInflightBytes bounds the bytes read from one socket whose frames
+	// are not handled yet (a partial frame included); past it the socket is
+	// closed with 4002. Negative: no bound. Default 2 MiB, and never less
+	// than the largest frame read (4 × MaxFrameBytes, at least 1 MiB) plus
+	// 64 KiB, so that any frame that gets an answer fits.
+	MaxInflightBytes int
+
+	// SocketRequests limits the frames of one socket, authenticated or not;
+	// over it a request gets 429 "Too many requests. Slow down." and the
+	// socket stays open. Default 50/s, burst 100.
+	SocketRequests Rate
+	// UserRequests limits the requests of all of one user's sockets on this
+	// node together (429 as above). Default 100/s, burst 500 (a reconnect
+	// of many tabs at once).
+	UserRequests Rate
+	// UserMessages limits one user's message frames on this node (429 in
+	// the message's own error shape). Default 20/s, burst 50.
+	UserMessages Rate
+	// UserSystemMessages limits one user's system_message frames on this
+	// node (each may be stored for 20 users). Default 5/s, burst 20.
+	UserSystemMessages Rate
+	// UserTyping limits one user's typing frames on this node (each goes to
+	// every member; SAMA's web client sends one per 5 s per conversation).
+	// Default 5/s, burst 20.
+	UserTyping Rate
+
+	// MaxSocketsPerUser caps the sockets bound to one user on this node: a
+	// connect or user_login beyond it gets 429 "Too many attempts. Try
+	// again later." and the socket stays unauthenticated. Negative: no cap.
+	// Default 100.
+	MaxSocketsPerUser int
+	// MaxSocketsPerAddress caps the open sockets of one client address on
+	// this node: an upgrade beyond it is refused with HTTP 429 before any
+	// socket exists. Behind a proxy every client has the proxy's address:
+	// set TrustProxyHeaders, or raise this. Negative: no cap. Default 2000.
+	MaxSocketsPerAddress int
+	// TrustProxyHeaders takes a socket's client address from the last
+	// X-Forwarded-For entry of the upgrade request (the one the trusted
+	// proxy added), else the TCP peer. Enable it only behind a proxy that
+	// sets the header. Default false.
+	TrustProxyHeaders bool
+
+	// handlerHook, when set, is called with every request right before its
+	// handler, inside the handler's panic recovery. It is a test seam only,
+	// unexported so that production code cannot set it (export_test.go
+	// does, to make a handler panic on purpose).
+	handlerHook func(protocol.Request)
 }
 
 func (c Config) withDefaults() Config {
@@ -87,6 +144,23 @@ func (c Config) withDefaults() Config {
 	def(&c.ShutdownTimeout, 10*time.Second)
 	def(&c.OrderHoldBack, 250*time.Millisecond)
 	def(&c.LogProbeInterval, time.Second)
+	intDef := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	intDef(&c.MaxInflightFrames, 256)
+	intDef(&c.MaxInflightBytes, 2<<20)
+	if c.MaxInflightBytes > 0 {
+		c.MaxInflightBytes = max(c.MaxInflightBytes, c.hardFrameLimit()+64<<10)
+	}
+	intDef(&c.MaxSocketsPerUser, 100)
+	intDef(&c.MaxSocketsPerAddress, 2000)
+	c.SocketRequests = c.SocketRequests.withDefault(Rate{PerSecond: 50, Burst: 100})
+	c.UserRequests = c.UserRequests.withDefault(Rate{PerSecond: 100, Burst: 500})
+	c.UserMessages = c.UserMessages.withDefault(Rate{PerSecond: 20, Burst: 50})
+	c.UserSystemMessages = c.UserSystemMessages.withDefault(Rate{PerSecond: 5, Burst: 20})
+	c.UserTyping = c.UserTyping.withDefault(Rate{PerSecond: 5, Burst: 20})
 	return c
 }
 
@@ -140,7 +214,10 @@ type Gateway struct {
 
 	hub      *hub
 	activity *activity
-	cluster  Cluster // nil on a single node; set by UseCluster before Start
+	epoch    time.Time   // zero of the rate limiters' monotonic clock
+	perConn  gcra        // every socket's own request bucket (Socket.reqTAT)
+	perUser  *userLimits // this node's per-user buckets
+	cluster  Cluster     // nil on a single node; set by UseCluster before Start
 	nextID   atomic.Uint64
 	draining atomic.Bool
 	seq      atomic.Pointer[sequencer] // set by Start
@@ -165,6 +242,10 @@ func New(cfg Config, accounts Accounts, presence Presence, chat Chat, log zerolo
 		chat:     chat,
 		hub:      newHub(),
 		activity: newActivity(),
+		epoch:    time.Now(),
+		perConn:  newGCRA(cfg.SocketRequests),
+		perUser: newUserLimits(cfg.UserRequests, [classCount]Rate{
+			classMessage: cfg.UserMessages, classSystemMessage: cfg.UserSystemMessages, classTyping: cfg.UserTyping}),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" {
@@ -240,11 +321,48 @@ func (g *Gateway) checkOrigin(r *http.Request) bool {
 	return o == "" || g.origins == nil || g.origins[o]
 }
 
+// clientAddr is the address a socket's upgrade request came from: the last
+// X-Forwarded-For entry (added by the trusted proxy; earlier ones are the
+// client's word) with TrustProxyHeaders, else the TCP peer's host.
+func (g *Gateway) clientAddr(r *http.Request) string {
+	if g.cfg.TrustProxyHeaders {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if a := strings.TrimSpace(last); a != "" {
+				return a
+			}
+		}
+	}
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// reserveAddr takes a socket slot of r's client address
+// (MaxSocketsPerAddress); false: the address holds its cap.
+func (g *Gateway) reserveAddr(r *http.Request) (*addrSlot, bool) {
+	key := g.clientAddr(r)
+	a, ok := g.hub.reserveAddr(key, g.cfg.MaxSocketsPerAddress)
+	if !ok {
+		g.log.Debug().Str("addr", key).Msg("websocket refused: too many sockets from the address")
+	}
+	return a, ok
+}
+
+// releaseAddr gives back a slot of reserveAddr.
+func (g *Gateway) releaseAddr(a *addrSlot) { g.hub.releaseAddr(a) }
+
 // Online is the number of open sockets on this node.
 func (g *Gateway) Online() int { return g.hub.count() }
 
 // pingLoop sends a websocket ping to every socket each PingInterval; a peer
-// that stops answering is closed by the keep-alive read deadline.
+// that stops answering is closed by the keep-alive read deadline. The same
+// pass closes sockets whose session expires before the next one (expiry.go)
+// and forgets per-user rate buckets that are full again.
 func (g *Gateway) pingLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(g.cfg.PingInterval)
@@ -254,7 +372,16 @@ func (g *Gateway) pingLoop(stop <-chan struct{}, done chan<- struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			g.hub.each(func(s *Socket) { s.ping() })
+			now := time.Now()
+			g.hub.each(func(s *Socket) {
+				s.ping()
+				s.watchExpiry(now)
+			})
+			g.perUser.sweep(g.clock())
 		}
 	}
 }
+
+// clock is the rate limiters' time: ns since the gateway was built, on the
+// monotonic clock.
+func (g *Gateway) clock() int64 { return int64(time.Since(g.epoch)) }

@@ -117,7 +117,7 @@ func (g *Gateway) handleOnlineList(ctx context.Context, _ *Socket, c call) ([]by
 	if prm.Count {
 		return c.respond(protocol.F("count", len(ids)))
 	}
-	page := ids[min(prm.Offset, len(ids)):min(prm.Offset+limit, len(ids))]
+	page := pageOf(ids, prm.Offset, limit)
 	if prm.IDsOnly {
 		return c.respond(protocol.F("users", page))
 	}
@@ -126,6 +126,13 @@ func (g *Gateway) handleOnlineList(ctx context.Context, _ *Socket, c call) ([]by
 		return nil, err
 	}
 	return c.respond(protocol.F("users", nonNil(users)))
+}
+
+// pageOf is ids[offset:offset+limit] clamped to ids; offset+limit is never
+// computed, so a huge offset cannot overflow (it panicked once).
+func pageOf(ids []string, offset, limit int) []string {
+	lo := min(offset, len(ids))
+	return ids[lo : lo+min(limit, len(ids)-lo)]
 }
 
 // handleActivityStatus records whether the client app is in the background

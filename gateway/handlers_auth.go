@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"net"
 
 	"github.com/samagate/samagate/auth"
 	"github.com/samagate/samagate/chat"
@@ -134,8 +133,9 @@ func (g *Gateway) handleUserLogin(ctx context.Context, s *Socket, c call) ([]byt
 }
 
 // handleUserCreate signs a user up on an unauthenticated socket; the socket
-// stays unauthenticated (SAMA). -> {"user":{..}}
-func (g *Gateway) handleUserCreate(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+// stays unauthenticated (SAMA). Sign-ups are counted per client address.
+// -> {"user":{..}}
+func (g *Gateway) handleUserCreate(ctx context.Context, s *Socket, c call) ([]byte, error) {
 	var prm struct {
 		OrgID     string              `json:"organization_id"`
 		Login     string              `json:"login"`
@@ -158,6 +158,7 @@ func (g *Gateway) handleUserCreate(ctx context.Context, _ *Socket, c call) ([]by
 		FirstName: prm.FirstName,
 		LastName:  prm.LastName,
 		DeviceID:  string(prm.DeviceID),
+		Addr:      s.addrHost(),
 	})
 	if err != nil {
 		return nil, err
@@ -227,14 +228,11 @@ func (g *Gateway) handleSessionRevoke(ctx context.Context, s *Socket, c call) ([
 	return c.respond(protocol.F("success", true))
 }
 
-// addrHost is the peer's IP, the key of the per-address login throttle.
-func (s *Socket) addrHost() string {
-	a := s.conn.remoteAddr()
-	if h, _, err := net.SplitHostPort(a); err == nil {
-		return h
-	}
-	return a
-}
+// addrHost is the client address the per-address throttles count by
+// (logins, second-factor codes, sign-ups, current-password checks): the
+// one the upgrade saw, so behind a trusted proxy it is the client's, not
+// the proxy's.
+func (s *Socket) addrHost() string { return s.clientAddr() }
 
 // selectAccount is the wire form of a select_account answer.
 func selectAccount(e *auth.SelectAccountError) map[string]any {

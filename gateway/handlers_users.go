@@ -9,11 +9,14 @@ import (
 	"github.com/samagate/samagate/protocol"
 )
 
-// maxIDs is SAMA's limit on id lists (get_users_by_ids).
-const maxIDs = 100
+// maxIDs is SAMA's limit on id lists (get_users_by_ids, user_search
+// ignore_ids): longer lists are a 422.
+const maxIDs = auth.MaxListIDs
 
-// handleUserEdit updates the caller's profile or password. -> {"user":{..}}
-func (g *Gateway) handleUserEdit(ctx context.Context, _ *Socket, c call) ([]byte, error) {
+// handleUserEdit updates the caller's profile or password; a wrong
+// current_password counts against the account and the client address like a
+// wrong login. -> {"user":{..}}
+func (g *Gateway) handleUserEdit(ctx context.Context, s *Socket, c call) ([]byte, error) {
 	var prm struct {
 		CurrentPassword *string              `json:"current_password"`
 		NewPassword     *string              `json:"new_password"`
@@ -41,6 +44,7 @@ func (g *Gateway) handleUserEdit(ctx context.Context, _ *Socket, c call) ([]byte
 		FirstName:       prm.FirstName,
 		LastName:        prm.LastName,
 		AvatarObject:    prm.AvatarObject,
+		Addr:            s.addrHost(),
 	})
 	if err != nil {
 		return nil, err
@@ -78,6 +82,9 @@ func (g *Gateway) handleUserSearch(ctx context.Context, _ *Socket, c call) ([]by
 	}
 	if prm.Limit < 0 || prm.Limit > 100 {
 		return nil, protocol.Invalid("limit", "'limit' must be between 1 and 100")
+	}
+	if len(prm.IgnoreIDs) > maxIDs { // before empty ids are dropped
+		return nil, protocol.Invalid("ignore_ids", fmt.Sprintf("'ignore_ids' max length %d", maxIDs))
 	}
 	q := auth.UserSearch{Keyword: prm.Keyword, Limit: prm.Limit, IgnoreIDs: flexStrings(prm.IgnoreIDs)}
 	if prm.UpdatedAt.Gt != nil {
@@ -117,12 +124,12 @@ func idList(raw *[]protocol.FlexString, min int) ([]string, error) {
 	if raw == nil {
 		return nil, protocol.FieldRequired("ids")
 	}
+	if len(*raw) > maxIDs { // before empty ids are dropped
+		return nil, protocol.Invalid("ids", fmt.Sprintf("'ids' max length %d", maxIDs))
+	}
 	ids := flexStrings(*raw)
 	if len(ids) < min {
 		return nil, protocol.Invalid("ids", fmt.Sprintf("'ids' must contain at least %d items", min))
-	}
-	if len(ids) > maxIDs {
-		return nil, protocol.Invalid("ids", fmt.Sprintf("'ids' max length %d", maxIDs))
 	}
 	return ids, nil
 }

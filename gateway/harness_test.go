@@ -87,6 +87,17 @@ func startCluster(t testing.TB, n int, tweak func(*app.Config)) []*node {
 	return nodes
 }
 
+// unlimited turns the abuse limits off (request rates, frames in flight)
+// for tests that load a node on purpose: ordering under a burst, replay of
+// a long backlog, slow consumers, benchmarks. The limits have tests of
+// their own.
+func unlimited(c *app.Config) {
+	g := &c.Gateway
+	off := gateway.Rate{PerSecond: -1}
+	g.SocketRequests, g.UserRequests, g.UserMessages, g.UserSystemMessages, g.UserTyping = off, off, off, off, off
+	g.MaxInflightFrames, g.MaxInflightBytes = -1, -1
+}
+
 // runNode starts one node and stops it when t ends.
 func runNode(t testing.TB, cfg app.Config) *node {
 	t.Helper()

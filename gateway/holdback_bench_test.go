@@ -32,7 +32,10 @@ func BenchmarkClusterHoldBack(b *testing.B) {
 
 func benchHoldBack(b *testing.B, rate float64) {
 	const members, senders = 100, 4
-	ns := startCluster(b, 2, func(c *app.Config) { c.Chat.MaxParticipants = members })
+	ns := startCluster(b, 2, func(c *app.Config) {
+		unlimited(c)
+		c.Chat.MaxParticipants = members
+	})
 	accounts := make([]account, members)
 	for i := range accounts {
 		accounts[i] = ns[i%2].signUp(b, fmt.Sprintf("member_%03d", i))

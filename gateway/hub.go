@@ -2,17 +2,26 @@ package gateway
 
 import "sync"
 
-// hub is this node's registry of sockets: every open socket, and the bound
-// ones by user. A user's sockets are a short slice (a handful of devices and
-// tabs), which keeps the per-socket memory low; each socket knows its device.
+// hub is this node's registry of sockets: every open socket, the bound ones
+// by user, and how many each client address holds. A user's sockets are a
+// short slice (a handful of devices and tabs), which keeps the per-socket
+// memory low; each socket knows its device.
 type hub struct {
 	mu      sync.RWMutex
 	sockets map[*Socket]struct{} // guarded by mu: every open socket
 	users   map[string][]*Socket // guarded by mu: userID -> bound sockets
+	addrs   map[string]*addrSlot // guarded by mu: client address -> its sockets
+}
+
+// addrSlot counts the open sockets of one client address; each socket
+// points at its slot, which costs it one pointer.
+type addrSlot struct {
+	key string
+	n   int // guarded by hub.mu
 }
 
 func newHub() *hub {
-	return &hub{sockets: map[*Socket]struct{}{}, users: map[string][]*Socket{}}
+	return &hub{sockets: map[*Socket]struct{}{}, users: map[string][]*Socket{}, addrs: map[string]*addrSlot{}}
 }
 
 // add registers an open socket.
@@ -22,19 +31,64 @@ func (h *hub) add(s *Socket) {
 	h.mu.Unlock()
 }
 
-// remove forgets a closed socket, including its binding to userID ("" when unbound).
-func (h *hub) remove(s *Socket, userID string) {
+// remove forgets a closed socket (already unbound) and frees its address
+// slot.
+func (h *hub) remove(s *Socket) {
 	h.mu.Lock()
 	delete(h.sockets, s)
-	h.unbindLocked(s, userID)
+	if a := s.addr; a != nil {
+		h.releaseAddrLocked(a)
+	}
 	h.mu.Unlock()
 }
 
-// bind lists s among userID's sockets.
-func (h *hub) bind(s *Socket, userID string) {
+// reserveAddr takes one socket slot of the client address key, unless it
+// already holds max (max <= 0: no cap).
+func (h *hub) reserveAddr(key string, max int) (*addrSlot, bool) {
 	h.mu.Lock()
-	h.users[userID] = append(h.users[userID], s)
+	defer h.mu.Unlock()
+	a := h.addrs[key]
+	if a == nil {
+		a = &addrSlot{key: key}
+		h.addrs[key] = a
+	}
+	if max > 0 && a.n >= max {
+		return nil, false
+	}
+	a.n++
+	return a, true
+}
+
+// releaseAddr gives back a slot taken by reserveAddr.
+func (h *hub) releaseAddr(a *addrSlot) {
+	h.mu.Lock()
+	h.releaseAddrLocked(a)
 	h.mu.Unlock()
+}
+
+func (h *hub) releaseAddrLocked(a *addrSlot) {
+	if a.n--; a.n <= 0 {
+		delete(h.addrs, a.key)
+	}
+}
+
+// bind lists s among userID's sockets, unless userID already has max
+// (max <= 0: no cap).
+func (h *hub) bind(s *Socket, userID string, max int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if max > 0 && len(h.users[userID]) >= max {
+		return false
+	}
+	h.users[userID] = append(h.users[userID], s)
+	return true
+}
+
+// full reports whether userID has max bound sockets (max <= 0: never).
+func (h *hub) full(userID string, max int) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return max > 0 && len(h.users[userID]) >= max
 }
 
 // unbind removes s from userID's sockets.

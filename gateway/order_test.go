@@ -218,11 +218,11 @@ func compareStreams(want, got []string) (missing, repeated, outOfOrder int) {
 // (only the events its own sends caused are not sent to it).
 func TestLiveOrder(t *testing.T) {
 	t.Run("one node", func(t *testing.T) {
-		n := startNode(t, nil)
+		n := startNode(t, unlimited)
 		liveOrder(t, n, n)
 	})
 	t.Run("two nodes", func(t *testing.T) {
-		ns := startCluster(t, 2, nil)
+		ns := startCluster(t, 2, unlimited)
 		liveOrder(t, ns[0], ns[1])
 	})
 }
@@ -295,7 +295,7 @@ func liveOrder(t *testing.T, n1, n2 *node) {
 // read ticks follow commit order: the order carol's socket received, which
 // is checked against the log itself.
 func TestHistoryOrderAcrossNodes(t *testing.T) {
-	ns := startCluster(t, 2, nil)
+	ns := startCluster(t, 2, unlimited)
 	alice, bob, carol := ns[0].signUp(t, "alice"), ns[1].signUp(t, "bob"), ns[1].signUp(t, "carol")
 	setup := ns[0].connected(t, alice, "setup")
 	got := setup.roundTrip(fmt.Sprintf(`{"request":{"conversation_create":{"type":"g","name":"history","participants":[%q,%q]},"id":"c"}}`, bob.id, carol.id),

@@ -115,7 +115,7 @@ func TestReconnectReplay(t *testing.T) {
 // missed message arrives once and in order, then catch_up, and messages
 // sent meanwhile follow in order behind the replay.
 func TestSlowClientReplay(t *testing.T) {
-	n := startNode(t, nil)
+	n := startNode(t, unlimited) // 250 messages of 60 KB in a row
 	as, bs, bTok, cid, since := privateChat(t, n)
 	_ = bs.c.Close(websocket.StatusNormalClosure, "")
 	waitFor(t, "bob offline", func() bool { return n.app.Online() == 1 })

@@ -28,6 +28,9 @@ type route struct {
 	// auth: the socket must be bound (else 401 Unauthorized., checked before
 	// the params, as SAMA does).
 	auth bool
+	// class is the per-user rate bucket the method is charged to besides
+	// the bucket of every request (ratelimit.go).
+	class limitClass
 	// handle returns the encoded reply, or nil for none (typing).
 	handle func(ctx context.Context, s *Socket, c call) ([]byte, error)
 }
@@ -57,11 +60,11 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationCreate: {auth: true, handle: g.handleConversationCreate},
 		protocol.MethodConversationList:   {auth: true, handle: g.handleConversationList},
 		protocol.MethodParticipantsByCIDs: {auth: true, handle: g.handleParticipantsByCIDs},
-		protocol.MethodMessage:            {auth: true, handle: g.handleMessage},
+		protocol.MethodMessage:            {auth: true, class: classMessage, handle: g.handleMessage},
 		protocol.MethodMessageList:        {auth: true, handle: g.handleMessageList},
 		protocol.MethodMessageRead:        {auth: true, handle: g.handleMessageRead},
-		protocol.MethodTyping:             {auth: true, handle: g.handleTyping},
-		protocol.MethodSystemMessage:      {auth: true, handle: g.handleSystemMessage},
+		protocol.MethodTyping:             {auth: true, class: classTyping, handle: g.handleTyping},
+		protocol.MethodSystemMessage:      {auth: true, class: classSystemMessage, handle: g.handleSystemMessage},
 		protocol.MethodOpLogList:          {auth: true, handle: g.handleOpLogList},
 		protocol.MethodMessageEdit:        {auth: true, handle: g.handleMessageEdit},
 		protocol.MethodMessageDelete:      {auth: true, handle: g.handleMessageDelete},

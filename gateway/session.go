@@ -8,6 +8,9 @@ import (
 	"github.com/samagate/samagate/protocol"
 )
 
+// errTooManySockets answers a connect beyond Config.MaxSocketsPerUser.
+var errTooManySockets = protocol.ErrTooManyRequest.WithField("connections", "too many open sockets for this user")
+
 // bind attaches the socket to p. A socket that was bound to someone else is
 // re-bound cleanly: it stops receiving the previous user's events at once
 // (SAMA left it in the old user's delivery list).
@@ -17,10 +20,20 @@ func (s *Socket) bind(ctx context.Context, p *auth.Principal) error {
 	if s.isClosed {
 		return errSocketClosed
 	}
+	capacity := s.g.cfg.MaxSocketsPerUser
+	if old := s.principal; (old == nil || old.UserID != p.UserID) && s.g.hub.full(p.UserID, capacity) {
+		return errTooManySockets // the old binding, if any, stays
+	}
 	s.unbindLocked(ctx)
+	if !s.g.hub.bind(s, p.UserID, capacity) { // lost a race for the last slot
+		return errTooManySockets
+	}
 	s.principal = p
 	s.boundAt.Store(time.Now().UnixMilli())
-	s.g.hub.bind(s, p.UserID)
+	if at := expiryOf(p.SessionExpiresAt); at != 0 {
+		s.expiresAt.Store(at)
+		s.armExpiry(at, time.Now())
+	}
 	first, err := s.g.presence.Add(ctx, p.OrgID, p.UserID, p.DeviceID, s.id)
 	if err != nil {
 		s.g.log.Error().Err(err).Str("user", p.UserID).Msg("presence add failed")
@@ -47,6 +60,7 @@ func (s *Socket) unbindLocked(ctx context.Context) {
 		return
 	}
 	s.principal = nil
+	s.expiresAt.Store(0)
 	g := s.g
 	g.hub.unbind(s, p.UserID)
 	g.unfollow(ctx, s)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,18 @@ type Socket struct {
 	conn wsConn
 	g    *Gateway
 
+	// set at construction, before the socket is published (transport.go)
+	addr *addrSlot // its client address and that address's socket count
+
 	// owned by the frame handler (one frame at a time)
-	badFrames int
+	reqTAT    int64 // the socket's request bucket (ratelimit.go)
+	badFrames int32
+
+	// closing is set when the server closes the socket or a send fails:
+	// frames still queued are dropped unhandled.
+	closing atomic.Bool
+	// in bounds the frames read but not handled yet (inflight.go).
+	in inflight
 
 	// mu guards the fields below and serializes binding changes, so the
 	// hub and presence always agree with principal.
@@ -36,6 +47,9 @@ type Socket struct {
 	// boundAt is when the socket was last bound (unix ms): a bus
 	// recovery re-delivers only events the socket should have seen live.
 	boundAt atomic.Int64
+	// expiresAt is principal's SessionExpiresAt (unix ns; 0: unbound or
+	// never), readable without mu by the ping loop (expiry.go).
+	expiresAt atomic.Int64
 
 	// sent counts the bytes queued on the connection, written those the
 	// kernel took (transport.go): their difference is the socket's backlog,
@@ -58,6 +72,20 @@ func (g *Gateway) newSocket(c wsConn) *Socket {
 	return s
 }
 
+// clientAddr is the client's address as the upgrade saw it: the TCP
+// peer's host, or the proxy's X-Forwarded-For entry with
+// Config.TrustProxyHeaders.
+func (s *Socket) clientAddr() string {
+	if s.addr != nil {
+		return s.addr.key
+	}
+	a := s.conn.remoteAddr()
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		return h
+	}
+	return a
+}
+
 // Principal returns who the socket is bound to, or nil.
 func (s *Socket) Principal() *auth.Principal {
 	s.mu.Lock()
@@ -66,11 +94,14 @@ func (s *Socket) Principal() *auth.Principal {
 }
 
 // send queues one encoded frame. It never blocks: a socket that cannot keep
-// up is closed by the transport (CloseSlowConsumer).
+// up is closed by the transport (CloseSlowConsumer). Once a send fails the
+// connection is gone, and the frames it still has queued are dropped.
 func (s *Socket) send(frame []byte) {
 	s.sent.Add(int64(wireSize(len(frame))))
 	if err := s.conn.writeText(frame); err != nil {
-		s.g.log.Debug().Err(err).Str("conn", s.id).Msg("send failed")
+		if !s.closing.Swap(true) {
+			s.g.log.Debug().Err(err).Str("conn", s.id).Msg("send failed: dropping the frames still queued")
+		}
 	}
 }
 
@@ -98,70 +129,9 @@ func (s *Socket) ping() {
 	}
 }
 
-// handleFrame decodes and answers one inbound frame.
-func (s *Socket) handleFrame(data []byte) {
-	g := s.g
-	if len(data) == 0 {
-		return // SAMA ignores empty frames
-	}
-	if len(data) > g.cfg.MaxFrameBytes {
-		s.send(protocol.ErrorFrame(nil, protocol.ErrTooLarge))
-		s.badFrame()
-		return
-	}
-	req, err := protocol.Decode(data)
-	if err != nil {
-		we := protocol.ToWire(err)
-		if req.Method != "" {
-			s.send(req.ErrorReply(we))
-		} else {
-			s.send(protocol.ErrorFrame(req.ID, we))
-		}
-		s.badFrame()
-		return
-	}
-	s.badFrames = 0
-	r, ok := g.routes[req.Method]
-	if !ok {
-		s.send(req.ErrorReply(protocol.UnknownMethodError(req.Method)))
-		return
-	}
-	p := s.Principal()
-	if r.auth && p == nil {
-		s.send(req.ErrorReply(protocol.ErrUnauthorized))
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
-	defer cancel()
-	var post []func()
-	reply, err := r.handle(ctx, s, call{req: req, p: p, post: &post})
-	if err != nil {
-		we := protocol.ToWire(err)
-		if we.Status >= 500 {
-			g.log.Error().Err(err).Str("method", req.Method).Str("conn", s.id).Msg("request failed")
-		}
-		s.send(req.ErrorReply(we))
-		return
-	}
-	if reply != nil {
-		s.send(reply)
-	}
-	for _, f := range post {
-		f()
-	}
-}
-
-// badFrame counts an undecodable frame and closes a socket that keeps
-// sending them (PROTOCOL.md decision 3).
-func (s *Socket) badFrame() {
-	s.badFrames++
-	if s.badFrames >= s.g.cfg.MaxBadFrames {
-		s.close(protocol.ClosePolicy)
-	}
-}
-
 // close sends a close frame with code and closes; cleanup runs in closed.
 func (s *Socket) close(code int) {
+	s.closing.Store(true)
 	s.conn.closeWith(code, protocol.CloseReason(code))
 }
 
@@ -175,7 +145,7 @@ func (s *Socket) closed(code int) {
 	p := s.principal
 	s.unbindLocked(ctx)
 	s.mu.Unlock()
-	s.g.hub.remove(s, "") // unbindLocked above already ended any activity subscription
+	s.g.hub.remove(s) // unbindLocked above already ended any activity subscription
 	ev := s.g.log.Debug().Str("conn", s.id).Int("code", code)
 	if p != nil {
 		ev = ev.Str("user", p.UserID).Str("device", p.DeviceID)

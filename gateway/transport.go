@@ -61,6 +61,9 @@ type transport struct {
 	// sockets maps each open connection to its socket, so the engine's
 	// written-bytes callback can count a socket's backlog.
 	sockets sync.Map // *nbio.Conn -> *Socket
+	// upgrading hands each upgrade's client address slot to the socket
+	// OnOpen makes of it.
+	upgrading sync.Map // remote address -> *addrSlot
 }
 
 // newTransport builds the engine for ln. ws receives websocket upgrades (on
@@ -76,6 +79,9 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 	u.HandshakeTimeout = g.cfg.HandshakeTimeout
 	u.OnOpen(func(c *websocket.Conn) {
 		s := g.newSocket(nbConn{c})
+		if slot, ok := t.upgrading.LoadAndDelete(c.RemoteAddr().String()); ok {
+			s.addr = slot.(*addrSlot)
+		}
 		c.SetSession(s)
 		if nc := pollerConn(c); nc != nil {
 			t.sockets.Store(nc, s)
@@ -110,7 +116,19 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 			http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 			return
 		}
-		if _, err := u.Upgrade(w, r, nil); err != nil {
+		slot, ok := g.reserveAddr(r)
+		if !ok {
+			http.Error(w, "Too many connections from this address.", http.StatusTooManyRequests)
+			return
+		}
+		// OnOpen, called by Upgrade on this goroutine, gives the slot to the
+		// socket before the event loop can see it.
+		t.upgrading.Store(r.RemoteAddr, slot)
+		_, err := u.Upgrade(w, r, nil)
+		if slot, ok := t.upgrading.LoadAndDelete(r.RemoteAddr); ok { // no socket took it
+			g.releaseAddr(slot.(*addrSlot))
+		}
+		if err != nil {
 			g.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
 		}
 	})
@@ -141,10 +159,60 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 		}
 	})
 
-	if raceEnabled {
-		installRaceHandoff(t.engine)
-	}
+	t.engine.Engine.OnData(t.onData(raceHandoff(t.engine)))
 	return t
+}
+
+// onData is the event loop's handler of bytes read from a connection: a
+// socket's bytes are counted against its in-flight bound (inflight.go)
+// before they are parsed into frames, and dropped once it is over.
+func (t *transport) onData(handoff *sync.RWMutex) func(c *nbio.Conn, data []byte) {
+	return func(c *nbio.Conn, data []byte) {
+		if handoff != nil {
+			handoff.RLock()
+			//lint:ignore SA2001 see raceHandoff: acquiring the lock makes the setup writes visible
+			handoff.RUnlock()
+		}
+		if v, ok := t.sockets.Load(c); ok {
+			s := v.(*Socket)
+			if !s.in.hooked {
+				s.in.hooked = true
+				hookQueue(s)
+			}
+			if !s.onRead(len(data)) {
+				return
+			}
+		}
+		c.DataHandler()(c, data)
+	}
+}
+
+// hookQueue wraps the function the library queues each parsed frame of the
+// socket with (ping, pong and close frames too), so that each is admitted
+// against the socket's in-flight bound and reports when it is handled. It
+// runs on the connection's event loop goroutine, the only one that parses
+// its frames and calls Execute, before the first bytes it counts are
+// parsed.
+func hookQueue(s *Socket) {
+	nc, ok := s.conn.(nbConn)
+	if !ok {
+		return
+	}
+	exec := nc.c.Execute
+	nc.c.Execute = func(job func()) bool {
+		mark, ok := s.onQueue()
+		if !ok {
+			return false // the library frees the frame
+		}
+		if !exec(func() {
+			defer s.onHandled(mark)
+			job()
+		}) {
+			s.onHandled(mark)
+			return false
+		}
+		return true
+	}
 }
 
 // pollerConn is the event loop's connection under a websocket: the one the
@@ -222,23 +290,22 @@ func (l libLogger) Info(format string, v ...any)  { l.log.Debug().Msgf(format, v
 func (l libLogger) Warn(format string, v ...any)  { l.log.Debug().Msgf(format, v...) }
 func (l libLogger) Error(format string, v ...any) { l.log.Warn().Msgf(format, v...) }
 
-// installRaceHandoff makes nbio's accept-to-poller handoff visible to the
-// race detector. The accept goroutine prepares a connection and hands it to
-// the poller goroutine through epoll, an ordering the detector cannot see;
-// releasing a lock when the connection is registered (onOpen runs in the
-// accept goroutine after every setup write) and taking it before each read
-// event shows it. Only -race builds install it: production reads pay nothing.
-func installRaceHandoff(e *nbhttp.Engine) {
-	var handoff sync.RWMutex
+// raceHandoff returns, in -race builds, the lock that makes nbio's
+// accept-to-poller handoff visible to the race detector (nil otherwise).
+// The accept goroutine prepares a connection and hands it to the poller
+// goroutine through epoll, an ordering the detector cannot see; releasing
+// the lock when the connection is registered (onOpen runs in the accept
+// goroutine after every setup write) and taking it before each read event
+// (onData) shows it. Production reads pay nothing.
+func raceHandoff(e *nbhttp.Engine) *sync.RWMutex {
+	if !raceEnabled {
+		return nil
+	}
+	handoff := &sync.RWMutex{}
 	e.Engine.OnOpen(func(*nbio.Conn) {
 		handoff.Lock()
 		//lint:ignore SA2001 the empty critical section is the point: it publishes the setup writes
 		handoff.Unlock()
 	})
-	e.Engine.OnData(func(c *nbio.Conn, data []byte) {
-		handoff.RLock()
-		//lint:ignore SA2001 see OnOpen: acquiring the lock makes the setup writes visible
-		handoff.RUnlock()
-		c.DataHandler()(c, data)
-	})
+	return handoff
 }

@@ -47,13 +47,17 @@ func TestConversationUpdate(t *testing.T) {
 		cl.expect(`{"message":{"...":true,"body":"carol has been removed from the conversation"}}`)
 	}
 
-	// Removing the owner hands ownership on; removing everyone deletes.
-	got = bs.roundTrip(fmt.Sprintf(`{"request":{"conversation_update":{"id":%q,"participants":{"remove":[%q]}},"id":"u6"}}`, cid, a.id),
+	// Only the owner removes the owner; that hands ownership on. Removing
+	// everyone deletes.
+	upd(bs, "u6a", fmt.Sprintf(`{"id":%q,"participants":{"remove":[%q]}}`, cid, a.id),
+		`"error":{"status":403,"message":"Forbidden.","errors":{"participants.remove":["only the owner can remove the owner"]}}`)
+	got = as.roundTrip(fmt.Sprintf(`{"request":{"conversation_update":{"id":%q,"participants":{"remove":[%q]}},"id":"u6"}}`, cid, a.id),
 		`{"response":{"id":"u6","conversation":{"...":true,"owner_id":"<string>"}}}`)
 	if owner := str(t, got, "response.conversation.owner_id"); owner == a.id {
 		t.Fatalf("owner after removing the owner: still %s", owner)
 	}
-	as.expect(`{"system_message":{"...":true,"x":{"conversation_kicked":{"...":true}}}}`)
+	bs.expect(`{"system_message":{"...":true,"x":{"conversation_updated":{"...":true}}}}`)
+	bs.expect(`{"message":{"...":true,"body":"alice has been removed from the conversation"}}`)
 	ds.expect(`{"system_message":{"...":true,"x":{"conversation_updated":{"...":true}}}}`)
 	ds.expect(`{"message":{"...":true,"body":"alice has been removed from the conversation"}}`)
 	upd(bs, "u7", fmt.Sprintf(`{"id":%q,"participants":{"remove":[%q,%q]}}`, cid, b.id, d.id), `"deleted":true`)

@@ -16,9 +16,10 @@ func TestClientAddr(t *testing.T) {
 	}{
 		{"peer", false, "", "192.0.2.1"},
 		{"proxy header ignored by default", false, "203.0.113.9", "192.0.2.1"},
-		{"trusted proxy header", true, "203.0.113.9, 10.0.0.1", "203.0.113.9"},
+		{"trusted proxy header: the entry the proxy appended", true, "203.0.113.9", "203.0.113.9"},
+		{"entries the client sent before it are ignored", true, "198.51.100.66, 203.0.113.9", "203.0.113.9"},
 		{"trusted but absent", true, "", "192.0.2.1"},
-		{"trusted but empty first entry", true, " , 10.0.0.1", "192.0.2.1"},
+		{"trusted but empty last entry", true, "10.0.0.1, ", "192.0.2.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

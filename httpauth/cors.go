@@ -1,7 +1,10 @@
 package httpauth
 
 import (
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/samagate/samagate/protocol"
 )
@@ -16,20 +19,62 @@ const (
 	corsMaxAge       = "600" // seconds a browser may cache a preflight
 )
 
-// originSet turns Config.AllowedOrigins into a lookup set; nil means any
-// origin (no list, or "*" in it).
-func originSet(list []string) map[string]bool {
-	if len(list) == 0 {
-		return nil
-	}
-	set := make(map[string]bool, len(list))
+// corsPolicy says which browser origins may read credentialed replies: a
+// page that may is a page that can log in with the user's refresh cookie
+// and read the access token, so the default is narrow.
+type corsPolicy struct {
+	any  bool            // "*" listed: every origin but "null"
+	list map[string]bool // the listed origins; nil: none listed
+}
+
+// newCORSPolicy builds the policy of Config.AllowedOrigins.
+func newCORSPolicy(list []string) corsPolicy {
+	p := corsPolicy{}
 	for _, o := range list {
 		if o == "*" {
-			return nil
+			p.any = true
+			continue
 		}
-		set[o] = true
+		if p.list == nil {
+			p.list = map[string]bool{}
+		}
+		p.list[strings.TrimSuffix(o, "/")] = true
 	}
-	return set
+	return p
+}
+
+// configured reports whether origins were listed at all.
+func (p corsPolicy) configured() bool { return p.any || p.list != nil }
+
+// allows reports whether origin may make credentialed requests to the
+// server r reached. "null" (sandboxed frames, file: pages) never may; the
+// server's own origin always may. With no list, loopback origins on any
+// port may too (local development works with zero config); with a list,
+// only the listed ones ("*": any).
+func (p corsPolicy) allows(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	if origin == "null" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return false
+	}
+	switch {
+	case strings.EqualFold(u.Host, r.Host):
+		return true
+	case p.any:
+		return true
+	case p.list != nil:
+		return p.list[origin]
+	}
+	return isLoopbackHost(u.Hostname())
+}
+
+// isLoopbackHost is localhost (and its subdomains) or a loopback address.
+func isLoopbackHost(host string) bool {
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // cors adds the CORS headers when the request carries an allowed Origin and
@@ -43,7 +88,7 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request) (allowed bool) {
 	if origin == "" {
 		return true
 	}
-	if h.origins != nil && !h.origins[origin] {
+	if !h.origins.allows(origin, r) {
 		return false
 	}
 	hdr.Set("Access-Control-Allow-Origin", origin)

@@ -2,6 +2,7 @@ package httpauth_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -32,8 +33,8 @@ func expectNoCORS(t *testing.T, r reply) {
 	}
 }
 
-func TestCORSAnyOrigin(t *testing.T) {
-	s := newServer(t, nil) // zero Config: any origin, echoed
+func TestCORSLoopbackByDefault(t *testing.T) {
+	s := newServer(t, nil) // zero Config: same origin and loopback origins, echoed
 	s.createUser(t, "alice", "secret1")
 	const origin = "http://localhost:5173"
 
@@ -65,6 +66,51 @@ func TestCORSAnyOrigin(t *testing.T) {
 	expectNoCORS(t, plain)
 }
 
+// TestCORSDefaultRefuses: with no list, an attacker's page (any other
+// site, or a sandboxed frame's "null") gets no CORS headers on a
+// credentialed login, so the browser hides the access token from it; the
+// server's own origin and loopback origins on any port do.
+func TestCORSDefaultRefuses(t *testing.T) {
+	s := newServer(t, nil)
+	s.createUser(t, "alice", "secret1")
+	tests := []struct {
+		origin  string
+		allowed bool
+	}{
+		{"https://evil.example", false},
+		{"null", false},
+		{"http://localhost.evil.example", false},
+		{"http://127.0.0.1.evil.example", false},
+		{"file://", false},
+		{"http://localhost", true},
+		{"https://app.localhost:8443", true},
+		{"http://127.0.0.2:3000", true},
+		{"http://[::1]:5173", true},
+		{s.url, true}, // the demo page's own origin
+	}
+	refused := 0
+	for _, tt := range tests {
+		pre := s.do(t, req{method: http.MethodOptions, path: "/login", origin: tt.origin,
+			header: map[string]string{"Access-Control-Request-Method": "POST"}})
+		post := s.do(t, req{path: "/login", origin: tt.origin, body: passwordBody("alice", "secret1", "d1")})
+		if !tt.allowed {
+			expectError(t, pre, 403, "Forbidden.")
+			expectNoCORS(t, pre)
+			expectNoCORS(t, post)
+			refused++
+			continue
+		}
+		if pre.status != http.StatusNoContent {
+			t.Fatalf("%s: preflight got %d %q, want 204", tt.origin, pre.status, pre.body)
+		}
+		expectCORS(t, post, tt.origin)
+	}
+	t.Logf("default CORS: %d hostile origins (null included) got no credentialed CORS, %d local ones did", refused, len(tests)-refused)
+	if !strings.Contains(s.log.String(), "no CORS origins set") {
+		t.Fatalf("start-up log: got %q, want the warning about unset CORS origins", s.log.String())
+	}
+}
+
 func TestCORSAllowList(t *testing.T) {
 	s := newServer(t, func(o *options) { o.http.AllowedOrigins = []string{"https://chat.example.com"} })
 	s.createUser(t, "alice", "secret1")
@@ -77,6 +123,8 @@ func TestCORSAllowList(t *testing.T) {
 		{"listed", "https://chat.example.com", true},
 		{"other host", "https://evil.example.com", false},
 		{"other scheme", "http://chat.example.com", false},
+		{"loopback, not listed", "http://localhost:5173", false},
+		{"null", "null", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,4 +154,7 @@ func TestCORSWildcardInList(t *testing.T) {
 		t.Fatalf("preflight: got %d %q, want 204", r.status, r.body)
 	}
 	expectCORS(t, r, "https://b.example")
+	if r := s.do(t, req{method: http.MethodOptions, path: "/logout", origin: "null"}); r.status != http.StatusForbidden {
+		t.Fatalf("null with *: got %d, want 403", r.status)
+	}
 }

@@ -53,7 +53,7 @@ func ErrorStatus(err error) (status int, message string) {
 // instead, {"status", "message", "errors": {field: [...]}}, so field-level
 // validation errors reach it too. Only internal errors are logged, with
 // their real text, which never reaches the client; a throttled request gets
-// Retry-After in whole seconds.
+// Retry-After in whole seconds, a busy server (503) "Retry-After: 1".
 func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
 	status, message := ErrorStatus(err)
 	if status == http.StatusInternalServerError {
@@ -63,6 +63,9 @@ func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
 	hdr := w.Header()
 	if d, ok := retryAfter(err); ok && status == http.StatusTooManyRequests {
 		hdr.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
+	}
+	if status == http.StatusServiceUnavailable {
+		hdr.Set("Retry-After", "1") // a full hashing queue drains within seconds
 	}
 	body, contentType := []byte(message), "text/plain; charset=utf-8"
 	if wantsJSON(r) {

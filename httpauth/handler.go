@@ -49,9 +49,9 @@ type Authenticator interface {
 	// LogoutEverywhere ends all the user's sessions, or all but the current.
 	LogoutEverywhere(ctx context.Context, p auth.Principal, keepCurrent bool) (int, error)
 	// EnrollTOTP, ConfirmTOTP and DisableTOTP manage the second factor.
-	EnrollTOTP(ctx context.Context, p auth.Principal) (*auth.TOTPEnrollment, error)
+	EnrollTOTP(ctx context.Context, p auth.Principal, password, addr string) (*auth.TOTPEnrollment, error)
 	ConfirmTOTP(ctx context.Context, p auth.Principal, code string) ([]string, error)
-	DisableTOTP(ctx context.Context, p auth.Principal, code string) error
+	DisableTOTP(ctx context.Context, p auth.Principal, code, addr string) error
 	// CreateOrganization is the admin API's POST /admin/organization.
 	CreateOrganization(ctx context.Context, name string) (*auth.Organization, error)
 	JWKS(ctx context.Context) auth.JWKSet
@@ -63,16 +63,18 @@ var _ Authenticator = (*auth.Service)(nil)
 // login body is a few hundred bytes.
 const DefaultMaxBodyBytes = 64 << 10
 
-// Config configures a Handler. The zero value works: any browser origin is
-// allowed, cookies are Secure, bodies are capped at 64 KiB, the client address
+// Config configures a Handler. The zero value works: same-origin and
+// loopback browser origins are allowed, cookies are Secure, bodies are capped at 64 KiB, the client address
 // is the TCP peer and the hostname is os.Hostname().
 type Config struct {
 	// AllowedOrigins is the CORS allow-list of exact browser origins
-	// ("https://chat.example.com"). Default (empty): any origin is allowed and
-	// echoed back. SAMA's default is "*", but the web client sends
-	// credentials, and browsers reject "*" with credentials, so samagate
-	// echoes the request's Origin instead. Production should set a list; "*"
-	// in the list also means any origin.
+	// ("https://chat.example.com") that may make credentialed requests,
+	// echoed back (browsers reject "*" with credentials). Default (empty):
+	// the server's own origin and loopback origins on any port
+	// (http://localhost:5173, http://127.0.0.1:8080), enough for local
+	// development, and a warning at start-up; a page of any other site
+	// needs to be listed. "*" in the list means any origin. "null" is
+	// always refused.
 	AllowedOrigins []string
 	// InsecureCookie drops the Secure attribute from the refresh_token cookie,
 	// for development over plain http (browsers other than on localhost do not
@@ -85,8 +87,10 @@ type Config struct {
 	// answered 413. Default DefaultMaxBodyBytes (64 KiB).
 	MaxBodyBytes int64
 	// TrustProxyHeaders takes the client address (used for throttling and
-	// session records) from the first X-Forwarded-For entry. Enable it only
-	// behind a proxy that sets that header. Default false: the TCP peer.
+	// session records) from the last X-Forwarded-For entry, the one the
+	// trusted proxy appended (the entries before it are the client's to
+	// choose). Enable it only behind one proxy that appends that header.
+	// Default false: the TCP peer.
 	TrustProxyHeaders bool
 	// Hostname is reported by GET /health. Default os.Hostname().
 	Hostname string
@@ -115,13 +119,17 @@ type Handler struct {
 	auth    Authenticator
 	cfg     Config
 	log     zerolog.Logger
-	origins map[string]bool // nil: any origin
+	origins corsPolicy
 }
 
 // New returns a Handler serving a's logins over HTTP.
 func New(a Authenticator, cfg Config, log zerolog.Logger) *Handler {
 	h := &Handler{auth: a, cfg: cfg.withDefaults(), log: log}
-	h.origins = originSet(h.cfg.AllowedOrigins)
+	h.origins = newCORSPolicy(h.cfg.AllowedOrigins)
+	if !h.origins.configured() {
+		log.Warn().Msg("no CORS origins set (--cors-origins): only this server's own origin and loopback origins " +
+			"may log in from a browser page; list the origins of your web clients")
+	}
 	return h
 }
 
@@ -164,13 +172,15 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	}{"ok", h.cfg.Hostname})
 }
 
-// clientAddr is the address auth records and throttles by: the first
-// X-Forwarded-For entry when the proxy is trusted, else the TCP peer's host.
+// clientAddr is the address auth records and throttles by: the last
+// X-Forwarded-For entry when the proxy is trusted (it appended that one; a
+// client can put anything before it, and would pick its own throttle
+// bucket per request), else the TCP peer's host.
 func (h *Handler) clientAddr(r *http.Request) string {
 	if h.cfg.TrustProxyHeaders {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if a := strings.TrimSpace(first); a != "" {
+		if xff := strings.Join(r.Header.Values("X-Forwarded-For"), ","); xff != "" {
+			last := xff[strings.LastIndex(xff, ",")+1:]
+			if a := strings.TrimSpace(last); a != "" {
 				return a
 			}
 		}

@@ -30,9 +30,9 @@ func TestRouteNotFound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			r := s.do(t, req{method: tt.method, path: tt.path, origin: "https://x.example"})
+			r := s.do(t, req{method: tt.method, path: tt.path, origin: "http://localhost:5173"})
 			expectError(t, r, 404, "Route not found")
-			expectCORS(t, r, "https://x.example")
+			expectCORS(t, r, "http://localhost:5173")
 		})
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 // twoFactor serves TOTP management for the Bearer token's user:
 //
-//	POST /2fa/totp/enroll           -> {"secret", "otpauth_url", "qr_png": base64 PNG}
+//	POST /2fa/totp/enroll {password} -> {"secret", "otpauth_url", "qr_png": base64 PNG}
 //	POST /2fa/totp/confirm {code}   -> {"recovery_codes": [10 one-time codes]}; logins now need a code
 //	POST /2fa/totp/disable {code}   -> {"success": true}; a TOTP or recovery code
 func (h *Handler) twoFactor(w http.ResponseWriter, r *http.Request) {
@@ -22,7 +22,8 @@ func (h *Handler) twoFactor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Code string `json:"code"`
+		Code     string `json:"code"`
+		Password string `json:"password"`
 	}
 	if err := h.decodeJSON(w, r, &body); err != nil {
 		h.Error(w, r, err)
@@ -31,7 +32,7 @@ func (h *Handler) twoFactor(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch r.URL.Path {
 	case "/2fa/totp/enroll":
-		e, err := h.auth.EnrollTOTP(ctx, *p)
+		e, err := h.auth.EnrollTOTP(ctx, *p, body.Password, h.clientAddr(r))
 		if err != nil {
 			h.Error(w, r, err)
 			return
@@ -46,7 +47,7 @@ func (h *Handler) twoFactor(w http.ResponseWriter, r *http.Request) {
 		}
 		h.writeJSON(w, r, http.StatusOK, map[string][]string{"recovery_codes": codes})
 	case "/2fa/totp/disable":
-		if err := h.auth.DisableTOTP(ctx, *p, body.Code); err != nil {
+		if err := h.auth.DisableTOTP(ctx, *p, body.Code, h.clientAddr(r)); err != nil {
 			h.Error(w, r, err)
 			return
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,7 +24,13 @@ func TestTOTP(t *testing.T) {
 	ok := s.expectLogin(t, s.do(t, req{path: "/login", body: passwordBody("alice", "secret1", "web")}))
 	bearer := ok.AccessToken
 
-	r := s.do(t, req{path: "/2fa/totp/enroll", bearer: bearer})
+	// An access token alone cannot turn a second factor on (a thief would
+	// lock the owner out): enrollment needs the password, counted like a
+	// login.
+	expectError(t, s.do(t, req{path: "/2fa/totp/enroll", bearer: bearer, body: `{}`}), 422, "'password' is required")
+	expectError(t, s.do(t, req{path: "/2fa/totp/enroll", bearer: bearer, body: `{"password":"guess1"}`}), 401,
+		"The current password you entered is incorrect.")
+	r := s.do(t, req{path: "/2fa/totp/enroll", bearer: bearer, body: `{"password":"secret1"}`})
 	var e struct {
 		Secret string `json:"secret"`
 		URL    string `json:"otpauth_url"`
@@ -56,7 +64,7 @@ func TestTOTP(t *testing.T) {
 	if r.status != 200 || json.Unmarshal([]byte(r.body), &rc) != nil || len(rc.Codes) != 10 {
 		t.Fatalf("confirm: %d %q", r.status, r.body)
 	}
-	expectError(t, s.do(t, req{path: "/2fa/totp/enroll", bearer: bearer}), 409, "Two-factor authentication is already enabled.")
+	expectError(t, s.do(t, req{path: "/2fa/totp/enroll", bearer: bearer, body: `{"password":"secret1"}`}), 409, "Two-factor authentication is already enabled.")
 
 	withCode := func(c string) string {
 		return `{"login":"alice","password":"secret1","device_id":"web","code":"` + c + `"}`
@@ -84,4 +92,27 @@ func TestTOTP(t *testing.T) {
 	s.expectLogin(t, s.do(t, req{path: "/login", body: passwordBody("alice", "secret1", "web")}))
 	expectError(t, s.do(t, req{path: "/2fa/totp/disable", bearer: bearer, body: `{"code":"1"}`}), 422, "Two-factor authentication is not enabled.")
 	expectError(t, s.do(t, req{path: "/2fa/totp/enroll"}), 401, "Missing authentication credentials.")
+}
+
+// TestTOTPEnrollGuessesThrottled: enrollment's password check is no oracle
+// for a stolen access token: wrong passwords count as the account's failed
+// logins, so after the limit even the right one waits, and nothing was
+// enrolled.
+func TestTOTPEnrollGuessesThrottled(t *testing.T) {
+	s := newServer(t, func(o *options) { throttleAfter(o, 3) })
+	s.createUser(t, "alice", "secret1")
+	bearer := s.expectLogin(t, s.do(t, req{path: "/login", body: passwordBody("alice", "secret1", "web")})).AccessToken
+	statuses := []int{}
+	for i := range 5 {
+		r := s.do(t, req{path: "/2fa/totp/enroll", bearer: bearer, body: fmt.Sprintf(`{"password":"guess%d"}`, i)})
+		statuses = append(statuses, r.status)
+	}
+	r := s.do(t, req{path: "/2fa/totp/enroll", bearer: bearer, body: `{"password":"secret1"}`})
+	t.Logf("5 wrong passwords at enroll with an account limit of 3: %v; the right one then: %d", statuses, r.status)
+	if want := []int{401, 401, 401, 429, 429}; !slices.Equal(statuses, want) {
+		t.Fatalf("wrong passwords at enroll: got %v, want %v", statuses, want)
+	}
+	expectError(t, r, 429, "Too many attempts. Try again later.")
+	// The same account's logins wait too: one count, whatever the path.
+	expectError(t, s.do(t, req{path: "/login", body: passwordBody("alice", "secret1", "web")}), 429, "Too many attempts. Try again later.")
 }

@@ -1,6 +1,6 @@
 // Package presence knows which devices of which users are online. Memory
-// serves one node; a Redis sibling with the same methods serves many (a later
-// issue). Both pass the one contract in presencetest.
+// serves one node; Redis, with the same methods, serves a cluster (and
+// carries the node bus). Both pass the one contract in presencetest.
 package presence
 
 import (
@@ -10,7 +10,7 @@ import (
 )
 
 // conn is one live socket of a user.
-type conn struct{ org, device, id string }
+type conn struct{ org, id string }
 
 // Memory is the single-node presence registry. A user is online while any of
 // their sockets is registered, so "offline" fires only when the last one
@@ -23,10 +23,10 @@ type Memory struct {
 // NewMemory returns an empty registry.
 func NewMemory() *Memory { return &Memory{users: map[string][]conn{}} }
 
-// Add registers socket connID of (userID, deviceID) in orgID; first reports
-// whether the user had no socket before. Adding the same socket twice is a
-// no-op.
-func (m *Memory) Add(_ context.Context, orgID, userID, deviceID, connID string) (bool, error) {
+// Add registers socket connID of userID in orgID (one node needs no device
+// ids: nothing asks for them); first reports whether the user had no socket
+// before. Adding the same socket twice is a no-op.
+func (m *Memory) Add(_ context.Context, orgID, userID, _, connID string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	list := m.users[userID]
@@ -35,7 +35,7 @@ func (m *Memory) Add(_ context.Context, orgID, userID, deviceID, connID string) 
 			return false, nil
 		}
 	}
-	m.users[userID] = append(list, conn{org: orgID, device: deviceID, id: connID})
+	m.users[userID] = append(list, conn{org: orgID, id: connID})
 	return len(list) == 0, nil
 }
 
@@ -61,21 +61,6 @@ func (m *Memory) Remove(_ context.Context, userID, _, connID string) (bool, erro
 	return false, nil
 }
 
-// Devices lists the distinct online devices of userID (empty, never nil).
-func (m *Memory) Devices(_ context.Context, userID string) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := []string{}
-	seen := map[string]bool{}
-	for _, c := range m.users[userID] {
-		if !seen[c.device] {
-			seen[c.device] = true
-			out = append(out, c.device)
-		}
-	}
-	return out, nil
-}
-
 // Online reports whether userID has any live socket.
 func (m *Memory) Online(_ context.Context, userID string) (bool, error) {
 	m.mu.Lock()
@@ -96,11 +81,4 @@ func (m *Memory) OnlineUsers(_ context.Context, orgID string) ([]string, error) 
 	m.mu.Unlock()
 	sort.Strings(out)
 	return out, nil
-}
-
-// OnlineCount is the number of users with a live socket.
-func (m *Memory) OnlineCount(_ context.Context) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.users), nil
 }

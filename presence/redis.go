@@ -330,21 +330,6 @@ func (r *Redis) setOrg(ctx context.Context, org, userID string, gen int64) {
 	}
 }
 
-// Devices lists the distinct online devices of userID on every node.
-func (r *Redis) Devices(ctx context.Context, userID string) ([]string, error) {
-	vals, err := r.rdb.HVals(ctx, r.userKey(userID)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("presence devices: %w", err)
-	}
-	out := []string{}
-	for _, v := range vals {
-		if _, d, ok := parseConnValue(v); ok && !slices.Contains(out, d) {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
 // Online reports whether userID has a live socket on any node.
 func (r *Redis) Online(ctx context.Context, userID string) (bool, error) {
 	n, err := r.rdb.HLen(ctx, r.userKey(userID)).Result()

@@ -1,9 +1,17 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"time"
 )
+
+// ErrFull: a conversation change would leave more members than its
+// MaxMembers.
+var ErrFull = errors.New("conversation full")
 
 // Conversation types (SAMA): private 1-1, group. Channels come later.
 const (
@@ -43,9 +51,79 @@ type Participant struct {
 	Role           string
 	JoinedAt       time.Time
 	// JoinedPos is set by the store when the member is added: the first
-	// position of the next commit. The member's catch-up and live delivery
-	// start there (events before the join are not theirs).
+	// position of the commit that adds them (ConversationChange), or of the
+	// next commit (CreateConversation, AddParticipants). The member's
+	// catch-up and live delivery start there (events before the join are
+	// not theirs).
 	JoinedPos int64
+}
+
+// Heir is who owns a group after its owner has gone: among ps (the members
+// who remain), the admin who has been a member longest, else the member
+// who has; ties of JoinedPos (members added together) go to the smaller
+// user id. "" when ps is empty. Both backends pick the same one in SQL
+// (ConversationChange); chat calls this to tell the members beforehand.
+func Heir(ps []Participant) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	best := slices.MinFunc(ps, func(a, b Participant) int {
+		return cmp.Or(cmp.Compare(heirRank(a.Role), heirRank(b.Role)), cmp.Compare(a.JoinedPos, b.JoinedPos),
+			strings.Compare(a.UserID, b.UserID))
+	})
+	return best.UserID
+}
+
+// heirRank puts admins before everyone else.
+func heirRank(role string) int {
+	if role == RoleAdmin {
+		return 0
+	}
+	return 1
+}
+
+// ConversationChange changes one conversation inside a commit (Batch.Changes):
+// its fields, members and roles, with its rules checked in the same
+// transaction. So a membership change and the events that tell of it are
+// one commit that a crash cannot cut in half, and two changes racing (on
+// one node or on several) cannot together break a rule that each checked
+// alone. Commit applies the changes of every batch in batch order, after
+// the commit's messages, events and touches and before it reads the
+// members of its conversations: the commit's events go to the members as
+// changed. The steps, in order:
+//
+//   - the conversation must exist (else ErrNotFound);
+//   - Name and Description are set when not nil;
+//   - Add: new members, who join at the commit's first position
+//     (JoinedPos = Pos(seq, 0)), so every event of the commit is theirs;
+//     one who is a member already fails the commit with ErrConflict;
+//   - Remove: members leave; one who is not a member fails the commit with
+//     ErrNotFound;
+//   - Roles (user id -> RoleAdmin or RoleMember) are set for members
+//     other than the owner; others are ignored;
+//   - when a group's owner is no longer a member, Heir of the remaining
+//     members becomes its owner (owner_id, and the role RoleOwner);
+//   - MaxMembers > 0: more members than that fails the commit with ErrFull;
+//   - a Remove that leaves nobody deletes the conversation.
+//
+// A failed step rolls the whole commit back (ErrRolledBack). Concurrent
+// changes of one conversation take turns: a commit locks the conversation
+// (PostgreSQL: its row, in the commit's lock order; SQLite has one writer)
+// before it counts the members.
+type ConversationChange struct {
+	ConversationID    string
+	Name, Description *string
+	Add               []Participant
+	Remove            []string
+	Roles             map[string]string
+	MaxMembers        int
+
+	// Set by Commit once committed:
+
+	// Deleted: the conversation was deleted (nobody remained).
+	Deleted bool
+	// OwnerID is the owner after the change ("" when Deleted).
+	OwnerID string
 }
 
 // ConversationQuery pages a user's conversations, newest activity first
@@ -85,8 +163,16 @@ type Conversations interface {
 	AddParticipants(ctx context.Context, conversationID string, ps []Participant) error
 	// SetRole changes a member's role (ErrNotFound for a non-member).
 	SetRole(ctx context.Context, conversationID, userID, role string) error
-	// RemoveParticipant removes a member and reports how many remain.
+	// RemoveParticipant removes a member, hands a group's ownership on
+	// (Heir) when it was the owner, and reports how many remain, in one
+	// transaction; ErrNotFound for a non-member. It does not delete an
+	// emptied conversation (a ConversationChange does).
 	RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error)
+	// ConversationMembers maps each of ids that is a conversation of orgID
+	// with userID among its members onto its member ids (user id
+	// descending); others are left out. One query, whatever len(ids)
+	// (get_participants_by_cids).
+	ConversationMembers(ctx context.Context, orgID, userID string, ids []string) (map[string][]string, error)
 	// SearchConversations lists ids of userID's conversations whose name
 	// starts with prefix (case-insensitive, literal), newest activity
 	// (LastPos) first.

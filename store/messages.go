@@ -104,7 +104,9 @@ type ReadMark struct {
 }
 
 // Batch is one request's writes: atomic, and applied in this order within
-// its commit: messages, edits, deletes, read marks, events, touches.
+// its commit: messages, edits, deletes, read marks, events; then the
+// touches of every batch, then the changes of every batch in batch order;
+// then the commit reads the members of its conversations.
 type Batch struct {
 	Messages  []Message
 	Edits     []MessageEdit
@@ -114,6 +116,8 @@ type Batch struct {
 	// Touch marks conversations active (conversation id -> time): updated_at
 	// moves forward to the time, last_pos to the commit's position.
 	Touch map[string]time.Time
+	// Changes change conversations' fields and members (ConversationChange).
+	Changes []ConversationChange
 }
 
 // Member is a participant as the log sees them: events of the conversation
@@ -193,6 +197,18 @@ type MessageQuery struct {
 	Limit         int
 }
 
+// ConversationState is a conversation as one member's list shows it,
+// besides its fields (Messages.ConversationStates).
+type ConversationState struct {
+	// LastMessage is the message with the highest position (nil: none).
+	LastMessage *Message
+	// ReadMark is the member's read position; OthersReadMark the furthest
+	// of the other members' (the "read" status of the member's messages).
+	ReadMark, OthersReadMark int64
+	// Unread counts the messages after ReadMark that others wrote.
+	Unread int
+}
+
 // Messages stores messages and the event log.
 type Messages interface {
 	// Commit writes batches, in order, in one transaction that takes the
@@ -202,8 +218,9 @@ type Messages interface {
 	// event), or the next free index when it has none. Commit sets Pos on
 	// the batches' events and messages. A client id already used by the
 	// sender in the conversation is ErrConflict; a missing conversation (a
-	// foreign key) fails the commit. More than MaxCommitRows rows is
-	// ErrTooLarge.
+	// foreign key) fails the commit. Changes are applied as
+	// ConversationChange says, and their outputs set. More than
+	// MaxCommitRows rows is ErrTooLarge.
 	Commit(ctx context.Context, batches []*Batch) (*Committed, error)
 	// ResolveCommit decides commit seq for a reader that waited for it: if
 	// no transaction has used the number, it is marked void for good (a
@@ -244,6 +261,11 @@ type Messages interface {
 	UnreadFrom(ctx context.Context, conversationID, userID string, after int64, limit int) ([]Message, error)
 	// CountUnread counts messages after position `after` not written by userID.
 	CountUnread(ctx context.Context, conversationID, userID string, after int64) (int, error)
+	// ConversationStates returns what userID's conversation list shows of
+	// each of conversationIDs besides its fields, in a fixed number of
+	// queries whatever their number (conversation_list): a conversation
+	// without messages and read marks has the zero state.
+	ConversationStates(ctx context.Context, userID string, conversationIDs []string) (map[string]ConversationState, error)
 	// PruneEvents deletes events (and commit records) created before t and
 	// reports how many events.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)

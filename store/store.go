@@ -82,12 +82,19 @@ type UserQuery struct {
 	Limit        int
 }
 
-// Users stores accounts.
+// Users stores accounts. Logins, e-mails and phones compare by their
+// case-insensitive key (sqlrow.Fold), the same on every backend.
 type Users interface {
 	CreateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, orgID, id string) (*User, error)
-	// UserByLogin finds a user by login or e-mail, case-insensitively.
+	// UserByLogin finds a user by login or e-mail, case-insensitively; a
+	// login match wins over an e-mail one.
 	UserByLogin(ctx context.Context, orgID, login string) (*User, error)
+	// UserTaken reports whether a user of orgID other than exceptID holds
+	// login as a login, email as an e-mail or phone as a phone
+	// (case-insensitively; empty values are not checked), so a sign-up can
+	// be refused before its password is hashed.
+	UserTaken(ctx context.Context, orgID, exceptID, login, email, phone string) (bool, error)
 	UpdateUser(ctx context.Context, u *User) error
 	// DeleteUser removes the user with their sessions and refresh tokens.
 	DeleteUser(ctx context.Context, orgID, id string) error
@@ -119,6 +126,10 @@ type Sessions interface {
 	// RevokeSessions revokes the user's live sessions on deviceID ("" = all
 	// devices) and returns how many it revoked.
 	RevokeSessions(ctx context.Context, userID, deviceID string, at time.Time) (int, error)
+	// RevokeOtherSessions revokes every live session of the user (not
+	// revoked, not expired at at) except exceptID ("" = all of them),
+	// whatever its device, and returns how many it revoked.
+	RevokeOtherSessions(ctx context.Context, userID, exceptID string, at time.Time) (int, error)
 	// LiveDevices lists the distinct devices with a live session of the user.
 	LiveDevices(ctx context.Context, userID string, now time.Time) ([]string, error)
 	// UserSessions lists the user's live sessions (not revoked, not expired
@@ -130,6 +141,16 @@ type Sessions interface {
 	// stores), atomically: it reports false, storing nothing, when hash was
 	// already used — the caller then decides about reuse.
 	RotateRefreshToken(ctx context.Context, hash string, next *RefreshToken, at time.Time) (bool, error)
+	// UseOnce records the id of a single-use token (a selection token) that
+	// is valid until expires, atomically on every node: false when the id
+	// was recorded already.
+	UseOnce(ctx context.Context, id string, expires time.Time) (bool, error)
+	// PruneSessions deletes what can no longer be used at now: revoked and
+	// expired sessions with their refresh tokens, expired refresh tokens,
+	// used refresh tokens beyond the newest keepUsed of each session (a
+	// refresh loop cannot grow them without bound), and expired single-use
+	// token ids. It returns how many rows it deleted.
+	PruneSessions(ctx context.Context, now time.Time, keepUsed int) (int, error)
 }
 
 // SigningKey is one access-token signing key. Keys live in the store so that
@@ -151,20 +172,32 @@ type TOTP struct {
 	LastStep int64
 }
 
+// RecoveryCode is one stored recovery code: Selector (the code's first
+// group, not secret) finds it, Hash (a password hash of the whole code)
+// checks it. Codes issued before selectors have Selector "" and a SHA-256
+// Hash.
+type RecoveryCode struct {
+	Selector, Hash string
+}
+
 // SecondFactors stores TOTP secrets and one-time recovery codes (hashed).
 type SecondFactors interface {
 	// TOTP returns the user's TOTP state (zero when none).
 	TOTP(ctx context.Context, userID string) (TOTP, error)
 	// SetTOTP replaces it; a zero TOTP removes it together with the
-	// recovery codes.
+	// recovery codes, in one transaction.
 	SetTOTP(ctx context.Context, userID string, t TOTP) error
+	// ConfirmTOTP enables the pending (not yet enabled) TOTP whose secret is
+	// secret, records step as used and replaces the recovery codes with
+	// codes, in one transaction; ErrNotFound when there is no such pending
+	// enrollment (already enabled, or enrolled again meanwhile).
+	ConfirmTOTP(ctx context.Context, userID, secret string, step int64, codes []RecoveryCode) error
 	// UseTOTPStep records step as used if it is newer than the last used
 	// one, atomically (the replay guard holds across nodes); false when not.
 	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
-	// SetRecoveryCodes replaces the user's recovery code hashes.
-	SetRecoveryCodes(ctx context.Context, userID string, hashes []string) error
-	// RecoveryCodes lists the unused hashes.
-	RecoveryCodes(ctx context.Context, userID string) ([]string, error)
+	// RecoveryCode returns the hash of the user's unused code with selector;
+	// ErrNotFound when there is none.
+	RecoveryCode(ctx context.Context, userID, selector string) (string, error)
 	// UseRecoveryCode deletes one hash, atomically; false when it was not
 	// there (already used).
 	UseRecoveryCode(ctx context.Context, userID, hash string) (bool, error)
@@ -177,6 +210,8 @@ type Keys interface {
 	// AddSigningKey stores k; it returns ErrConflict when k.Seq (or k.Kid)
 	// is taken, so two nodes starting at once agree on one first key.
 	AddSigningKey(ctx context.Context, k *SigningKey) error
+	// DeleteSigningKey removes a retired key; an unknown kid is not an error.
+	DeleteSigningKey(ctx context.Context, kid string) error
 }
 
 // Store is every repository of one backend.

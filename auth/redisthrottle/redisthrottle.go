@@ -1,13 +1,13 @@
-// Package redisthrottle is the login throttle of auth shared by every node
-// of a cluster through Redis, so spreading attempts over the nodes does not
+// Package redisthrottle is the throttle of auth shared by every node of a
+// cluster through Redis, so spreading attempts over the nodes does not
 // multiply the limits. It works on a standalone Redis and on Redis Cluster:
-// each command or script touches the keys of one hash slot only.
+// each script touches the keys of one hash slot only.
 package redisthrottle
 
 import (
 	"context"
 	"crypto/sha256"
-	_ "embed" // the Lua script
+	_ "embed" // the Lua scripts
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,18 +17,28 @@ import (
 	"github.com/samagate/samagate/auth"
 )
 
-//go:embed lua/fail.lua
-var failLua string
+var (
+	//go:embed lua/reserve.lua
+	reserveLua string
+	//go:embed lua/fail.lua
+	failLua string
+	//go:embed lua/refund.lua
+	refundLua string
+)
 
-// Throttle is auth.Throttle on Redis. Per account and per address it keeps
-// a failure counter that expires a Window after its first failure, and a
-// block key that expires Block after the limit was reached. The counting
-// happens on the Redis clock, so node clocks need not agree.
+// Throttle is auth.Throttle on Redis. Per key it keeps an attempt counter
+// that expires a window after its first attempt, and a block key that
+// expires Block after a failure used the last attempt. Counting happens on
+// the Redis clock, so node clocks need not agree. A reservation of several
+// keys (an account and an address live in different slots) takes them one
+// by one and gives back what it took when one refuses: never more than a
+// key's limit gets through, at worst a concurrent attempt is refused while
+// another's partial reservation is being undone.
 type Throttle struct {
-	rdb    redis.UniversalClient
-	cfg    auth.ThrottleConfig
-	prefix string
-	fail   *redis.Script
+	rdb                   redis.UniversalClient
+	cfg                   auth.ThrottleConfig
+	prefix                string
+	reserve, fail, refund *redis.Script
 }
 
 var _ auth.Throttle = (*Throttle)(nil)
@@ -41,74 +51,88 @@ func New(rdb redis.UniversalClient, cfg auth.ThrottleConfig, prefix string) *Thr
 	if prefix == "" {
 		prefix = "sg:"
 	}
-	return &Throttle{rdb: rdb, cfg: cfg.WithDefaults(), prefix: prefix, fail: redis.NewScript(failLua)}
+	return &Throttle{rdb: rdb, cfg: cfg.WithDefaults(), prefix: prefix,
+		reserve: redis.NewScript(reserveLua), fail: redis.NewScript(failLua), refund: redis.NewScript(refundLua)}
 }
 
-// keys returns the counter and block key of kind ("a" account, "i" address)
-// and id. The id is hashed: accounts hold any byte, and a '}' inside the
-// braces would end the hash tag early and split the pair across slots.
-func (t *Throttle) keys(kind, id string) (counter, block string) {
-	sum := sha256.Sum256([]byte(id))
-	base := t.prefix + "th:{" + kind + ":" + hex.EncodeToString(sum[:]) + "}"
+// keys returns the counter and block key of k. The id is hashed: ids hold
+// any byte, and a '}' inside the braces would end the hash tag early and
+// split the pair across slots.
+func (t *Throttle) keys(k auth.Key) (counter, block string) {
+	sum := sha256.Sum256([]byte(k.ID))
+	base := t.prefix + "th:{" + string(k.Kind) + ":" + hex.EncodeToString(sum[:]) + "}"
 	return base, base + ":b"
 }
 
-// Check implements auth.Throttle: it returns the longer remaining block of
-// the account and the address as a *auth.ThrottledError.
-func (t *Throttle) Check(ctx context.Context, account, addr string) error {
-	_, accBlock := t.keys("a", account)
-	ttls := []*redis.DurationCmd{}
-	// One round trip; on a cluster the pipeline splits by slot.
-	_, err := t.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		ttls = append(ttls, p.PTTL(ctx, accBlock))
-		if addr != "" {
-			_, addrBlock := t.keys("i", addr)
-			ttls = append(ttls, p.PTTL(ctx, addrBlock))
+// Reserve implements auth.Throttle.
+func (t *Throttle) Reserve(ctx context.Context, keys ...auth.Key) error {
+	for i, k := range keys {
+		l := t.cfg.Limit(k.Kind)
+		if l.Max <= 0 {
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("throttle check: %w", err)
-	}
-	var wait time.Duration
-	for _, c := range ttls {
-		// PTTL answers -2 (no key) or -1 (no expiry, which this package
-		// never writes) as negative durations; only a positive one blocks.
-		wait = max(wait, c.Val())
-	}
-	if wait > 0 {
-		return &auth.ThrottledError{RetryAfter: wait}
+		counter, block := t.keys(k)
+		wait, err := t.reserve.Run(ctx, t.rdb, []string{counter, block}, millis(l.Window), l.Max).Int64()
+		if err == nil && wait == 0 {
+			continue
+		}
+		if uerr := t.Refund(context.WithoutCancel(ctx), keys[:i]...); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
+		if err != nil {
+			return fmt.Errorf("throttle reserve: %w", err)
+		}
+		return &auth.ThrottledError{RetryAfter: time.Duration(wait) * time.Millisecond}
 	}
 	return nil
 }
 
-// Fail implements auth.Throttle: it counts a failure against the account
-// and, when addr is set, against the address.
-func (t *Throttle) Fail(ctx context.Context, account, addr string) error {
-	err := t.failKey(ctx, "a", account, t.cfg.PerAccount)
-	if addr != "" {
-		err = errors.Join(err, t.failKey(ctx, "i", addr, t.cfg.PerAddress))
+// Fail implements auth.Throttle.
+func (t *Throttle) Fail(ctx context.Context, keys ...auth.Key) error {
+	var errs []error
+	for _, k := range keys {
+		l := t.cfg.Limit(k.Kind)
+		if l.Max <= 0 || l.Block <= 0 {
+			continue
+		}
+		counter, block := t.keys(k)
+		if err := t.fail.Run(ctx, t.rdb, []string{counter, block}, l.Max, millis(l.Block)).Err(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return err
-}
-
-// failKey runs fail.lua on one key pair; the pair shares a hash slot.
-func (t *Throttle) failKey(ctx context.Context, kind, id string, limit int) error {
-	counter, block := t.keys(kind, id)
-	err := t.fail.Run(ctx, t.rdb, []string{counter, block},
-		millis(t.cfg.Window), limit, millis(t.cfg.Block)).Err()
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("throttle fail: %w", err)
 	}
 	return nil
 }
 
-// Succeed implements auth.Throttle: it forgets the account's failures; a
-// block already set runs its course.
-func (t *Throttle) Succeed(ctx context.Context, account string) error {
-	counter, _ := t.keys("a", account)
-	if err := t.rdb.Del(ctx, counter).Err(); err != nil {
-		return fmt.Errorf("throttle succeed: %w", err)
+// Refund implements auth.Throttle.
+func (t *Throttle) Refund(ctx context.Context, keys ...auth.Key) error {
+	var errs []error
+	for _, k := range keys {
+		counter, _ := t.keys(k)
+		if err := t.refund.Run(ctx, t.rdb, []string{counter}).Err(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("throttle refund: %w", err)
+	}
+	return nil
+}
+
+// Clear implements auth.Throttle: it forgets the keys' counts; a block
+// already set runs its course.
+func (t *Throttle) Clear(ctx context.Context, keys ...auth.Key) error {
+	var errs []error
+	for _, k := range keys {
+		counter, _ := t.keys(k)
+		if err := t.rdb.Del(ctx, counter).Err(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("throttle clear: %w", err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package totp
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -17,12 +16,24 @@ const DefaultRecoveryCodes = 10
 // be mistyped; 31 symbols give about 4.95 bits each.
 const recoveryAlphabet = "23456789abcdefghjkmnpqrstuvwxyz"
 
-// recoveryLen is the symbols per code, about 50 bits in all.
-const recoveryLen = 10
+// Recovery codes are recoveryGroups groups of groupLen symbols,
+// "xxxxx-xxxxx-xxxxx-xxxxx": 20 symbols, about 99 bits. The first group is
+// the selector, which finds the stored code without being secret (codes of
+// one user have distinct selectors); the other 15 symbols (about 74 bits)
+// stay secret behind a password hash of the whole code.
+const (
+	groupLen       = 5
+	recoveryGroups = 4
+	recoveryLen    = groupLen * recoveryGroups
+	// legacyLen is the length of codes issued before selectors, two groups,
+	// stored as an unsalted SHA-256; they keep working until used.
+	legacyLen = 2 * groupLen
+)
 
-// NewRecoveryCodes returns n distinct single-use codes, "xxxxx-xxxxx" in
-// lower case, for a user who has lost their authenticator. Show them once
-// and store only HashRecoveryCode of each.
+// NewRecoveryCodes returns n single-use codes with distinct selectors,
+// "xxxxx-xxxxx-xxxxx-xxxxx" in lower case, for a user who has lost their
+// authenticator. Show them once; store the selector and a password hash of
+// NormalizeRecoveryCode of each.
 func NewRecoveryCodes(n int) (codes []string, err error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("totp: recovery codes: count %d must be positive", n)
@@ -34,21 +45,21 @@ func NewRecoveryCodes(n int) (codes []string, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("totp: recovery codes: %w", err)
 		}
-		if seen[c] {
-			continue
+		if sel := c[:groupLen]; !seen[sel] {
+			seen[sel] = true
+			codes = append(codes, c)
 		}
-		seen[c] = true
-		codes = append(codes, c)
 	}
 	return codes, nil
 }
 
 // newRecoveryCode draws recoveryLen uniform symbols by rejection sampling,
-// so no symbol is likelier than another.
+// so no symbol is likelier than another, and groups them with dashes.
 func newRecoveryCode() (string, error) {
 	const limit = 256 - 256%len(recoveryAlphabet)
-	out := make([]byte, 0, recoveryLen+1)
-	var buf [32]byte
+	out := make([]byte, 0, recoveryLen+recoveryGroups-1)
+	var buf [64]byte
+	n := 0
 	for {
 		if _, err := rand.Read(buf[:]); err != nil {
 			return "", err
@@ -57,20 +68,20 @@ func newRecoveryCode() (string, error) {
 			if int(b) >= limit {
 				continue
 			}
-			if len(out) == recoveryLen/2 {
+			if n > 0 && n%groupLen == 0 {
 				out = append(out, '-')
 			}
 			out = append(out, recoveryAlphabet[int(b)%len(recoveryAlphabet)])
-			if len(out) == recoveryLen+1 {
+			if n++; n == recoveryLen {
 				return string(out), nil
 			}
 		}
 	}
 }
 
-// normalizeRecoveryCode makes the typed form match the issued one whatever
-// the case, spacing or dashes.
-func normalizeRecoveryCode(code string) string {
+// NormalizeRecoveryCode makes the typed form match the issued one whatever
+// the case, spacing or dashes: the form to hash and to check.
+func NormalizeRecoveryCode(code string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '-' || unicode.IsSpace(r) {
 			return -1
@@ -79,29 +90,25 @@ func normalizeRecoveryCode(code string) string {
 	}, code)
 }
 
-// HashRecoveryCode returns the hex SHA-256 of the normalized code, the form
-// to store. A fast unsalted hash is acceptable here, unlike for passwords:
-// codes are random with about 50 bits of entropy, not chosen by people, and
-// each is single-use, so guessing from a leaked hash is not practical.
-func HashRecoveryCode(code string) string {
-	sum := sha256.Sum256([]byte(normalizeRecoveryCode(code)))
-	return hex.EncodeToString(sum[:])
+// RecoverySelector returns the selector of a typed recovery code (its first
+// group), or false when code does not have the shape of a current code.
+func RecoverySelector(code string) (string, bool) {
+	n := NormalizeRecoveryCode(code)
+	if len(n) != recoveryLen || strings.Trim(n, recoveryAlphabet) != "" {
+		return "", false
+	}
+	return n[:groupLen], true
 }
 
-// MatchRecoveryCode reports which of hashes code matches, so the caller can
-// delete that hash and the code cannot be used again. Each comparison is
-// constant-time and every hash is compared, so timing reveals neither the
-// hash nor its position. An empty code never matches.
-func MatchRecoveryCode(code string, hashes []string) (index int, ok bool) {
-	index = -1
-	if normalizeRecoveryCode(code) == "" {
-		return index, false
+// LegacyRecoveryHash returns the stored form of a code issued before
+// selectors (two groups, unsalted SHA-256 of the normalized code), or false
+// when code does not have that shape. Such codes are only checked, never
+// issued any more.
+func LegacyRecoveryHash(code string) (string, bool) {
+	n := NormalizeRecoveryCode(code)
+	if len(n) != legacyLen || strings.Trim(n, recoveryAlphabet) != "" {
+		return "", false
 	}
-	h := []byte(HashRecoveryCode(code))
-	for i, want := range hashes {
-		if subtle.ConstantTimeCompare(h, []byte(want)) == 1 && !ok {
-			index, ok = i, true
-		}
-	}
-	return index, ok
+	sum := sha256.Sum256([]byte(n))
+	return hex.EncodeToString(sum[:]), true
 }

@@ -14,7 +14,8 @@ func TestNewRecoveryCodes(t *testing.T) {
 	if len(codes) != 10 {
 		t.Fatalf("got %d codes, want 10", len(codes))
 	}
-	format := regexp.MustCompile(`^[2-9a-hjkmnp-z]{5}-[2-9a-hjkmnp-z]{5}$`)
+	group := `[2-9a-hjkmnp-z]{5}`
+	format := regexp.MustCompile(`^` + group + `-` + group + `-` + group + `-` + group + `$`)
 	seen := map[string]bool{}
 	for _, c := range codes {
 		if !format.MatchString(c) {
@@ -23,58 +24,45 @@ func TestNewRecoveryCodes(t *testing.T) {
 		if strings.ContainsAny(c, "01oil") {
 			t.Errorf("code %q has an ambiguous character", c)
 		}
-		if seen[c] {
-			t.Errorf("duplicate code %q", c)
+		sel, ok := RecoverySelector(c)
+		if !ok || sel != c[:5] {
+			t.Errorf("selector of %q: got %q, %v", c, sel, ok)
 		}
-		seen[c] = true
+		if seen[sel] {
+			t.Errorf("duplicate selector %q", sel)
+		}
+		seen[sel] = true
 	}
 	if _, err := NewRecoveryCodes(0); err == nil {
 		t.Error("n=0: no error")
 	}
 }
 
-func TestHashRecoveryCode(t *testing.T) {
-	want := HashRecoveryCode("abcde-fghjk")
-	if len(want) != 64 || strings.ToLower(want) != want {
-		t.Errorf("hash %q: want 64 lower-case hex characters", want)
-	}
-	for _, in := range []string{"abcdefghjk", "ABCDE-FGHJK", " abcde fghjk ", "ab-cde-fg hjk", "AbCdE\tFgHjK"} {
-		if got := HashRecoveryCode(in); got != want {
-			t.Errorf("HashRecoveryCode(%q) = %s, want %s", in, got, want)
+func TestRecoveryCodeForms(t *testing.T) {
+	const issued = "abcde-fghjk-mnpqr-stuvw"
+	for _, in := range []string{issued, "abcdefghjkmnpqrstuvw", " ABCDE FGHJK MNPQR STUVW ", "ab-cde-fg hjk-mnpqrstu\tvw"} {
+		if got := NormalizeRecoveryCode(in); got != "abcdefghjkmnpqrstuvw" {
+			t.Errorf("NormalizeRecoveryCode(%q) = %q", in, got)
+		}
+		if sel, ok := RecoverySelector(in); !ok || sel != "abcde" {
+			t.Errorf("RecoverySelector(%q) = %q, %v", in, sel, ok)
 		}
 	}
-	if HashRecoveryCode("abcde-fghjm") == want {
-		t.Error("different codes hash the same")
+	for _, bad := range []string{"", "123456", "abcde-fghjk", "abcde-fghjk-mnpqr-stuv", "abcde-fghjk-mnpqr-stuvwx", "abcde-fghjk-mnpqr-stuv1"} {
+		if _, ok := RecoverySelector(bad); ok {
+			t.Errorf("RecoverySelector(%q): want no selector", bad)
+		}
 	}
-}
-
-func TestMatchRecoveryCode(t *testing.T) {
-	codes, err := NewRecoveryCodes(10)
-	if err != nil {
-		t.Fatal(err)
+	want, ok := LegacyRecoveryHash("abcde-fghjk")
+	if !ok || len(want) != 64 || strings.ToLower(want) != want {
+		t.Fatalf("legacy hash %q, %v: want 64 lower-case hex characters", want, ok)
 	}
-	hashes := make([]string, len(codes))
-	for i, c := range codes {
-		hashes[i] = HashRecoveryCode(c)
+	for _, in := range []string{"abcdefghjk", "ABCDE-FGHJK", " abcde fghjk "} {
+		if got, ok := LegacyRecoveryHash(in); !ok || got != want {
+			t.Errorf("LegacyRecoveryHash(%q) = %s, want %s", in, got, want)
+		}
 	}
-	typed := " " + strings.ToUpper(strings.ReplaceAll(codes[3], "-", " ")) + " "
-	if i, ok := MatchRecoveryCode(typed, hashes); !ok || i != 3 {
-		t.Errorf("match %q: got (%d, %v), want (3, true)", typed, i, ok)
-	}
-	if i, ok := MatchRecoveryCode(codes[7], hashes); !ok || i != 7 {
-		t.Errorf("match %q: got (%d, %v), want (7, true)", codes[7], i, ok)
-	}
-	others, err := NewRecoveryCodes(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if i, ok := MatchRecoveryCode(others[0], hashes); ok || i != -1 {
-		t.Errorf("unrelated code matched at %d", i)
-	}
-	if i, ok := MatchRecoveryCode(" - ", append(hashes, HashRecoveryCode(""))); ok {
-		t.Errorf("empty code matched at %d", i)
-	}
-	if _, ok := MatchRecoveryCode(codes[0], nil); ok {
-		t.Error("matched against no hashes")
+	if _, ok := LegacyRecoveryHash(issued); ok {
+		t.Error("a current code read as a legacy one")
 	}
 }

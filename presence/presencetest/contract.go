@@ -13,7 +13,6 @@ import (
 type Backend interface {
 	Add(ctx context.Context, orgID, userID, deviceID, connID string) (bool, error)
 	Remove(ctx context.Context, userID, deviceID, connID string) (bool, error)
-	Devices(ctx context.Context, userID string) ([]string, error)
 	Online(ctx context.Context, userID string) (bool, error)
 	OnlineUsers(ctx context.Context, orgID string) ([]string, error)
 }
@@ -22,7 +21,6 @@ type Backend interface {
 // must return an empty registry (e.g. under a unique key prefix).
 func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("FirstAndLast", func(t *testing.T) { firstAndLast(t, open(t)) })
-	t.Run("DevicesDistinct", func(t *testing.T) { devicesDistinct(t, open(t)) })
 	t.Run("Idempotent", func(t *testing.T) { idempotent(t, open(t)) })
 	t.Run("UsersIndependent", func(t *testing.T) { usersIndependent(t, open(t)) })
 	t.Run("Concurrent", func(t *testing.T) { concurrent(t, open(t)) })
@@ -80,21 +78,6 @@ func firstAndLast(t *testing.T, b Backend) {
 	}
 	if got := mustB(t)(b.Online(ctx, "u1")); got {
 		t.Fatalf("online after last remove: got true, want false")
-	}
-}
-
-func devicesDistinct(t *testing.T, b Backend) {
-	ctx := context.Background()
-	mustB(t)(b.Add(ctx, "o1", "u1", "laptop", "c1"))
-	mustB(t)(b.Add(ctx, "o1", "u1", "laptop", "c2"))
-	mustB(t)(b.Add(ctx, "o1", "u1", "phone", "c3"))
-	got := mustS(t)(b.Devices(ctx, "u1"))
-	slices.Sort(got)
-	if want := []string{"laptop", "phone"}; !slices.Equal(got, want) {
-		t.Fatalf("devices: got %v, want %v", got, want)
-	}
-	if got := mustS(t)(b.Devices(ctx, "nobody")); got == nil || len(got) != 0 {
-		t.Fatalf("devices of unknown user: got %#v, want empty non-nil", got)
 	}
 }
 

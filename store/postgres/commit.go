@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/samagate/samagate/store"
 	"github.com/samagate/samagate/store/sqlrow"
@@ -44,8 +46,10 @@ var (
 // pipeline that PostgreSQL runs as one implicit transaction, behind
 // takeNumber. No lock orders commits: several nodes commit in parallel, and
 // readers that must not skip a number resolve it (ResolveCommit). Touched
-// conversations are updated last, merged, in id order, so that concurrent
-// commits lock their rows in the same order and cannot deadlock.
+// conversations are updated after the batches' rows, merged, in id order, so
+// that concurrent commits lock their rows in the same order and cannot
+// deadlock; the conversation changes come after them, when the rows they
+// lock are held already (changes.go).
 //
 // A statement that fails after the number is taken aborts the transaction
 // for certain: that is store.AbortedError (the number is burned). A failure
@@ -55,94 +59,177 @@ func (s *DB) Commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	pb := &pgx.Batch{}
-	pb.Queue(takeNumber, time.Now().UnixMilli())
-	var steps []string // what each queued statement after takeNumber does, for errors
-	queue := func(step, sql string, args ...any) {
-		pb.Queue(sql, args...)
-		steps = append(steps, step)
-	}
+	p := &pipeline{b: &pgx.Batch{}}
+	p.b.Queue(takeNumber, time.Now().UnixMilli())
 	for bi, b := range batches {
-		if b == nil {
-			continue
+		if b != nil {
+			p.batch(b, plan, bi)
 		}
-		for i, m := range b.Messages {
-			queue("insert message", insertMessage, m.ID, m.ConversationID, m.From, m.ClientID, m.Body, sqlrow.RawOrNil(m.X),
-				sqlrow.RawOrNil(m.Attachments), m.RepliedMessageID, m.ForwardedMessageID, m.T, sqlrow.MS(m.CreatedAt),
-				sqlrow.MS(m.UpdatedAt), plan.Messages[bi][i])
-		}
-		for _, e := range b.Edits {
-			queue("edit message", `UPDATE messages SET body = $1, updated_at = $2 WHERE id = $3 AND conversation_id = $4`,
-				e.Body, sqlrow.MS(e.At), e.ID, e.ConversationID)
-			// The message's own event takes the new body unless it is
-			// redacted (the message is gone); earlier edit events go.
-			queue("rewrite message event", `UPDATE events SET payload = $1 WHERE id = $2 AND conversation_id = $3 AND payload <> ''`,
-				string(e.Payload), e.ID, e.ConversationID)
-			queue("redact edit events", `UPDATE events SET payload = '' WHERE ref_id = $1 AND conversation_id = $2 AND payload <> ''`,
-				e.ID, e.ConversationID)
-		}
-		for _, d := range b.Deletes {
-			if len(d.IDs) == 0 {
-				continue
+	}
+	p.lockInOrder(plan.Touches, batches)
+	for _, b := range batches {
+		for i := range changesOf(b) {
+			if err := p.change(&b.Changes[i]); err != nil {
+				return nil, fmt.Errorf("%w: change conversation: %w", store.ErrRolledBack, err)
 			}
-			queue("delete messages", `DELETE FROM messages WHERE conversation_id = $1 AND id = ANY($2)`, d.ConversationID, d.IDs)
-			queue("redact deleted messages", `UPDATE events SET payload = '' WHERE id = ANY($2) AND conversation_id = $1 AND payload <> ''`,
-				d.ConversationID, d.IDs)
-			queue("redact edit events", `UPDATE events SET payload = '' WHERE ref_id = ANY($2) AND conversation_id = $1 AND payload <> ''`,
-				d.ConversationID, d.IDs)
-		}
-		for _, r := range b.ReadMarks {
-			queue("mark read", `INSERT INTO read_marks (conversation_id, user_id, last_read_pos) VALUES ($1,$2,$3)
-				ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_pos = GREATEST(read_marks.last_read_pos, excluded.last_read_pos)`,
-				r.ConversationID, r.UserID, r.Pos)
-		}
-		for i, e := range b.Events {
-			queue("insert event", insertEvent, e.ID, sqlrow.Nullable(e.ConversationID), sqlrow.Nullable(e.UserID),
-				sqlrow.Nullable(e.RefID), string(e.Payload), sqlrow.MS(e.CreatedAt), plan.Events[bi][i])
-		}
-	}
-	for _, t := range plan.Touches {
-		queue("touch conversation", touchConversation, t.At, t.Index, t.ConversationID)
-	}
-	if len(plan.Conversations) > 0 {
-		pb.Queue(`SELECT `+sqlrow.MemberCols+` FROM participants
-			WHERE conversation_id = ANY($1) ORDER BY conversation_id, user_id`, plan.Conversations)
-	}
-
-	br := s.pool.SendBatch(ctx, pb)
-	var seq int64
-	if err := br.QueryRow().Scan(&seq); err != nil {
-		_ = br.Close()
-		return nil, fmt.Errorf("take commit number: %w", numberErr(err))
-	}
-	// failed ends the pipeline after a statement behind takeNumber failed.
-	failed := func(step string, err error) (*store.Committed, error) {
-		_ = br.Close()
-		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) {
-			return nil, &store.AbortedError{Seq: seq, Err: fmt.Errorf("%s: %w", step, mapErr(err))}
-		}
-		return nil, fmt.Errorf("commit %d: %s: %w", seq, step, err)
-	}
-	for _, step := range steps {
-		if _, err := br.Exec(); err != nil {
-			return failed(step, err)
 		}
 	}
 	members := map[string][]store.Member{}
 	if len(plan.Conversations) > 0 {
-		rows, err := br.Query()
-		if err != nil {
-			return failed("members", err)
+		p.query("members", func(br pgx.BatchResults) error {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			members, err = scanMembers(rows)
+			return err
+		}, `SELECT `+sqlrow.MemberCols+` FROM participants
+			WHERE conversation_id = ANY($1) ORDER BY conversation_id, user_id`, plan.Conversations)
+	}
+	seq, err := p.run(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	plan.SetPositions(batches, seq)
+	p.done()
+	return &store.Committed{Seq: seq, Members: members}, nil
+}
+
+// lockInOrder queues the touches and a lock of every changed conversation
+// that is not touched, merged in conversation id order: every commit takes
+// the row locks of its conversations in the same order, so concurrent
+// commits cannot deadlock. The changes come after, on rows held already.
+func (p *pipeline) lockInOrder(touches []sqlrow.Touch, batches []*store.Batch) {
+	touched := make(map[string]bool, len(touches))
+	for _, t := range touches {
+		touched[t.ConversationID] = true
+	}
+	var locks []string
+	for _, b := range batches {
+		for _, c := range changesOf(b) {
+			if !touched[c.ConversationID] && !slices.Contains(locks, c.ConversationID) {
+				locks = append(locks, c.ConversationID)
+			}
 		}
-		if members, err = scanMembers(rows); err != nil {
-			return failed("members", err)
+	}
+	slices.Sort(locks)
+	for len(touches) > 0 || len(locks) > 0 {
+		if len(locks) == 0 || (len(touches) > 0 && touches[0].ConversationID < locks[0]) {
+			t := touches[0]
+			p.exec("touch conversation", touchConversation, t.At, t.Index, t.ConversationID)
+			touches = touches[1:]
+			continue
+		}
+		p.exec("lock conversation", `SELECT 1 FROM conversations WHERE id = $1 FOR NO KEY UPDATE`, locks[0])
+		locks = locks[1:]
+	}
+}
+
+// changesOf is b's changes (none for a nil batch).
+func changesOf(b *store.Batch) []store.ConversationChange {
+	if b == nil {
+		return nil
+	}
+	return b.Changes
+}
+
+// batch queues the rows of batch bi in store.Batch's order: messages,
+// edits, deletes, read marks, events.
+func (p *pipeline) batch(b *store.Batch, plan *sqlrow.Plan, bi int) {
+	for i, m := range b.Messages {
+		p.exec("insert message", insertMessage, m.ID, m.ConversationID, m.From, m.ClientID, m.Body, sqlrow.RawOrNil(m.X),
+			sqlrow.RawOrNil(m.Attachments), m.RepliedMessageID, m.ForwardedMessageID, m.T, sqlrow.MS(m.CreatedAt),
+			sqlrow.MS(m.UpdatedAt), plan.Messages[bi][i])
+	}
+	for _, e := range b.Edits {
+		p.exec("edit message", `UPDATE messages SET body = $1, updated_at = $2 WHERE id = $3 AND conversation_id = $4`,
+			e.Body, sqlrow.MS(e.At), e.ID, e.ConversationID)
+		// The message's own event takes the new body unless it is
+		// redacted (the message is gone); earlier edit events go.
+		p.exec("rewrite message event", `UPDATE events SET payload = $1 WHERE id = $2 AND conversation_id = $3 AND payload <> ''`,
+			string(e.Payload), e.ID, e.ConversationID)
+		p.exec("redact edit events", `UPDATE events SET payload = '' WHERE ref_id = $1 AND conversation_id = $2 AND payload <> ''`,
+			e.ID, e.ConversationID)
+	}
+	for _, d := range b.Deletes {
+		if len(d.IDs) == 0 {
+			continue
+		}
+		p.exec("delete messages", `DELETE FROM messages WHERE conversation_id = $1 AND id = ANY($2)`, d.ConversationID, d.IDs)
+		p.exec("redact deleted messages", `UPDATE events SET payload = '' WHERE id = ANY($2) AND conversation_id = $1 AND payload <> ''`,
+			d.ConversationID, d.IDs)
+		p.exec("redact edit events", `UPDATE events SET payload = '' WHERE ref_id = ANY($2) AND conversation_id = $1 AND payload <> ''`,
+			d.ConversationID, d.IDs)
+	}
+	for _, r := range b.ReadMarks {
+		p.exec("mark read", `INSERT INTO read_marks (conversation_id, user_id, last_read_pos) VALUES ($1,$2,$3)
+			ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_pos = GREATEST(read_marks.last_read_pos, excluded.last_read_pos)`,
+			r.ConversationID, r.UserID, r.Pos)
+	}
+	for i, e := range b.Events {
+		p.exec("insert event", insertEvent, e.ID, sqlrow.Nullable(e.ConversationID), sqlrow.Nullable(e.UserID),
+			sqlrow.Nullable(e.RefID), string(e.Payload), sqlrow.MS(e.CreatedAt), plan.Events[bi][i])
+	}
+}
+
+// run sends the pipeline in one round trip and reads every result; it
+// returns the commit's number. A statement that fails after takeNumber
+// aborted the transaction for certain: store.AbortedError.
+func (p *pipeline) run(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	br := pool.SendBatch(ctx, p.b)
+	var seq int64
+	if err := br.QueryRow().Scan(&seq); err != nil {
+		_ = br.Close()
+		return 0, fmt.Errorf("take commit number: %w", numberErr(err))
+	}
+	for _, st := range p.steps {
+		if err := st.read(br); err != nil {
+			_ = br.Close()
+			if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) {
+				return 0, &store.AbortedError{Seq: seq, Err: fmt.Errorf("%s: %w", st.name, changeErr(err))}
+			}
+			return 0, fmt.Errorf("commit %d: %s: %w", seq, st.name, err)
 		}
 	}
 	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("commit %d: %w", seq, err)
+		return 0, fmt.Errorf("commit %d: %w", seq, err)
 	}
-	plan.SetPositions(batches, seq)
-	return &store.Committed{Seq: seq, Members: members}, nil
+	return seq, nil
+}
+
+// pipeline is a commit's statements after takeNumber, sent in one round
+// trip, with what each one is (for errors) and how its result is read.
+type pipeline struct {
+	b     *pgx.Batch
+	steps []pipelineStep
+	// outcomes are set on the batches' changes once committed.
+	outcomes []func()
+}
+
+type pipelineStep struct {
+	name string
+	read func(pgx.BatchResults) error
+}
+
+// exec queues a statement whose result is only its success.
+func (p *pipeline) exec(name, sql string, args ...any) {
+	p.query(name, func(br pgx.BatchResults) error {
+		_, err := br.Exec()
+		return err
+	}, sql, args...)
+}
+
+// query queues a statement whose result read reads.
+func (p *pipeline) query(name string, read func(pgx.BatchResults) error, sql string, args ...any) {
+	p.b.Queue(sql, args...)
+	p.steps = append(p.steps, pipelineStep{name: name, read: read})
+}
+
+// done runs the outcomes of a committed pipeline.
+func (p *pipeline) done() {
+	for _, f := range p.outcomes {
+		f()
+	}
 }
 
 // numberErr maps a failure of takeNumber. Its only conflict is a number a

@@ -166,26 +166,6 @@ func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []st
 	return nil
 }
 
-// RemoveParticipant implements store.Conversations; the count is taken in
-// the same transaction as the removal.
-func (s *DB) RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error) {
-	var n int
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM participants WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return store.ErrNotFound
-		}
-		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM participants WHERE conversation_id = $1`, conversationID).Scan(&n)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("remove participant: %w", err)
-	}
-	return n, nil
-}
-
 // UserConversations implements store.Conversations: the filters apply to the
 // conversation's activity (SAMA applied them to the caller's join time).
 func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q store.ConversationQuery) ([]store.Conversation, error) {

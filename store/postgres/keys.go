@@ -40,3 +40,11 @@ func (s *DB) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
 	}
 	return nil
 }
+
+// DeleteSigningKey implements store.Keys.
+func (s *DB) DeleteSigningKey(ctx context.Context, kid string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE kid = $1`, kid); err != nil {
+		return fmt.Errorf("delete signing key: %w", err)
+	}
+	return nil
+}

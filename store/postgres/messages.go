@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/samagate/samagate/store"
 	"github.com/samagate/samagate/store/sqlrow"
 )
@@ -141,4 +143,76 @@ func (s *DB) HideMessages(ctx context.Context, conversationID, userID string, id
 		return fmt.Errorf("hide messages: %w", err)
 	}
 	return nil
+}
+
+// readStates reads, per conversation of $1, the read mark of user $2, the
+// furthest of the others' and the count of others' messages after the
+// user's.
+const readStates = `SELECT c.id, COALESCE(mine.last_read_pos, 0), COALESCE(o.pos, 0),
+		(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.from_id <> $2
+			AND m.pos > COALESCE(mine.last_read_pos, 0))
+	FROM unnest($1::text[]) AS c (id)
+	LEFT JOIN read_marks mine ON mine.conversation_id = c.id AND mine.user_id = $2
+	LEFT JOIN LATERAL (SELECT MAX(r.last_read_pos) AS pos FROM read_marks r
+		WHERE r.conversation_id = c.id AND r.user_id <> $2) AS o ON true`
+
+// lastMessages reads the message with the highest position of each
+// conversation of $1, each through the (conversation_id, pos) index.
+const lastMessages = `SELECT ` + sqlrow.MessageCols + ` FROM messages WHERE (conversation_id, pos) IN
+	(SELECT c.id, (SELECT MAX(b.pos) FROM messages b WHERE b.conversation_id = c.id) FROM unnest($1::text[]) AS c (id))`
+
+// ConversationStates implements store.Messages with two queries in one
+// round trip.
+func (s *DB) ConversationStates(ctx context.Context, userID string, conversationIDs []string) (map[string]store.ConversationState, error) {
+	out := make(map[string]store.ConversationState, len(conversationIDs))
+	if len(conversationIDs) == 0 {
+		return out, nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(readStates, conversationIDs, userID)
+	b.Queue(lastMessages, conversationIDs)
+	br := s.pool.SendBatch(ctx, b)
+	err := readConversationStates(br, out)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("conversation states: %w", err)
+	}
+	return out, nil
+}
+
+// readConversationStates reads ConversationStates' two results into out.
+func readConversationStates(br pgx.BatchResults, out map[string]store.ConversationState) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var cid string
+		var st store.ConversationState
+		if err := rows.Scan(&cid, &st.ReadMark, &st.OthersReadMark, &st.Unread); err != nil {
+			rows.Close()
+			return err
+		}
+		out[cid] = st
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if rows, err = br.Query(); err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := mapScan(sqlrow.Message(rows))
+		if err != nil {
+			return err
+		}
+		st := out[m.ConversationID]
+		st.LastMessage = m
+		out[m.ConversationID] = st
+	}
+	return rows.Err()
 }

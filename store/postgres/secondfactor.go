@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/samagate/samagate/store"
 )
 
@@ -25,12 +27,7 @@ func (s *DB) TOTP(ctx context.Context, userID string) (store.TOTP, error) {
 // SetTOTP implements store.SecondFactors.
 func (s *DB) SetTOTP(ctx context.Context, userID string, t store.TOTP) error {
 	if t == (store.TOTP{}) {
-		for _, q := range []string{`DELETE FROM totp WHERE user_id = $1`, `DELETE FROM recovery_codes WHERE user_id = $1`} {
-			if _, err := s.pool.Exec(ctx, q, userID); err != nil {
-				return fmt.Errorf("remove totp: %w", err)
-			}
-		}
-		return nil
+		return s.removeTOTP(ctx, userID)
 	}
 	enabled := 0
 	if t.Enabled {
@@ -44,6 +41,51 @@ func (s *DB) SetTOTP(ctx context.Context, userID string, t store.TOTP) error {
 	return nil
 }
 
+// removeTOTP deletes the TOTP and the recovery codes in one transaction.
+func (s *DB) removeTOTP(ctx context.Context, userID string) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, q := range []string{`DELETE FROM totp WHERE user_id = $1`, `DELETE FROM recovery_codes WHERE user_id = $1`} {
+			if _, err := tx.Exec(ctx, q, userID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove totp: %w", err)
+	}
+	return nil
+}
+
+// ConfirmTOTP implements store.SecondFactors: enable, then replace the
+// codes, in one transaction.
+func (s *DB) ConfirmTOTP(ctx context.Context, userID, secret string, step int64, codes []store.RecoveryCode) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE totp SET enabled = 1, last_step = $1 WHERE user_id = $2 AND secret = $3 AND enabled = 0`,
+			step, userID, secret)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		for _, c := range codes {
+			if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, selector, hash) VALUES ($1,$2,$3)`,
+				userID, c.Selector, c.Hash); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("confirm totp: %w", err)
+	}
+	return nil
+}
+
 // UseTOTPStep implements store.SecondFactors.
 func (s *DB) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
 	res, err := s.pool.Exec(ctx, `UPDATE totp SET last_step = $1 WHERE user_id = $2 AND last_step < $1`, step, userID)
@@ -53,35 +95,15 @@ func (s *DB) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, 
 	return res.RowsAffected() == 1, nil
 }
 
-// SetRecoveryCodes implements store.SecondFactors.
-func (s *DB) SetRecoveryCodes(ctx context.Context, userID string, hashes []string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("set recovery codes: %w", err)
-	}
-	for _, h := range hashes {
-		if _, err := s.pool.Exec(ctx, `INSERT INTO recovery_codes (user_id, hash) VALUES ($1,$2)`, userID, h); err != nil {
-			return fmt.Errorf("set recovery codes: %w", mapErr(err))
-		}
-	}
-	return nil
-}
-
-// RecoveryCodes implements store.SecondFactors.
-func (s *DB) RecoveryCodes(ctx context.Context, userID string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT hash FROM recovery_codes WHERE user_id = $1 ORDER BY hash`, userID)
+// RecoveryCode implements store.SecondFactors.
+func (s *DB) RecoveryCode(ctx context.Context, userID, selector string) (string, error) {
+	var h string
+	err := s.pool.QueryRow(ctx, `SELECT hash FROM recovery_codes WHERE user_id = $1 AND selector = $2 LIMIT 1`,
+		userID, selector).Scan(&h)
 	if err != nil {
-		return nil, fmt.Errorf("recovery codes: %w", err)
+		return "", fmt.Errorf("recovery code: %w", mapErr(err))
 	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, fmt.Errorf("recovery codes: %w", err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return h, nil
 }
 
 // UseRecoveryCode implements store.SecondFactors.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/samagate/samagate/store"
 	"github.com/samagate/samagate/store/sqlrow"
 )
@@ -142,4 +144,55 @@ func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 		return nil, fmt.Errorf("user sessions: %w", err)
 	}
 	return out, nil
+}
+
+// RevokeOtherSessions implements store.Sessions.
+func (s *DB) RevokeOtherSessions(ctx context.Context, userID, exceptID string, at time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0 AND expires_at > $1 AND id <> $3`,
+		sqlrow.MS(at), userID, exceptID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke other sessions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// UseOnce implements store.Sessions: the primary key lets one insert win.
+func (s *DB) UseOnce(ctx context.Context, id string, expires time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO used_tokens (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+		id, sqlrow.MS(expires))
+	if err != nil {
+		return false, fmt.Errorf("use token: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// PruneSessions implements store.Sessions in one transaction of small
+// steps; a session's refresh tokens go with it (ON DELETE CASCADE).
+func (s *DB) PruneSessions(ctx context.Context, now time.Time, keepUsed int) (int, error) {
+	at := sqlrow.MS(now)
+	total := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, step := range []struct {
+			name, sql string
+			arg       any
+		}{
+			{"ended sessions", `DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <> 0`, at},
+			{"expired refresh tokens", `DELETE FROM refresh_tokens WHERE expires_at <= $1`, at},
+			{"used refresh tokens", `DELETE FROM refresh_tokens WHERE hash IN (SELECT hash FROM (
+				SELECT hash, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY used_at DESC, hash DESC) AS n
+				FROM refresh_tokens WHERE used_at <> 0) r WHERE n > $1)`, keepUsed},
+			{"used single-use tokens", `DELETE FROM used_tokens WHERE expires_at <= $1`, at},
+		} {
+			tag, err := tx.Exec(ctx, step.sql, step.arg)
+			if err != nil {
+				return fmt.Errorf("prune %s: %w", step.name, err)
+			}
+			total += int(tag.RowsAffected())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return total, nil
 }

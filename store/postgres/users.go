@@ -28,11 +28,27 @@ func (s *DB) UserByID(ctx context.Context, orgID, id string) (*store.User, error
 	return mapScan(sqlrow.User(s.pool.QueryRow(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = $1 AND id = $2`, orgID, id)))
 }
 
-// UserByLogin implements store.Users: a login match wins over an e-mail one.
+// UserByLogin implements store.Users: a login match wins over an e-mail
+// one, both by samagate_fold (the indexes of migration 0012).
 func (s *DB) UserByLogin(ctx context.Context, orgID, login string) (*store.User, error) {
 	return mapScan(sqlrow.User(s.pool.QueryRow(ctx, `SELECT `+sqlrow.UserCols+` FROM users
-		WHERE org_id = $1 AND (lower(login) = lower($2) OR lower(email) = lower($2))
-		ORDER BY lower(login) = lower($2) DESC LIMIT 1`, orgID, login)))
+		WHERE org_id = $1 AND (samagate_fold(login) = samagate_fold($2)
+			OR (email IS NOT NULL AND samagate_fold(email) = samagate_fold($2)))
+		ORDER BY samagate_fold(login) = samagate_fold($2) DESC LIMIT 1`, orgID, login)))
+}
+
+// UserTaken implements store.Users.
+func (s *DB) UserTaken(ctx context.Context, orgID, exceptID, login, email, phone string) (bool, error) {
+	var taken bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1 AND id <> $2 AND (
+			($3::text <> '' AND samagate_fold(login) = samagate_fold($3::text))
+			OR ($4::text <> '' AND email IS NOT NULL AND samagate_fold(email) = samagate_fold($4::text))
+			OR ($5::text <> '' AND phone IS NOT NULL AND samagate_fold(phone) = samagate_fold($5::text))))`,
+		orgID, exceptID, login, email, phone).Scan(&taken)
+	if err != nil {
+		return false, fmt.Errorf("user taken: %w", err)
+	}
+	return taken, nil
 }
 
 // UpdateUser implements store.Users.
@@ -62,13 +78,14 @@ func likePrefix(p string) string {
 	return r.Replace(p) + "%"
 }
 
-// SearchUsers implements store.Users: case-insensitive prefix on login,
-// first or last name; SAMA's order (first_name desc, last_name, login),
-// byte-wise like SQLite's.
+// SearchUsers implements store.Users: case-insensitive (samagate_fold)
+// prefix on login, first or last name; SAMA's order (first_name desc,
+// last_name, login), byte-wise like SQLite's.
 func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) ([]store.User, error) {
 	sqlq := `SELECT ` + sqlrow.UserCols + ` FROM users WHERE org_id = $1
-		AND (login ILIKE $2 ESCAPE '\' OR first_name ILIKE $2 ESCAPE '\' OR last_name ILIKE $2 ESCAPE '\')`
-	args := []any{orgID, likePrefix(q.Prefix)}
+		AND (samagate_fold(login) LIKE $2 ESCAPE '\' OR samagate_fold(first_name) LIKE $2 ESCAPE '\'
+			OR samagate_fold(last_name) LIKE $2 ESCAPE '\')`
+	args := []any{orgID, likePrefix(sqlrow.Fold(q.Prefix))}
 	if len(q.ExcludeIDs) > 0 {
 		args = append(args, q.ExcludeIDs)
 		sqlq += ` AND id <> ALL($` + strconv.Itoa(len(args)) + `)`
@@ -145,7 +162,9 @@ func (s *DB) CreateOrganization(ctx context.Context, o *store.Organization) erro
 // UsersByIdentifier implements store.Users.
 func (s *DB) UsersByIdentifier(ctx context.Context, ident string, limit int) ([]store.User, error) {
 	return s.queryUsers(ctx, `SELECT `+sqlrow.UserCols+` FROM users
-		WHERE lower(login) = lower($1) OR lower(email) = lower($1) ORDER BY org_id LIMIT $2`, ident, limit)
+		WHERE samagate_fold(login) = samagate_fold($1)
+			OR (email IS NOT NULL AND samagate_fold(email) = samagate_fold($1))
+		ORDER BY org_id LIMIT $2`, ident, limit)
 }
 
 // SetLastLogin implements store.Users.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/samagate/samagate/store"
@@ -60,6 +61,10 @@ func (s *DB) commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 			return nil, fmt.Errorf("touch conversation: %w", err)
 		}
 	}
+	outcomes, err := applyChanges(ctx, tx, seq, batches)
+	if err != nil {
+		return nil, err
+	}
 	members, err := queryMembers(ctx, tx, plan.Conversations)
 	if err != nil {
 		return nil, err
@@ -68,18 +73,52 @@ func (s *DB) commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 		return nil, fmt.Errorf("commit: %w", mapErr(err))
 	}
 	plan.SetPositions(batches, seq)
+	setOutcomes(batches, outcomes)
 	return &store.Committed{Seq: seq, Members: members}, nil
 }
 
+// applyChanges applies the batches' conversation changes in batch order and
+// returns their outcomes in the same order.
+func applyChanges(ctx context.Context, tx *sql.Tx, seq int64, batches []*store.Batch) ([]changeOutcome, error) {
+	var out []changeOutcome
+	for _, b := range batches {
+		if b == nil {
+			continue
+		}
+		for i := range b.Changes {
+			o, err := applyChange(ctx, tx, seq, &b.Changes[i])
+			if err != nil {
+				return nil, fmt.Errorf("change conversation: %w", err)
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// setOutcomes tells the batches' changes what they did, once committed.
+func setOutcomes(batches []*store.Batch, outcomes []changeOutcome) {
+	for _, b := range batches {
+		if b == nil {
+			continue
+		}
+		for i := range b.Changes {
+			b.Changes[i].Deleted, b.Changes[i].OwnerID = outcomes[0].deleted, outcomes[0].owner
+			outcomes = outcomes[1:]
+		}
+	}
+}
+
 // writeBatch writes batch bi of a commit in store.Batch's order: messages,
-// edits, deletes, read marks, events.
+// edits, deletes, read marks, events (touches and changes follow, for all
+// batches at once).
 func writeBatch(ctx context.Context, tx *sql.Tx, b *store.Batch, seq int64, plan *sqlrow.Plan, bi int) error {
 	for i, m := range b.Messages {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, from_id, client_id, body, x, attachments,
 			replied_message_id, forwarded_message_id, t, pos, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			m.ID, m.ConversationID, m.From, m.ClientID, m.Body, sqlrow.RawOrNil(m.X), sqlrow.RawOrNil(m.Attachments), m.RepliedMessageID,
 			m.ForwardedMessageID, m.T, store.Pos(seq, plan.Messages[bi][i]), sqlrow.MS(m.CreatedAt), sqlrow.MS(m.UpdatedAt)); err != nil {
-			return fmt.Errorf("insert message: %w", mapErr(err))
+			return fmt.Errorf("insert message: %w", commitErr(err))
 		}
 	}
 	for _, e := range b.Edits {
@@ -120,7 +159,7 @@ func writeBatch(ctx context.Context, tx *sql.Tx, b *store.Batch, seq int64, plan
 		if _, err := tx.ExecContext(ctx, `INSERT INTO read_marks (conversation_id, user_id, last_read_pos) VALUES (?,?,?)
 			ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_pos = MAX(last_read_pos, excluded.last_read_pos)`,
 			r.ConversationID, r.UserID, r.Pos); err != nil {
-			return fmt.Errorf("mark read: %w", mapErr(err))
+			return fmt.Errorf("mark read: %w", commitErr(err))
 		}
 	}
 	for i, e := range b.Events {
@@ -131,6 +170,16 @@ func writeBatch(ctx context.Context, tx *sql.Tx, b *store.Batch, seq int64, plan
 		}
 	}
 	return nil
+}
+
+// commitErr maps the error of a row of a commit as mapErr does, and a
+// conversation that is gone (deleted since the batch was made: a foreign
+// key) to store.ErrNotFound.
+func commitErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
+		return fmt.Errorf("%w: %s", store.ErrNotFound, err.Error())
+	}
+	return mapErr(err)
 }
 
 // queryMembers reads the members of conversations (ids) as the transaction

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -139,22 +140,6 @@ func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []st
 	return nil
 }
 
-// RemoveParticipant implements store.Conversations.
-func (s *DB) RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM participants WHERE conversation_id = ? AND user_id = ?`, conversationID, userID)
-	if err != nil {
-		return 0, fmt.Errorf("remove participant: %w", err)
-	}
-	if err := affected(res, "remove participant"); err != nil {
-		return 0, err
-	}
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE conversation_id = ?`, conversationID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count participants: %w", err)
-	}
-	return n, nil
-}
-
 // UserConversations implements store.Conversations: the filters apply to the
 // conversation's activity (SAMA applied them to the caller's join time).
 func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q store.ConversationQuery) ([]store.Conversation, error) {
@@ -221,4 +206,28 @@ func (s *DB) SetRole(ctx context.Context, conversationID, userID, role string) e
 		return fmt.Errorf("set role: %w", err)
 	}
 	return affected(res, "set role")
+}
+
+// ConversationMembers implements store.Conversations in one query: the
+// caller's own row selects the conversations, the other rows are their
+// members.
+func (s *DB) ConversationMembers(ctx context.Context, orgID, userID string, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("conversation members: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT p.conversation_id, p.user_id FROM conversations c
+		JOIN participants me ON me.conversation_id = c.id AND me.user_id = ?
+		JOIN participants p ON p.conversation_id = c.id
+		WHERE c.org_id = ? AND c.id IN (SELECT value FROM json_each(?))
+		ORDER BY p.conversation_id, p.user_id DESC`, userID, orgID, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("conversation members: %w", err)
+	}
+	defer rows.Close()
+	return sqlrow.MemberIDs(rows)
 }

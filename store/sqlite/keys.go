@@ -36,3 +36,11 @@ func (s *DB) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
 	}
 	return nil
 }
+
+// DeleteSigningKey implements store.Keys.
+func (s *DB) DeleteSigningKey(ctx context.Context, kid string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE kid = ?`, kid); err != nil {
+		return fmt.Errorf("delete signing key: %w", err)
+	}
+	return nil
+}

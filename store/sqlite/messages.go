@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -147,6 +148,61 @@ func (s *DB) HideMessages(ctx context.Context, conversationID, userID string, id
 		SELECT id, ? FROM messages WHERE conversation_id = ? AND id`+in,
 		append([]any{userID, conversationID}, args...)...); err != nil {
 		return fmt.Errorf("hide messages: %w", err)
+	}
+	return nil
+}
+
+// ConversationStates implements store.Messages in two queries: the read
+// marks and unread counts of every conversation, then their last messages
+// (each found through the (conversation_id, pos) index).
+func (s *DB) ConversationStates(ctx context.Context, userID string, conversationIDs []string) (map[string]store.ConversationState, error) {
+	out := make(map[string]store.ConversationState, len(conversationIDs))
+	if len(conversationIDs) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(conversationIDs)
+	if err != nil {
+		return nil, fmt.Errorf("conversation states: %w", err)
+	}
+	if err := s.readStates(ctx, userID, string(list), out); err != nil {
+		return nil, err
+	}
+	last, err := s.queryMessages(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE (conversation_id, pos) IN
+		(SELECT c.value, (SELECT MAX(b.pos) FROM messages b WHERE b.conversation_id = c.value) FROM json_each(?) AS c)`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("last messages: %w", err)
+	}
+	for i := range last {
+		st := out[last[i].ConversationID]
+		st.LastMessage = &last[i]
+		out[last[i].ConversationID] = st
+	}
+	return out, nil
+}
+
+// readStates fills out with the read marks and unread counts of the
+// conversations in list (a JSON array).
+func (s *DB) readStates(ctx context.Context, userID, list string, out map[string]store.ConversationState) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT cid, mine, others,
+			(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = cid AND m.from_id <> ?2 AND m.pos > mine)
+		FROM (SELECT c.value AS cid,
+			COALESCE((SELECT r.last_read_pos FROM read_marks r WHERE r.conversation_id = c.value AND r.user_id = ?2), 0) AS mine,
+			COALESCE((SELECT MAX(r.last_read_pos) FROM read_marks r WHERE r.conversation_id = c.value AND r.user_id <> ?2), 0) AS others
+			FROM json_each(?1) AS c)`, list, userID)
+	if err != nil {
+		return fmt.Errorf("read states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cid string
+		var st store.ConversationState
+		if err := rows.Scan(&cid, &st.ReadMark, &st.OthersReadMark, &st.Unread); err != nil {
+			return fmt.Errorf("scan read state: %w", err)
+		}
+		out[cid] = st
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read states: %w", err)
 	}
 	return nil
 }

@@ -25,12 +25,7 @@ func (s *DB) TOTP(ctx context.Context, userID string) (store.TOTP, error) {
 // SetTOTP implements store.SecondFactors.
 func (s *DB) SetTOTP(ctx context.Context, userID string, t store.TOTP) error {
 	if t == (store.TOTP{}) {
-		for _, q := range []string{`DELETE FROM totp WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
-			if _, err := s.db.ExecContext(ctx, q, userID); err != nil {
-				return fmt.Errorf("remove totp: %w", err)
-			}
-		}
-		return nil
+		return s.removeTOTP(ctx, userID)
 	}
 	enabled := 0
 	if t.Enabled {
@@ -40,6 +35,55 @@ func (s *DB) SetTOTP(ctx context.Context, userID string, t store.TOTP) error {
 		ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, enabled = excluded.enabled, last_step = excluded.last_step`,
 		userID, t.Secret, enabled, t.LastStep); err != nil {
 		return fmt.Errorf("set totp: %w", mapErr(err))
+	}
+	return nil
+}
+
+// removeTOTP deletes the TOTP and the recovery codes in one transaction.
+func (s *DB) removeTOTP(ctx context.Context, userID string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("remove totp: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{`DELETE FROM totp WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+			return fmt.Errorf("remove totp: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("remove totp: %w", err)
+	}
+	return nil
+}
+
+// ConfirmTOTP implements store.SecondFactors: enable, then replace the
+// codes, in one transaction.
+func (s *DB) ConfirmTOTP(ctx context.Context, userID, secret string, step int64, codes []store.RecoveryCode) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("confirm totp: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `UPDATE totp SET enabled = 1, last_step = ? WHERE user_id = ? AND secret = ? AND enabled = 0`,
+		step, userID, secret)
+	if err != nil {
+		return fmt.Errorf("confirm totp: %w", err)
+	}
+	if err := affected(res, "confirm totp"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("confirm totp: %w", err)
+	}
+	for _, c := range codes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, selector, hash) VALUES (?,?,?)`,
+			userID, c.Selector, c.Hash); err != nil {
+			return fmt.Errorf("confirm totp: %w", mapErr(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("confirm totp: %w", err)
 	}
 	return nil
 }
@@ -57,35 +101,15 @@ func (s *DB) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, 
 	return n == 1, nil
 }
 
-// SetRecoveryCodes implements store.SecondFactors.
-func (s *DB) SetRecoveryCodes(ctx context.Context, userID string, hashes []string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-		return fmt.Errorf("set recovery codes: %w", err)
-	}
-	for _, h := range hashes {
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash) VALUES (?,?)`, userID, h); err != nil {
-			return fmt.Errorf("set recovery codes: %w", mapErr(err))
-		}
-	}
-	return nil
-}
-
-// RecoveryCodes implements store.SecondFactors.
-func (s *DB) RecoveryCodes(ctx context.Context, userID string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT hash FROM recovery_codes WHERE user_id = ? ORDER BY hash`, userID)
+// RecoveryCode implements store.SecondFactors.
+func (s *DB) RecoveryCode(ctx context.Context, userID, selector string) (string, error) {
+	var h string
+	err := s.db.QueryRowContext(ctx, `SELECT hash FROM recovery_codes WHERE user_id = ? AND selector = ? LIMIT 1`,
+		userID, selector).Scan(&h)
 	if err != nil {
-		return nil, fmt.Errorf("recovery codes: %w", err)
+		return "", fmt.Errorf("recovery code: %w", mapErr(err))
 	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, fmt.Errorf("recovery codes: %w", err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return h, nil
 }
 
 // UseRecoveryCode implements store.SecondFactors.

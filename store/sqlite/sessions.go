@@ -148,3 +148,62 @@ func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 	}
 	return out, rows.Err()
 }
+
+// RevokeOtherSessions implements store.Sessions.
+func (s *DB) RevokeOtherSessions(ctx context.Context, userID, exceptID string, at time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at = 0 AND expires_at > ?1 AND id <> ?3`,
+		sqlrow.MS(at), userID, exceptID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke other sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// UseOnce implements store.Sessions: the primary key lets one insert win.
+func (s *DB) UseOnce(ctx context.Context, id string, expires time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO used_tokens (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
+		id, sqlrow.MS(expires))
+	if err != nil {
+		return false, fmt.Errorf("use token: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("use token: %w", err)
+	}
+	return n == 1, nil
+}
+
+// PruneSessions implements store.Sessions in one transaction of small
+// steps; a session's refresh tokens go with it (ON DELETE CASCADE).
+func (s *DB) PruneSessions(ctx context.Context, now time.Time, keepUsed int) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("prune sessions: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	at := sqlrow.MS(now)
+	total := 0
+	for _, step := range []struct {
+		name, sql string
+		arg       any
+	}{
+		{"ended sessions", `DELETE FROM sessions WHERE expires_at <= ? OR revoked_at <> 0`, at},
+		{"expired refresh tokens", `DELETE FROM refresh_tokens WHERE expires_at <= ?`, at},
+		{"used refresh tokens", `DELETE FROM refresh_tokens WHERE hash IN (SELECT hash FROM (
+			SELECT hash, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY used_at DESC, hash DESC) AS n
+			FROM refresh_tokens WHERE used_at <> 0) WHERE n > ?)`, keepUsed},
+		{"used single-use tokens", `DELETE FROM used_tokens WHERE expires_at <= ?`, at},
+	} {
+		res, err := tx.ExecContext(ctx, step.sql, step.arg)
+		if err != nil {
+			return 0, fmt.Errorf("prune %s: %w", step.name, err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("prune sessions: %w", err)
+	}
+	return total, nil
+}

@@ -35,11 +35,27 @@ func (s *DB) UserByID(ctx context.Context, orgID, id string) (*store.User, error
 	return mapScan(sqlrow.User(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, id)))
 }
 
-// UserByLogin implements store.Users: login first, then e-mail.
+// UserByLogin implements store.Users: login first, then e-mail, both by
+// samagate_fold (the indexes of migration 0012).
 func (s *DB) UserByLogin(ctx context.Context, orgID, login string) (*store.User, error) {
 	return mapScan(sqlrow.User(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.UserCols+` FROM users
-		WHERE org_id = ? AND (login = ? COLLATE NOCASE OR email = ? COLLATE NOCASE)
-		ORDER BY login = ? COLLATE NOCASE DESC LIMIT 1`, orgID, login, login, login)))
+		WHERE org_id = ?1 AND (samagate_fold(login) = samagate_fold(?2)
+			OR (email IS NOT NULL AND samagate_fold(email) = samagate_fold(?2)))
+		ORDER BY samagate_fold(login) = samagate_fold(?2) DESC LIMIT 1`, orgID, login)))
+}
+
+// UserTaken implements store.Users.
+func (s *DB) UserTaken(ctx context.Context, orgID, exceptID, login, email, phone string) (bool, error) {
+	var taken bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 AND id <> ?2 AND (
+			(?3 <> '' AND samagate_fold(login) = samagate_fold(?3))
+			OR (?4 <> '' AND email IS NOT NULL AND samagate_fold(email) = samagate_fold(?4))
+			OR (?5 <> '' AND phone IS NOT NULL AND samagate_fold(phone) = samagate_fold(?5))))`,
+		orgID, exceptID, login, email, phone).Scan(&taken)
+	if err != nil {
+		return false, fmt.Errorf("user taken: %w", err)
+	}
+	return taken, nil
 }
 
 // UpdateUser implements store.Users.
@@ -69,12 +85,14 @@ func likePrefix(p string) string {
 	return r.Replace(p) + "%"
 }
 
-// SearchUsers implements store.Users: case-insensitive prefix on login,
-// first or last name; SAMA's order (first_name desc, last_name, login).
+// SearchUsers implements store.Users: case-insensitive (samagate_fold)
+// prefix on login, first or last name; SAMA's order (first_name desc,
+// last_name, login).
 func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) ([]store.User, error) {
-	like := likePrefix(q.Prefix)
+	like := likePrefix(sqlrow.Fold(q.Prefix))
 	sqlq := `SELECT ` + sqlrow.UserCols + ` FROM users WHERE org_id = ?
-		AND (login LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\')`
+		AND (samagate_fold(login) LIKE ? ESCAPE '\' OR samagate_fold(first_name) LIKE ? ESCAPE '\'
+			OR samagate_fold(last_name) LIKE ? ESCAPE '\')`
 	args := []any{orgID, like, like, like}
 	if len(q.ExcludeIDs) > 0 {
 		sqlq += ` AND id NOT IN (?` + strings.Repeat(",?", len(q.ExcludeIDs)-1) + `)`
@@ -167,7 +185,9 @@ func affected(res sql.Result, what string) error {
 // UsersByIdentifier implements store.Users.
 func (s *DB) UsersByIdentifier(ctx context.Context, ident string, limit int) ([]store.User, error) {
 	return s.queryUsers(ctx, `SELECT `+sqlrow.UserCols+` FROM users
-		WHERE login = ? COLLATE NOCASE OR email = ? COLLATE NOCASE ORDER BY org_id LIMIT ?`, ident, ident, limit)
+		WHERE samagate_fold(login) = samagate_fold(?1)
+			OR (email IS NOT NULL AND samagate_fold(email) = samagate_fold(?1))
+		ORDER BY org_id LIMIT ?2`, ident, limit)
 }
 
 // SetLastLogin implements store.Users.

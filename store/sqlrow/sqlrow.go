@@ -9,6 +9,7 @@ package sqlrow
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/samagate/samagate/store"
@@ -219,4 +220,32 @@ func Members(rows Rows) (map[string][]store.Member, error) {
 		return nil, fmt.Errorf("members: %w", err)
 	}
 	return out, nil
+}
+
+// MemberIDs reads rows of (conversation id, user id), by conversation, in
+// row order.
+func MemberIDs(rows Rows) (map[string][]string, error) {
+	out := map[string][]string{}
+	for rows.Next() {
+		var cid, uid string
+		if err := rows.Scan(&cid, &uid); err != nil {
+			return nil, fmt.Errorf("scan member: %w", err)
+		}
+		out[cid] = append(out[cid], uid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	return out, nil
+}
+
+// Distinct returns ids without repeats, in their first order.
+func Distinct(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }

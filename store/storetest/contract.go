@@ -47,6 +47,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"UserSessions":       userSessions,
 		"Identifiers":        identifiers,
 		"SecondFactors":      secondFactors,
+		"FoldedIdentifiers":  foldedIdentifiers,
+		"FoldedSearch":       foldedSearch,
+		"UserTaken":          userTaken,
+		"RevokeOthers":       revokeOtherSessions,
+		"UseOnce":            useOnce,
+		"PruneSessions":      pruneSessions,
+		"DeleteSigningKey":   deleteSigningKey,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

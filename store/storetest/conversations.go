@@ -156,6 +156,11 @@ func conversations(t *testing.T, s store.Store) {
 	if _, err := s.Conversation(ctx, "other-org", u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("conversation from another org: got %v, want ErrNotFound", err)
 	}
+
+	t.Run("Changes", func(t *testing.T) { convChanges(t, s) })
+	t.Run("Ownership", func(t *testing.T) { convOwnership(t, s) })
+	t.Run("RacingAdds", func(t *testing.T) { convRacingAdds(t, s) })
+	t.Run("Members", func(t *testing.T) { convMembers(t, s) })
 }
 
 func searchConversations(t *testing.T, s store.Store) {

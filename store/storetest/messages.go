@@ -123,6 +123,8 @@ func messagesAndEvents(t *testing.T, s store.Store) {
 	if _, err := s.Message(ctx, ab.ID, msgs[0].ID); err != nil {
 		t.Fatalf("pruning the log removed a message: %v", err)
 	}
+
+	t.Run("States", func(t *testing.T) { convStates(t, s) })
 }
 
 // historyByPosition: history, the last message, unread counts and read

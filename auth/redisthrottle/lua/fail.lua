@@ -1,16 +1,11 @@
--- fail.lua records one failed login against one key (an account or an
--- address), atomically, so concurrent nodes never lose a count or leave a
--- counter without an expiry.
--- KEYS[1] the failure counter, KEYS[2] its block key (same hash slot)
--- ARGV[1] window in ms, ARGV[2] failures allowed, ARGV[3] block in ms
--- Returns 1 when this failure reached the limit (the key is now blocked),
--- else 0.
-local n = redis.call('INCR', KEYS[1])
-if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
-	redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-if n >= tonumber(ARGV[2]) then
-	redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+-- fail.lua settles reserved attempts of one key as failures: when they
+-- used up the key's attempts, the key is blocked and its count starts over.
+-- KEYS[1] the attempt counter, KEYS[2] its block key (same hash slot)
+-- ARGV[1] attempts allowed in the window, ARGV[2] block in ms
+-- Returns 1 when the key is now blocked, else 0.
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then
+	redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
 	redis.call('DEL', KEYS[1])
 	return 1
 end

@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/samagate/samagate/auth"
+	"github.com/samagate/samagate/protocol"
+)
+
+// handleFrame decodes and answers one inbound frame: size and envelope
+// checks, rate limits, the route, then the handler (its panic answered as
+// one 500).
+func (s *Socket) handleFrame(data []byte) {
+	g := s.g
+	if len(data) == 0 || s.closing.Load() {
+		return // SAMA ignores empty frames; a closing socket's frames are dropped
+	}
+	if len(data) > g.cfg.MaxFrameBytes {
+		s.send(protocol.ErrorFrame(nil, protocol.ErrTooLarge))
+		s.badFrame()
+		return
+	}
+	req, err := protocol.Decode(data)
+	if err != nil {
+		we := protocol.ToWire(err)
+		if req.Method != "" {
+			s.send(req.ErrorReply(we))
+		} else {
+			s.send(protocol.ErrorFrame(req.ID, we))
+		}
+		s.badFrame()
+		return
+	}
+	s.badFrames = 0
+	r, ok := g.routes[req.Method]
+	p := s.Principal()
+	if !s.admit(p, r.class) {
+		s.send(req.ErrorReply(protocol.ErrRateLimited))
+		return
+	}
+	if !ok {
+		s.send(req.ErrorReply(protocol.UnknownMethodError(req.Method)))
+		return
+	}
+	if r.auth && p == nil {
+		s.send(req.ErrorReply(protocol.ErrUnauthorized))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
+	defer cancel()
+	var post []func()
+	reply, err := s.run(ctx, r, call{req: req, p: p, post: &post})
+	if err != nil {
+		we := protocol.ToWire(err)
+		if we.Status >= 500 {
+			g.log.Error().Err(err).Str("method", req.Method).Str("conn", s.id).Msg("request failed")
+		}
+		s.send(req.ErrorReply(we))
+		return
+	}
+	if reply != nil {
+		s.send(reply)
+	}
+	for _, f := range post {
+		s.runPost(req.Method, f)
+	}
+}
+
+// admit charges one request to the socket's bucket and, on a bound socket,
+// to its user's buckets (every request, and the method's class); false:
+// over a limit, answered 429 and charged nowhere else.
+func (s *Socket) admit(p *auth.Principal, c limitClass) bool {
+	g := s.g
+	now := g.clock()
+	if !g.perConn.ok(s.reqTAT, now) {
+		return false
+	}
+	if p != nil && !g.perUser.allow(p.UserID, c, now) {
+		return false
+	}
+	g.perConn.take(&s.reqTAT, now)
+	return true
+}
+
+// errHandlerPanic stands for a handler's panic: the client gets 500
+// Internal server error.
+var errHandlerPanic = errors.New("handler panicked")
+
+// run calls the route's handler. A panic is logged with its stack and
+// becomes one 500 reply; the socket stays open and keeps answering.
+func (s *Socket) run(ctx context.Context, r route, c call) (reply []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.g.log.Error().Str("method", c.req.Method).Str("conn", s.id).Str("panic", fmt.Sprint(v)).
+				Bytes("stack", debug.Stack()).Msg("handler panicked")
+			reply, err = nil, errHandlerPanic
+		}
+	}()
+	if h := s.g.cfg.handlerHook; h != nil {
+		h(c.req)
+	}
+	return r.handle(ctx, s, c)
+}
+
+// runPost runs one after-reply step of a request (event fan-out); a panic
+// is logged, the reply is already sent.
+func (s *Socket) runPost(method string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.g.log.Error().Str("method", method).Str("conn", s.id).Str("panic", fmt.Sprint(v)).
+				Bytes("stack", debug.Stack()).Msg("after-reply step panicked")
+		}
+	}()
+	f()
+}
+
+// badFrame counts an undecodable frame and closes a socket that keeps
+// sending them (PROTOCOL.md decision 3).
+func (s *Socket) badFrame() {
+	s.badFrames++
+	if int(s.badFrames) >= s.g.cfg.MaxBadFrames {
+		s.close(protocol.ClosePolicy)
+	}
+}
