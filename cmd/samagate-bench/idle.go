@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/coder/websocket"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/samagate/samagate/internal/procstat"
 )
 
 // idleConfig are the flags of the idle scenario.
@@ -42,7 +42,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var c idleConfig
 	fs := flag.NewFlagSet("idle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:9001", "gateway address (loopback only); ignored with -spawn")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:9001", "gateway address (loopback only; it must run with --signup-throttle-address -1); ignored with -spawn")
 	fs.StringVar(&c.spawn, "spawn", "", "path of a samagate binary to start on a free loopback port with a temp data dir")
 	fs.IntVar(&c.pid, "pid", 0, "pid of the gateway to measure (not needed with -spawn)")
 	fs.IntVar(&c.conns, "n", 15000, "connections to open")
@@ -204,18 +204,8 @@ func settledRSS(pid int) (int64, error) {
 
 // rssKiB reads a process's resident set size from /proc.
 func rssKiB(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("read rss: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		}
-	}
-	return 0, errors.New("read rss: no VmRSS line")
+	n, err := procstat.RSS(pid)
+	return n >> 10, err
 }
 
 // spawned is a gateway process started by the bench.
@@ -226,7 +216,9 @@ type spawned struct {
 }
 
 // spawnGateway starts bin on a free loopback port with a temp data dir and
-// waits for /health.
+// waits for /health. The bench signs up every user from one address and
+// opens thousands of sockets per source address, so the per-address
+// sign-up limit and socket cap are off on the spawned gateway.
 func spawnGateway(ctx context.Context, bin string, stderr io.Writer) (*spawned, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -238,7 +230,8 @@ func spawnGateway(ctx context.Context, bin string, stderr io.Writer) (*spawned, 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--addr", addr, "--data-dir", dir, "--log-level", "warn", "--insecure-cookie")
+	cmd := exec.Command(bin, "--addr", addr, "--data-dir", dir, "--log-level", "warn", "--insecure-cookie",
+		"--signup-throttle-address", "-1", "--max-sockets-per-address", "-1")
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)

@@ -4,10 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/samagate/samagate/app"
+	"github.com/samagate/samagate/gateway"
 )
 
 // options are settings of the process itself, not of the node.
@@ -56,12 +59,24 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.StringVar(&origins, "ws-origins", "", "comma-separated browser origins allowed to open websockets (empty: any)")
 	fs.DurationVar(&g.OrderHoldBack, "order-holdback", 250*time.Millisecond, "longest an event waits for a commit with a lower number before that commit is read from the log")
 	fs.DurationVar(&g.LogProbeInterval, "log-probe-interval", time.Second, "how often a node reads the newest commit number of the log (finds commits whose packets were lost)")
+	fs.IntVar(&g.MaxInflightFrames, "max-inflight-frames", 256, "frames of one socket read but not handled yet before it is closed with 4002 (-1: no bound)")
+	fs.IntVar(&g.MaxInflightBytes, "max-inflight-bytes", 2<<20, "bytes of one socket read but not handled yet before it is closed with 4002 (-1: no bound)")
+	fs.IntVar(&g.MaxSocketsPerUser, "max-sockets-per-user", 100, "bound sockets of one user on this node; more connects get 429 (-1: no cap)")
+	fs.IntVar(&g.MaxSocketsPerAddress, "max-sockets-per-address", 2000, "open sockets of one client address on this node; more upgrades get HTTP 429 (-1: no cap)")
+	g.SocketRequests, g.UserRequests = gateway.Rate{PerSecond: 50, Burst: 100}, gateway.Rate{PerSecond: 100, Burst: 500}
+	g.UserMessages, g.UserSystemMessages = gateway.Rate{PerSecond: 20, Burst: 50}, gateway.Rate{PerSecond: 5, Burst: 20}
+	g.UserTyping = gateway.Rate{PerSecond: 5, Burst: 20}
+	fs.Var((*rateFlag)(&g.SocketRequests), "socket-rate", "requests of one socket: per second:burst, over it 429 (off: no limit)")
+	fs.Var((*rateFlag)(&g.UserRequests), "user-rate", "requests of all of one user's sockets on this node: per second:burst (off: no limit)")
+	fs.Var((*rateFlag)(&g.UserMessages), "user-message-rate", "message frames of one user on this node: per second:burst (off: no limit)")
+	fs.Var((*rateFlag)(&g.UserSystemMessages), "user-system-message-rate", "system_message frames of one user on this node: per second:burst (off: no limit)")
+	fs.Var((*rateFlag)(&g.UserTyping), "user-typing-rate", "typing frames of one user on this node: per second:burst (off: no limit)")
 
 	h := &c.HTTP
-	fs.StringVar(&cors, "cors-origins", "", "comma-separated origins allowed by CORS on the HTTP API (empty: echo any origin)")
+	fs.StringVar(&cors, "cors-origins", "", "comma-separated origins allowed by credentialed CORS on the HTTP API (empty: the page's own origin and loopback origins only)")
 	fs.BoolVar(&h.InsecureCookie, "insecure-cookie", false, "drop the Secure flag of the refresh_token cookie (plain-http development only)")
 	fs.StringVar(&h.AdminAPIKey, "admin-api-key", "", "key of the admin HTTP API (header admin-api-key); empty disables it")
-	fs.BoolVar(&h.TrustProxyHeaders, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a trusted proxy)")
+	fs.BoolVar(&h.TrustProxyHeaders, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry, for throttles and socket caps (only behind a trusted proxy that sets it)")
 
 	au := &c.Auth
 	fs.DurationVar(&au.AccessTTL, "access-ttl", 3*time.Hour, "lifetime of access tokens")
@@ -70,6 +85,13 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.IntVar(&th.PerAddress, "login-throttle-address", 50, "failed logins per client address within the window before it is blocked")
 	fs.DurationVar(&th.Window, "login-throttle-window", 5*time.Minute, "window over which failed logins are counted")
 	fs.DurationVar(&th.Block, "login-throttle-block", 5*time.Minute, "how long a blocked account or address waits")
+	fs.IntVar(&th.SecondFactor, "login-throttle-2fa", 5, "wrong second-factor codes per user within the window before the second factor is locked")
+	fs.IntVar(&th.SignupPerAddress, "signup-throttle-address", 30, "sign-ups (user_create) per client address within the sign-up window (-1: no limit)")
+	fs.DurationVar(&th.SignupWindow, "signup-throttle-window", 10*time.Minute, "window over which sign-ups are counted")
+	fs.IntVar(&au.HashQueue, "hash-queue", 32, "logins that may wait for a password-hashing slot; one more is answered 503 at once")
+	fs.DurationVar(&au.HashWait, "hash-wait", 3*time.Second, "longest a request waits for a password-hashing slot before 503")
+	fs.IntVar(&au.MaxSessionsPerUser, "max-sessions-per-user", 50, "live sessions of one user; a login beyond it ends the least recently used one (-1: no cap)")
+	fs.DurationVar(&au.PruneInterval, "prune-interval", time.Hour, "how often ended sessions, spent refresh tokens and retired signing keys are deleted")
 	fs.DurationVar(&au.AccessTTLMax, "access-ttl-max", 30*24*time.Hour, "longest access token a login may ask for (expiresIn)")
 	fs.DurationVar(&au.RefreshTTL, "refresh-ttl", 14*24*time.Hour, "lifetime of refresh tokens")
 	fs.StringVar(&au.Issuer, "jwt-issuer", "samagate", "iss claim of access tokens")
@@ -83,6 +105,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 
 	ch := &c.Chat
 	fs.IntVar(&ch.MaxParticipants, "max-participants", 50, "most members of a group conversation")
+	fs.IntVar(&ch.MaxListIDs, "max-list-ids", 100, "longest id list of one request (cids, ids); longer ones get 422")
 	fs.DurationVar(&ch.Retention, "event-retention", 7*24*time.Hour, "how long the event log keeps events for catch-up")
 	fs.DurationVar(&ch.CommitTimeout, "commit-timeout", 10*time.Second, "deadline of one commit of the event log")
 
@@ -132,4 +155,36 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// rateFlag is a gateway.Rate as a flag: "PER_SECOND:BURST" (for example
+// "20:50"), or "off" for no limit.
+type rateFlag gateway.Rate
+
+func (r *rateFlag) String() string {
+	if r == nil {
+		return ""
+	}
+	if r.PerSecond < 0 {
+		return "off"
+	}
+	return strconv.FormatFloat(r.PerSecond, 'g', -1, 64) + ":" + strconv.Itoa(r.Burst)
+}
+
+func (r *rateFlag) Set(v string) error {
+	if v == "off" {
+		*r = rateFlag{PerSecond: -1}
+		return nil
+	}
+	rate, burst, ok := strings.Cut(v, ":")
+	ps, err := strconv.ParseFloat(rate, 64)
+	if !ok || err != nil || ps <= 0 || math.IsInf(ps, 0) || math.IsNaN(ps) {
+		return fmt.Errorf("want PER_SECOND:BURST (e.g. 20:50) or off, got %q", v)
+	}
+	b, err := strconv.Atoi(burst)
+	if err != nil || b < 1 {
+		return fmt.Errorf("burst must be a whole number of at least 1, got %q", burst)
+	}
+	*r = rateFlag{PerSecond: ps, Burst: b}
+	return nil
 }

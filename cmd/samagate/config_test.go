@@ -85,6 +85,10 @@ func TestParseConfigErrors(t *testing.T) {
 		"stray argument":   {args: []string{"extra"}},
 		"pool too small":   {args: []string{"--pg-max-conns", "0"}},
 		"min over max":     {args: []string{"--pg-max-conns", "4", "--pg-min-conns", "5"}},
+		"rate no burst":    {args: []string{"--user-message-rate", "20"}},
+		"rate zero":        {args: []string{"--socket-rate", "0:10"}},
+		"rate bad burst":   {args: []string{"--user-rate", "10:0"}},
+		"rate not number":  {env: map[string]string{"SAMAGATE_USER_TYPING_RATE": "fast:5"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -92,6 +96,37 @@ func TestParseConfigErrors(t *testing.T) {
 				t.Fatal("got nil error, want one")
 			}
 		})
+	}
+}
+
+// TestParseConfigLimits: the abuse limits are flags with the documented
+// defaults; a rate is PER_SECOND:BURST or off.
+func TestParseConfigLimits(t *testing.T) {
+	c, _, err := parseConfig(nil, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, a := c.Gateway, c.Auth
+	if g.UserMessages.PerSecond != 20 || g.UserMessages.Burst != 50 || g.SocketRequests.PerSecond != 50 ||
+		g.MaxInflightFrames != 256 || g.MaxSocketsPerUser != 100 || g.MaxSocketsPerAddress != 2000 {
+		t.Fatalf("gateway limit defaults: got %+v", g)
+	}
+	if a.Throttle.SecondFactor != 5 || a.Throttle.SignupPerAddress != 30 || a.MaxSessionsPerUser != 50 ||
+		a.HashQueue != 32 || a.PruneInterval != time.Hour || c.Chat.MaxListIDs != 100 {
+		t.Fatalf("auth and chat limit defaults: got %+v %+v", a, c.Chat)
+	}
+	c, _, err = parseConfig([]string{"--user-message-rate", "2.5:7", "--socket-rate", "off", "--signup-throttle-address", "-1"},
+		env(map[string]string{"SAMAGATE_USER_TYPING_RATE": "1:3"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = c.Gateway
+	if g.UserMessages.PerSecond != 2.5 || g.UserMessages.Burst != 7 || g.SocketRequests.PerSecond >= 0 ||
+		g.UserTyping.PerSecond != 1 || g.UserTyping.Burst != 3 || c.Auth.Throttle.SignupPerAddress != -1 {
+		t.Fatalf("set limits: got %+v %+v", g, c.Auth.Throttle)
+	}
+	if got := (*rateFlag)(&g.UserMessages).String(); got != "2.5:7" {
+		t.Fatalf("rate flag round trip: got %q, want 2.5:7", got)
 	}
 }
 
