@@ -61,6 +61,10 @@ type Config struct {
 	JWTAlg           string
 	RotateSigningKey bool
 	ExternalJWT      auth.ExternalIssuer
+	// DebugAddr, when set, serves net/http/pprof under /debug/pprof/ on a
+	// listener of its own (for profiles under load). Keep it on loopback or
+	// a private network. Default off.
+	DebugAddr string
 }
 
 func (c Config) withDefaults() Config {
@@ -99,6 +103,7 @@ type App struct {
 	accounts *auth.Service
 	chat     *chat.Service
 
+	debug     *debugServer       // nil unless Config.DebugAddr is set
 	stopPrune context.CancelFunc // ends auth's pruning loop; nil when not running
 	pruneDone chan struct{}      // closed when the pruning loop has returned
 }
@@ -210,6 +215,12 @@ func (a *App) Run(ctx context.Context) (err error) {
 		return err
 	}
 	a.addr = ln.Addr()
+	if cfg.DebugAddr != "" {
+		if a.debug, err = startDebug(ctx, cfg.DebugAddr); err != nil {
+			return err
+		}
+		a.log.Warn().Str("debug_addr", a.debug.addr.String()).Msg("profiling endpoints served at /debug/pprof/ (--debug-addr): keep them private")
+	}
 	ev := a.log.Info().Str("addr", a.addr.String())
 	if cfg.DatabaseURL == "" {
 		ev = ev.Str("data", cfg.DataDir)
@@ -288,6 +299,16 @@ func (a *App) Accounts() *auth.Service {
 	return a.accounts
 }
 
+// DebugAddr is the address of the profiling listener, or nil when off.
+func (a *App) DebugAddr() net.Addr {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.debug == nil {
+		return nil
+	}
+	return a.debug.addr
+}
+
 // Online is the number of open sockets.
 func (a *App) Online() int {
 	a.mu.Lock()
@@ -325,6 +346,12 @@ func (a *App) Close() error {
 
 func (a *App) closeLocked(ctx context.Context) error {
 	var errs []error
+	if a.debug != nil {
+		if err := a.debug.close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		a.debug = nil
+	}
 	if a.gw != nil {
 		if err := a.gw.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
