@@ -50,6 +50,14 @@ type Config struct {
 	// ends the least recently used one (its sockets close with 4102), so
 	// the owner can always log in. Negative: no cap. Default 50.
 	MaxSessionsPerUser int
+	// SessionCacheTTL is how long a live session read from the store may
+	// answer a later connect of the same session without a read
+	// (sessioncache.go). Session ends of any node drop it at once; the TTL
+	// bounds what a lost announcement costs. Negative: no cache. Default 30s.
+	SessionCacheTTL time.Duration
+	// SessionCacheSize bounds the cached sessions (about 300 bytes each).
+	// Default 100,000.
+	SessionCacheSize int
 	// PruneInterval is how often RunPruning deletes ended sessions, spent
 	// refresh tokens and retired signing keys. Default 1h.
 	PruneInterval time.Duration
@@ -108,6 +116,12 @@ func (c Config) withDefaults() Config {
 	if c.PruneInterval <= 0 {
 		c.PruneInterval = time.Hour
 	}
+	if c.SessionCacheTTL == 0 {
+		c.SessionCacheTTL = 30 * time.Second
+	}
+	if c.SessionCacheSize <= 0 {
+		c.SessionCacheSize = 100_000
+	}
 	c.Hash = c.Hash.withDefaults()
 	c.Throttle = c.Throttle.WithDefaults()
 	if c.Now == nil {
@@ -127,6 +141,7 @@ type Service struct {
 	throttle Throttle        // shared, or local
 	local    *MemoryThrottle // this node's counts; the fallback of a shared throttle
 	dummy    string          // hash verified for unknown users, so timing does not tell
+	sessions *sessionCache   // live sessions recently read, for connects
 
 	hashes atomic.Int64 // argon2id hashes run
 }
@@ -143,6 +158,7 @@ func New(st store.Store, keys *Keys, cfg Config, log zerolog.Logger) (*Service, 
 		keys:     keys,
 		log:      log,
 		hashing:  newHashQueue(cfg.HashConcurrency, cfg.HashQueue, cfg.HashWait),
+		sessions: newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize),
 		throttle: cfg.Throttler,
 		local:    NewMemoryThrottle(cfg.Throttle, cfg.Now),
 	}
@@ -229,8 +245,15 @@ func publicUser(u *store.User) *User {
 
 func (s *Service) now() time.Time { return s.cfg.Now() }
 
-// endSessions tells the hook.
+// SessionEnded is told of a session end announced by another node: the
+// user's cached sessions are forgotten before that node's sockets close,
+// so a revoked session cannot connect here from the cache.
+func (s *Service) SessionEnded(e SessionEnd) { s.sessions.forgetUser(e.UserID) }
+
+// endSessions forgets the user's cached sessions, then tells the hook (the
+// gateway closes the sockets, here and on the other nodes).
 func (s *Service) endSessions(ctx context.Context, e SessionEnd) {
+	s.sessions.forgetUser(e.UserID)
 	if s.cfg.OnSessionEnd != nil {
 		s.cfg.OnSessionEnd(ctx, e)
 	}

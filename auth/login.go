@@ -173,6 +173,28 @@ func (s *Service) liveSession(ctx context.Context, id string) (*store.Session, e
 	return sess, nil
 }
 
+// connectSession is liveSession through the session cache: a live session
+// read less than SessionCacheTTL ago, and not ended since, answers without
+// a read.
+func (s *Service) connectSession(ctx context.Context, id, userID string) (*store.Session, error) {
+	now := s.now()
+	if sess, ok := s.sessions.get(id, now); ok {
+		if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+			return nil, protocol.ErrTokenExpired
+		}
+		return sess, nil
+	}
+	epoch := s.sessions.epoch(userID)
+	sess, err := s.liveSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sess.UserID == userID { // else the caller refuses it
+		s.sessions.put(sess, epoch, now)
+	}
+	return sess, nil
+}
+
 // Authenticate verifies an access token for deviceID (websocket connect and
 // the token variant of user_login). A revoked session reads as expired, as
 // SAMA answers for a deleted token.
@@ -193,7 +215,7 @@ func (s *Service) principalOf(ctx context.Context, c *accessClaims, deviceID str
 	if c.DeviceID != deviceID {
 		return nil, protocol.ErrIncorrectToken
 	}
-	sess, err := s.liveSession(ctx, c.SID)
+	sess, err := s.connectSession(ctx, c.SID, c.UID)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +240,9 @@ func (s *Service) touch(ctx context.Context, sess *store.Session) {
 	}
 	if err := s.st.TouchSession(ctx, sess.ID, now); err != nil {
 		s.log.Debug().Err(err).Str("session", sess.ID).Msg("touch session")
+		return
 	}
+	s.sessions.touched(sess.ID, now)
 }
 
 // IssueAccess signs a fresh access token for an authenticated principal

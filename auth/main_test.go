@@ -15,6 +15,7 @@ import (
 	"github.com/samagate/samagate/auth"
 	"github.com/samagate/samagate/internal/clocktest"
 	"github.com/samagate/samagate/protocol"
+	"github.com/samagate/samagate/store"
 	"github.com/samagate/samagate/store/sqlite"
 	"go.uber.org/goleak"
 )
@@ -33,6 +34,13 @@ type env struct {
 }
 
 func newEnv(t *testing.T, tweak func(*auth.Config)) *env {
+	t.Helper()
+	return newEnvOn(t, tweak, nil)
+}
+
+// newEnvOn is newEnv with the service's store wrapped by wrap (nil: none),
+// for tests that count or break store calls.
+func newEnvOn(t *testing.T, tweak func(*auth.Config), wrap func(*sqlite.DB) store.Store) *env {
 	t.Helper()
 	e := &env{clk: clocktest.New(), dir: t.TempDir()}
 	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(e.dir, "db")})
@@ -57,7 +65,11 @@ func newEnv(t *testing.T, tweak func(*auth.Config)) *env {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	if e.svc, err = auth.New(db, keys, cfg, zerolog.Nop()); err != nil {
+	var st store.Store = db
+	if wrap != nil {
+		st = wrap(db)
+	}
+	if e.svc, err = auth.New(st, keys, cfg, zerolog.Nop()); err != nil {
 		t.Fatal(err)
 	}
 	return e

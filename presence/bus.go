@@ -278,12 +278,20 @@ func (r *Redis) Activity(ctx context.Context, userID string, value int64) error 
 	})
 }
 
-// EndSession tells the other nodes holding sockets of userID that sessions
-// ended: those on deviceID, or only sessionID, when set; never
-// exceptSessionID. (Plain strings, so the gateway needs no type of ours.)
+// EndSession tells every other live node that sessions of userID ended:
+// those on deviceID, or only sessionID, when set; never exceptSessionID.
+// Every node hears it, not only those holding the user's sockets: each
+// forgets the user's cached sessions, so a revoked token cannot connect
+// anywhere from a cache. Failed sends are queued per node and retried.
+// (Plain strings, so the gateway needs no type of ours.)
 func (r *Redis) EndSession(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string) error {
-	return r.send(ctx, "end session", []string{userID}, r.userKey, func([]string) []byte {
-		return (&packet{kind: kindEnd, users: []string{userID}, device: deviceID, session: sessionID,
-			except: exceptSessionID, reason: reason}).encode()
-	})
+	data := (&packet{kind: kindEnd, users: []string{userID}, device: deviceID, session: sessionID,
+		except: exceptSessionID, reason: reason}).encode()
+	var errs []error
+	for _, node := range r.Nodes() {
+		if err := r.publish(ctx, node, data); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
