@@ -89,6 +89,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.IntVar(&th.SecondFactor, "login-throttle-2fa", 5, "wrong second-factor codes per user within the window before the second factor is locked")
 	fs.IntVar(&th.SignupPerAddress, "signup-throttle-address", 30, "sign-ups (user_create) per client address within the sign-up window (-1: no limit)")
 	fs.DurationVar(&th.SignupWindow, "signup-throttle-window", 10*time.Minute, "window over which sign-ups are counted")
+	var hashMem, hashTime uint
+	fs.UintVar(&hashMem, "hash-memory-kib", 19*1024, "argon2id memory per password hash, KiB (OWASP: 19456 with --hash-time 2, or 12288 with 3, 9216 with 4)")
+	fs.UintVar(&hashTime, "hash-time", 2, "argon2id passes per password hash")
 	fs.IntVar(&au.HashQueue, "hash-queue", 32, "logins that may wait for a password-hashing slot; one more is answered 503 at once")
 	fs.DurationVar(&au.HashWait, "hash-wait", 3*time.Second, "longest a request waits for a password-hashing slot before 503")
 	fs.IntVar(&au.MaxSessionsPerUser, "max-sessions-per-user", 50, "live sessions of one user; a login beyond it ends the least recently used one (-1: no cap)")
@@ -141,7 +144,23 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 		return c, o, fmt.Errorf("pg-max-conns must be 1..10000 and pg-min-conns 0..pg-max-conns (got %d and %d)", pgMax, pgMin)
 	}
 	c.Postgres.MaxConns, c.Postgres.MinConns = int32(pgMax), int32(pgMin)
+	if hashMem < 8 || hashMem > 4<<20 || hashTime < 1 || hashTime > 100 {
+		return c, o, fmt.Errorf("hash-memory-kib must be 8..4194304 and hash-time 1..100 (got %d and %d)", hashMem, hashTime)
+	}
+	au.Hash.MemoryKiB, au.Hash.Time = uint32(hashMem), uint32(hashTime)
 	return c, o, nil
+}
+
+// weakHashing reports whether argon2id parameters fall below every one of
+// OWASP's recommended pairs (memory KiB, passes): fine for benchmarks that
+// sign up thousands of users, not for production.
+func weakHashing(memKiB, passes uint32) bool {
+	for _, ok := range []struct{ mem, t uint32 }{{47104, 1}, {19456, 2}, {12288, 3}, {9216, 4}, {7168, 5}} {
+		if memKiB >= ok.mem && passes >= ok.t {
+			return false
+		}
+	}
+	return true
 }
 
 // envName is the environment variable of a flag.

@@ -86,6 +86,8 @@ func TestParseConfigErrors(t *testing.T) {
 		"pool too small":   {args: []string{"--pg-max-conns", "0"}},
 		"min over max":     {args: []string{"--pg-max-conns", "4", "--pg-min-conns", "5"}},
 		"rate no burst":    {args: []string{"--user-message-rate", "20"}},
+		"hash memory zero": {args: []string{"--hash-memory-kib", "0"}},
+		"hash time zero":   {args: []string{"--hash-time", "0"}},
 		"rate zero":        {args: []string{"--socket-rate", "0:10"}},
 		"rate bad burst":   {args: []string{"--user-rate", "10:0"}},
 		"rate not number":  {env: map[string]string{"SAMAGATE_USER_TYPING_RATE": "fast:5"}},
@@ -124,6 +126,12 @@ func TestParseConfigLimits(t *testing.T) {
 	if g.UserMessages.PerSecond != 2.5 || g.UserMessages.Burst != 7 || g.SocketRequests.PerSecond >= 0 ||
 		g.UserTyping.PerSecond != 1 || g.UserTyping.Burst != 3 || c.Auth.Throttle.SignupPerAddress != -1 {
 		t.Fatalf("set limits: got %+v %+v", g, c.Auth.Throttle)
+	}
+	if c.Auth.Hash.MemoryKiB != 19*1024 || c.Auth.Hash.Time != 2 || weakHashing(c.Auth.Hash.MemoryKiB, c.Auth.Hash.Time) {
+		t.Fatalf("hash defaults: got %+v, want OWASP's 19456 KiB, 2 passes", c.Auth.Hash)
+	}
+	if !weakHashing(64, 1) || weakHashing(12288, 3) || !weakHashing(12288, 2) {
+		t.Fatal("weakHashing disagrees with OWASP's pairs")
 	}
 	if got := (*rateFlag)(&g.UserMessages).String(); got != "2.5:7" {
 		t.Fatalf("rate flag round trip: got %q, want 2.5:7", got)

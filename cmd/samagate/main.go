@@ -43,6 +43,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	gateway.RouteLibraryLogs(log.With().Str("component", "nbio").Logger())
+	if h := cfg.Auth.Hash; weakHashing(h.MemoryKiB, h.Time) {
+		log.Warn().Uint32("memory_kib", h.MemoryKiB).Uint32("passes", h.Time).
+			Msg("password hashing is weaker than OWASP's argon2id minimum (--hash-memory-kib, --hash-time): for benchmarks only")
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
