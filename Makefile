@@ -36,5 +36,12 @@ bench-idle: ## idle memory per authenticated socket at 15,000 connections
 	go build -o bin/samagate ./cmd/samagate
 	go run ./cmd/samagate-bench idle -spawn bin/samagate -n 15000
 
+.PHONY: bench-fanout bench-connect
+bench-fanout: ## delivery latency at 30k-120k deliveries/s (100 groups × 100 sockets), 1 node (SQLite) and 2 nodes (PostgreSQL + Redis): bench/fanout.jsonl, bench/fanout.svg; BEFORE=<rev> interleaves that revision (no -race)
+	bash scripts/bench-fanout.sh fanout
+
+bench-connect: ## connects/s, latency and gateway CPU per 1,000 connects (200 dialers), 1 and 2 nodes: bench/connect.jsonl; BEFORE=<rev> interleaves that revision
+	bash scripts/bench-fanout.sh connect
+
 run: ## the gateway on :9001 with SQLite under ./data
 	go run ./cmd/samagate

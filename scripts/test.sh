@@ -3,6 +3,9 @@
 # and non-interactive (CI=true, no stdin): installs Redis and PostgreSQL if
 # missing, starts throw-away instances on free loopback ports in a temp dir,
 # runs `go test -race -count=1` against them, and always stops them.
+# Sourced (`source scripts/test.sh`), it only starts the services, sets the
+# variables below and $redis_port, $pg_port, $PGBIN, $tmp, and leaves an EXIT
+# trap (cleanup) that stops them.
 #
 #   scripts/test.sh                 # go test -race -count=1 ./..., then the
 #                                   # gateway suite against a cluster node
@@ -11,7 +14,7 @@
 # Tests find the services through SAMAGATE_TEST_REDIS_URL (standalone),
 # SAMAGATE_TEST_REDIS_CLUSTER_URL (three masters) and SAMAGATE_TEST_DATABASE_URL. The exit code is go test's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { echo "test.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -174,6 +177,12 @@ SAMAGATE_TEST_REDIS_CLUSTER_URL=$(IFS=,; echo "${cluster_addrs[*]}")
 export SAMAGATE_TEST_REDIS_CLUSTER_URL
 export SAMAGATE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
 log "started redis-server on 127.0.0.1:$redis_port, a redis cluster on $SAMAGATE_TEST_REDIS_CLUSTER_URL and postgresql $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$pg_port (temp dir $tmp)"
+
+# Sourced (by scripts/bench-fanout.sh) rather than run: the services are up
+# and the caller runs what it needs; the EXIT trap above stops them.
+if [[ ${BASH_SOURCE[0]} != "$0" ]]; then
+	return 0
+fi
 
 # SAMAGATE_TEST_FLAGS replaces the default go test flags (benchmarks run
 # without the race detector: make bench-cluster).

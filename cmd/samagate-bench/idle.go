@@ -6,12 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -65,12 +59,13 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	if c.spawn != "" {
-		g, err := spawnGateway(ctx, c.spawn, stderr)
+		nf := nodeFlags{spawn: c.spawn, nodes: 1}
+		g, err := nf.start(ctx, []string{"--signup-throttle-address=-1", "--max-sockets-per-address=-1"}, stderr)
 		if err != nil {
 			return err
 		}
 		defer g.stop()
-		c.addr, c.pid = g.addr, g.cmd.Process.Pid
+		c.addr, c.pid = g.addrs[0], g.pids[0]
 	}
 	if c.pid == 0 {
 		return errors.New("need -pid or -spawn to measure the gateway's memory")
@@ -80,12 +75,10 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 
-	start := time.Now()
-	tokens, devices, err := prepareUsers(ctx, t, srcs[0], c.users)
+	fx, err := ensureFixture(ctx, "", c.addr, srcs[0], c.users, 0, 0, stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "idle: %d users signed up and logged in in %s\n", c.users, time.Since(start).Round(time.Millisecond))
 	before, err := settledRSS(c.pid)
 	if err != nil {
 		return err
@@ -104,7 +97,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}()
 	var opened atomic.Int64
-	start = time.Now()
+	start := time.Now()
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(c.concurrency)
 	for i := range c.conns {
@@ -115,7 +108,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return err
 			}
 			conns[i] = wc
-			if _, err := call(ectx, wc, "c", "connect", map[string]string{"token": tokens[u], "device_id": devices[u]}); err != nil {
+			if _, err := call(ectx, wc, "c", "connect", map[string]string{"token": fx.Users[u].Token, "device_id": fx.Users[u].Device}); err != nil {
 				return fmt.Errorf("conn %d: %w", i, err)
 			}
 			// Answer the gateway's pings from here on; the socket stays idle.
@@ -147,50 +140,6 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// prepareUsers signs up n users over one websocket and logs each in over
-// HTTP with its own device, returning the access tokens and device ids.
-func prepareUsers(ctx context.Context, t target, src net.IP, n int) ([]string, []string, error) {
-	d := newDialer(src)
-	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	tokens, devices := make([]string, n), make([]string, n)
-	var mu sync.Mutex
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(4)
-	for w := range 4 {
-		eg.Go(func() error {
-			wc, err := d.wsDial(ectx, t)
-			if err != nil {
-				return err
-			}
-			defer wc.CloseNow()
-			for i := w; i < n; i += 4 {
-				login := fmt.Sprintf("bench_%s_%d", run, i)
-				if _, err := call(ectx, wc, "u"+strconv.Itoa(i), "user_create",
-					map[string]string{"login": login, "password": "bench-password"}); err != nil {
-					return err
-				}
-				dev := "bench-device-" + strconv.Itoa(i)
-				tok, err := login2(ectx, d.client, t, login, dev)
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				tokens[i], devices[i] = tok, dev
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	if err := eg.Wait(); err != nil {
-		return nil, nil, err
-	}
-	return tokens, devices, nil
-}
-
-func login2(ctx context.Context, hc *http.Client, t target, name, dev string) (string, error) {
-	return login(ctx, hc, t, name, "bench-password", dev)
-}
-
 // settledRSS asks the gateway to collect garbage and return free memory to
 // the OS (SIGUSR1, handled by samagate), waits, and reads its RSS, so that
 // both readings count live memory rather than garbage awaiting collection.
@@ -206,65 +155,4 @@ func settledRSS(pid int) (int64, error) {
 func rssKiB(pid int) (int64, error) {
 	n, err := procstat.RSS(pid)
 	return n >> 10, err
-}
-
-// spawned is a gateway process started by the bench.
-type spawned struct {
-	cmd  *exec.Cmd
-	addr string
-	dir  string
-}
-
-// spawnGateway starts bin on a free loopback port with a temp data dir and
-// waits for /health. The bench signs up every user from one address and
-// opens thousands of sockets per source address, so the per-address
-// sign-up limit and socket cap are off on the spawned gateway.
-func spawnGateway(ctx context.Context, bin string, stderr io.Writer) (*spawned, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	dir, err := os.MkdirTemp("", "samagate-bench-")
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "--addr", addr, "--data-dir", dir, "--log-level", "warn", "--insecure-cookie",
-		"--signup-throttle-address", "-1", "--max-sockets-per-address", "-1")
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	g := &spawned{cmd: cmd, addr: addr, dir: dir}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return g, nil
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			g.stop()
-			return nil, fmt.Errorf("gateway at %s did not become healthy", addr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// stop ends the spawned gateway gracefully (bounded) and removes its data.
-func (g *spawned) stop() {
-	_ = g.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = g.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = g.cmd.Process.Kill()
-		<-done
-	}
-	_ = os.RemoveAll(g.dir)
 }
