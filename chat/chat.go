@@ -42,6 +42,13 @@ type Config struct {
 	PruneInterval time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// MemberCache bounds the conversations the membership cache of the
+	// write paths holds (memberCache): between half of it and all of it.
+	// An entry costs about 250 bytes for a private chat and 620 for a
+	// group of 50 (TestMemberCacheMemory), so the default 65,536 is at most
+	// 16 MB, or 40 MB if all were groups of 50. Negative turns the cache
+	// off (every check reads the store).
+	MemberCache int
 }
 
 // Actor is who acts: a user of an organization, through one socket (Conn,
@@ -67,15 +74,20 @@ type Commit struct {
 	Seq        int64
 	Void       bool
 	Deliveries []Delivery
+	// MembershipChanged are the conversations whose members (or fields) the
+	// commit changed, sorted: every node's Service must learn of them
+	// (Observe), so that its membership cache forgets them.
+	MembershipChanged []string
 }
 
 // Service is the chat core.
 type Service struct {
-	cfg Config
-	st  store.Store
-	ids *store.IDGen
-	log zerolog.Logger
-	gc  *committer
+	cfg   Config
+	st    store.Store
+	ids   *store.IDGen
+	log   zerolog.Logger
+	gc    *committer
+	cache *memberCache // nil: off
 
 	stopPrune chan struct{}
 	pruneDone chan struct{}
@@ -108,13 +120,23 @@ func New(ctx context.Context, st store.Store, cfg Config, log zerolog.Logger) (*
 	if cfg.Sink == nil {
 		cfg.Sink = func(Commit) {}
 	}
+	if cfg.MemberCache == 0 {
+		cfg.MemberCache = 1 << 16
+	}
 	node, err := st.NodeNumber(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("node number: %w", err)
 	}
 	s := &Service{cfg: cfg, st: st, ids: store.NewIDGen(node), log: log,
-		gc:        newCommitter(st, cfg.GroupCommitMax, cfg.CommitTimeout, cfg.Sink),
 		stopPrune: make(chan struct{}), pruneDone: make(chan struct{})}
+	if cfg.MemberCache > 0 {
+		s.cache = newMemberCache(cfg.MemberCache)
+	}
+	sink := cfg.Sink
+	s.gc = newCommitter(st, cfg.GroupCommitMax, cfg.CommitTimeout, func(c Commit) {
+		s.Observe(c) // before the senders are released and the gateway sees it
+		sink(c)
+	})
 	go s.pruneLoop()
 	return s, nil
 }
@@ -172,6 +194,21 @@ func maxLength(field string, n, limit int) error {
 const isoTime = "2006-01-02T15:04:05.000Z"
 
 func iso(t time.Time) string { return t.UTC().Format(isoTime) }
+
+// Observe tells the service of a commit: the membership cache forgets the
+// conversations it changed. The service observes its own commits as it
+// makes them; the gateway calls Observe with every commit it releases, so
+// that the other nodes' commits are observed too (observing one twice is
+// harmless). Until a forgotten conversation is read again, its checks read
+// the store.
+func (s *Service) Observe(c Commit) {
+	if s.cache == nil {
+		return
+	}
+	for _, cid := range c.MembershipChanged {
+		s.cache.invalidate(cid)
+	}
+}
 
 // member loads a conversation of a's organization that a belongs to:
 // 404 Conversation not found. / 403 Forbidden.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samagate/samagate/store"
@@ -35,14 +36,28 @@ type committer struct {
 }
 
 // commitReq is one sender's batch. origin is the socket that sent it (it
-// gets no copy of the events: it has its reply).
+// gets no copy of the events: it has its reply). state moves once from
+// queued to begun (the committer took it into a commit) or to abandoned
+// (its sender gave up first: it is never written).
 type commitReq struct {
 	ctx    context.Context
 	b      *store.Batch
 	origin string
 	rows   int
-	err    chan error
+	state  atomic.Int32
+	done   chan struct{} // closed once err is set
+	err    error
+	// stopped is the committer's done: a request queued as it stopped
+	// (after it refused what was queued) is never finished.
+	stopped <-chan struct{}
 }
+
+// Request states.
+const (
+	reqQueued int32 = iota
+	reqBegun
+	reqAbandoned
+)
 
 func newCommitter(st store.Messages, maxSize int, timeout time.Duration, sink func(Commit)) *committer {
 	c := &committer{st: st, maxSize: maxSize, timeout: timeout, sink: sink, reqs: make(chan *commitReq, maxSize),
@@ -54,23 +69,58 @@ func newCommitter(st store.Messages, maxSize int, timeout time.Duration, sink fu
 // commit queues b and waits until it is durable and handed to the sink (or
 // ctx ends: the batch is then written only if its commit had already begun).
 func (c *committer) commit(ctx context.Context, b *store.Batch, origin string) error {
-	r := &commitReq{ctx: ctx, b: b, origin: origin, rows: rowsOf(b), err: make(chan error, 1)}
+	r, err := c.submit(ctx, b, origin)
+	if err != nil {
+		return err
+	}
+	return r.wait(ctx)
+}
+
+// submit queues b behind every batch queued before it: batches commit in
+// the order they were submitted (a group keeps their order, and a group
+// retried batch by batch retries them in order). It blocks while the queue
+// is full. ctx is the sender's: once it ends before the batch's commit
+// begins, the batch is not written.
+func (c *committer) submit(ctx context.Context, b *store.Batch, origin string) (*commitReq, error) {
+	r := &commitReq{ctx: ctx, b: b, origin: origin, rows: rowsOf(b), done: make(chan struct{}), stopped: c.done}
 	if r.rows > store.MaxCommitRows {
-		return fmt.Errorf("commit: %w", store.ErrTooLarge)
+		return nil, fmt.Errorf("commit: %w", store.ErrTooLarge)
 	}
 	select {
 	case c.reqs <- r:
+		return r, nil
 	case <-c.stop:
-		return fmt.Errorf("commit: %w", errClosed)
+		return nil, fmt.Errorf("commit: %w", errClosed)
 	case <-ctx.Done():
-		return fmt.Errorf("commit: %w", ctx.Err())
+		return nil, fmt.Errorf("commit: %w", ctx.Err())
 	}
+}
+
+// wait blocks until r's commit is durable and handed to the sink, or failed,
+// or ctx ends. A batch whose wait ends before its commit began is abandoned:
+// it is never written, so the error means "not stored"; one whose commit
+// had begun may still be written (a retry is recognized by its client id).
+func (r *commitReq) wait(ctx context.Context) error {
 	select {
-	case err := <-r.err:
-		return err
+	case <-r.done:
+		return r.err
 	case <-ctx.Done():
+		r.state.CompareAndSwap(reqQueued, reqAbandoned)
 		return fmt.Errorf("commit: %w", ctx.Err())
+	case <-r.stopped:
+		select {
+		case <-r.done:
+			return r.err
+		default:
+			return fmt.Errorf("commit: %w", errClosed)
+		}
 	}
+}
+
+// finish hands r its outcome.
+func (r *commitReq) finish(err error) {
+	r.err = err
+	close(r.done)
 }
 
 // rowsOf counts the positions a batch takes.
@@ -95,12 +145,22 @@ func (c *committer) run() {
 	defer close(c.done)
 	var carry *commitReq // did not fit the previous group
 	for {
+		select {
+		case <-c.stop: // before taking more: what is queued is refused
+			if carry != nil {
+				carry.finish(fmt.Errorf("commit: %w", errClosed))
+			}
+			c.refuseQueued()
+			return
+		default:
+		}
 		first := carry
 		carry = nil
 		if first == nil {
 			select {
 			case first = <-c.reqs:
 			case <-c.stop:
+				c.refuseQueued()
 				return
 			}
 		}
@@ -122,13 +182,31 @@ func (c *committer) run() {
 	}
 }
 
+// refuseQueued fails every batch still queued once the committer stops, so
+// that no waiter waits for a commit that will not come.
+func (c *committer) refuseQueued() {
+	for {
+		select {
+		case r := <-c.reqs:
+			r.finish(fmt.Errorf("commit: %w", errClosed))
+		default:
+			return
+		}
+	}
+}
+
 // commitGroup writes the live batches of group in one transaction; when that
 // fails and there were several, each is retried alone.
 func (c *committer) commitGroup(group []*commitReq) {
 	live := group[:0]
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
-			r.err <- fmt.Errorf("commit: %w", err) // given up before it was written: nothing stored
+			r.state.CompareAndSwap(reqQueued, reqAbandoned)
+			r.finish(fmt.Errorf("commit: %w", err)) // given up before it was written: nothing stored
+			continue
+		}
+		if !r.state.CompareAndSwap(reqQueued, reqBegun) {
+			r.finish(fmt.Errorf("commit: %w", context.Canceled)) // its waiter gave up: nothing stored
 			continue
 		}
 		live = append(live, r)
@@ -139,12 +217,12 @@ func (c *committer) commitGroup(group []*commitReq) {
 	err := c.write(live)
 	if err == nil || len(live) == 1 || !errors.Is(err, store.ErrRolledBack) {
 		for _, r := range live {
-			r.err <- err
+			r.finish(err)
 		}
 		return
 	}
 	for _, r := range live {
-		r.err <- c.write([]*commitReq{r})
+		r.finish(c.write([]*commitReq{r}))
 	}
 }
 
@@ -181,7 +259,7 @@ func (c *committer) writeOnce(reqs []*commitReq) error {
 		}
 		return fmt.Errorf("commit: %w", err)
 	}
-	out := Commit{Seq: done.Seq}
+	out := Commit{Seq: done.Seq, MembershipChanged: done.MembershipChanged}
 	for i, r := range reqs {
 		for _, e := range batches[i].Events {
 			out.Deliveries = append(out.Deliveries, Delivery{Frame: e.Payload, EventID: e.ID, Pos: e.Pos,

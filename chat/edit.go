@@ -109,5 +109,6 @@ func (s *Service) logged(ctx context.Context, a Actor, b *store.Batch, cid, ref,
 		return err
 	}
 	b.Events = append(b.Events, store.Event{ID: id, ConversationID: cid, RefID: ref, Payload: frame, CreatedAt: now})
-	return s.gc.commit(ctx, b, a.Conn)
+	b.Require = require(a, cid) // checked at the commit: the caller may have been removed since
+	return s.writeErr(cid, s.gc.commit(ctx, b, a.Conn))
 }

@@ -79,8 +79,34 @@ type Ask struct {
 // write and returns the ask; the members get the event through the sink.
 // The client id makes it idempotent: a message the sender already sent to
 // the conversation with the same id is stored once, and a repeat (a retry
-// after a timeout, a second tab) gets the first ask again.
+// after a timeout, a second tab) gets the first ask again. It is
+// SubmitMessage and its wait.
 func (s *Service) SendMessage(ctx context.Context, a Actor, in NewMessage) (*Ask, error) {
+	wait, err := s.SubmitMessage(ctx, a, in)
+	if err != nil {
+		return nil, err
+	}
+	return wait(ctx)
+}
+
+// SubmitMessage validates in and queues its commit, in call order:
+// successive calls commit in the order they were made. wait blocks until
+// the commit is durable and handed to the sink (or ctx ends) and returns
+// what SendMessage returns. So a connection can read and queue its next
+// message while the previous one commits, and still have its messages
+// stored in the order it sent them.
+//
+// Validation errors (403, 404, 422) come from SubmitMessage itself; wait
+// returns the commit's outcome, also 403 when the sender was removed from
+// the conversation before the commit (the commit checks it), 404 when the
+// conversation was deleted. SubmitMessage blocks while the committer's
+// queue is full (GroupCommitMax batches): that is the backpressure of a
+// pipelining connection. ctx is the request's: once it ends before the
+// commit begins, the message is not written. A wait that ends
+// (its own ctx) before the commit begins abandons the message too; after
+// that, the message may still be stored, and a retry with the same client
+// id gets its ask.
+func (s *Service) SubmitMessage(ctx context.Context, a Actor, in NewMessage) (wait func(ctx context.Context) (*Ask, error), err error) {
 	if in.ClientID == "" {
 		return nil, protocol.ErrIncorrectMessageID
 	}
@@ -97,49 +123,56 @@ func (s *Service) SendMessage(ctx context.Context, a Actor, in NewMessage) (*Ask
 	if len(body) > maxBody {
 		return nil, protocol.Invalid("body", fmt.Sprintf("'body' max length %d", maxBody))
 	}
-	c, err := s.member(ctx, a, in.CID)
+	c, err := s.writer(ctx, a, in.CID)
 	if err != nil {
 		return nil, err
 	}
 	if in.RepliedMessageID != "" {
-		if _, err := s.st.Message(ctx, c.ID, in.RepliedMessageID); errors.Is(err, store.ErrNotFound) {
+		if _, err := s.st.Message(ctx, c.id, in.RepliedMessageID); errors.Is(err, store.ErrNotFound) {
 			return nil, protocol.ErrIncorrectRepliedID
 		} else if err != nil {
 			return nil, fmt.Errorf("load replied message: %w", err)
 		}
 	}
-	if c.Type == store.TypePrivate { // the opponent may have left: restore the pair
-		now := s.cfg.Now()
-		if err := s.st.AddParticipants(ctx, c.ID, []store.Participant{
-			{UserID: c.OwnerID, JoinedAt: now}, {UserID: c.OpponentID, JoinedAt: now}}); err != nil {
-			return nil, fmt.Errorf("restore participants: %w", err)
-		}
-	}
 	now := s.cfg.Now().UTC()
 	t := (now.UnixMilli() + 999) / 1000 // SAMA: ceil(now/1000)
-	m := store.Message{ID: s.ids.Next(now), ConversationID: c.ID, From: a.UserID, ClientID: in.ClientID, Body: body,
+	m := store.Message{ID: s.ids.Next(now), ConversationID: c.id, From: a.UserID, ClientID: in.ClientID, Body: body,
 		X: in.X, Attachments: in.Attachments, RepliedMessageID: in.RepliedMessageID,
 		ForwardedMessageID: in.ForwardedMessageID, T: t, CreatedAt: now, UpdatedAt: now}
-	frame, err := messageEvent(&m, c.Type)
+	frame, err := messageEvent(&m, c.typ)
 	if err != nil {
 		return nil, err
 	}
 	b := &store.Batch{
 		Messages: []store.Message{m},
-		Events:   []store.Event{{ID: m.ID, ConversationID: c.ID, Payload: frame, CreatedAt: now}},
-		Touch:    map[string]time.Time{c.ID: now},
+		Events:   []store.Event{{ID: m.ID, ConversationID: c.id, Payload: frame, CreatedAt: now}},
+		Touch:    map[string]time.Time{c.id: now},
+		Require:  require(a, c.id),
 	}
-	if err := s.gc.commit(ctx, b, a.Conn); err != nil {
-		if !errors.Is(err, store.ErrConflict) {
-			return nil, err
+	if c.typ == store.TypePrivate { // the other may have left: the commit brings them back if so
+		other := c.opponent
+		if a.UserID == c.opponent {
+			other = c.owner
 		}
-		first, ferr := s.st.MessageByClientID(ctx, c.ID, a.UserID, in.ClientID)
-		if ferr != nil {
-			return nil, fmt.Errorf("%w (find the first send: %w)", err, ferr)
-		}
-		return &Ask{MID: in.ClientID, ServerMID: first.ID, T: first.T}, nil
+		b.Restore = []store.Participant{{ConversationID: c.id, UserID: other, JoinedAt: now}}
 	}
-	return &Ask{MID: in.ClientID, ServerMID: m.ID, T: t}, nil
+	r, err := s.gc.submit(ctx, b, a.Conn)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (*Ask, error) {
+		if err := r.wait(ctx); err != nil {
+			if !errors.Is(err, store.ErrConflict) {
+				return nil, s.writeErr(c.id, err)
+			}
+			first, ferr := s.st.MessageByClientID(ctx, c.id, a.UserID, in.ClientID)
+			if ferr != nil {
+				return nil, fmt.Errorf("%w (find the first send: %w)", err, ferr)
+			}
+			return &Ask{MID: in.ClientID, ServerMID: first.ID, T: first.T}, nil
+		}
+		return &Ask{MID: in.ClientID, ServerMID: m.ID, T: t}, nil
+	}, nil
 }
 
 // MessageQuery is message_list.
@@ -185,15 +218,15 @@ func (s *Service) ListMessages(ctx context.Context, a Actor, q MessageQuery) ([]
 // one commit with the read mark. Re-reading sends nothing (SAMA re-sent
 // every time).
 func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) error {
-	c, err := s.member(ctx, a, cid)
+	c, err := s.writer(ctx, a, cid)
 	if err != nil {
 		return err
 	}
-	mark, err := s.st.ReadMark(ctx, c.ID, a.UserID)
+	mark, err := s.st.ReadMark(ctx, c.id, a.UserID)
 	if err != nil {
 		return fmt.Errorf("read mark: %w", err)
 	}
-	unread, err := s.st.UnreadFrom(ctx, c.ID, a.UserID, mark, 100)
+	unread, err := s.st.UnreadFrom(ctx, c.id, a.UserID, mark, 100)
 	if err != nil {
 		return fmt.Errorf("unread messages: %w", err)
 	}
@@ -209,25 +242,26 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) error {
 		byAuthor[m.From] = append(byAuthor[m.From], m.ID)
 	}
 	now := s.cfg.Now().UTC()
-	b := &store.Batch{ReadMarks: []store.ReadMark{{ConversationID: c.ID, UserID: a.UserID, Pos: unread[0].Pos}}}
+	b := &store.Batch{ReadMarks: []store.ReadMark{{ConversationID: c.id, UserID: a.UserID, Pos: unread[0].Pos}},
+		Require: require(a, c.id)}
 	for _, author := range authors {
 		id := s.ids.Next(now)
-		frame, err := event("message_read", map[string]any{"ids": byAuthor[author], "cid": c.ID, "from": a.UserID, "eid": id})
+		frame, err := event("message_read", map[string]any{"ids": byAuthor[author], "cid": c.id, "from": a.UserID, "eid": id})
 		if err != nil {
 			return err
 		}
 		b.Events = append(b.Events, store.Event{ID: id, UserID: author, Payload: frame, CreatedAt: now})
 	}
-	return s.gc.commit(ctx, b, a.Conn)
+	return s.writeErr(c.id, s.gc.commit(ctx, b, a.Conn))
 }
 
 // Typing is live only: not stored; delivered to the members.
 func (s *Service) Typing(ctx context.Context, a Actor, cid string, status *string) (*Delivery, error) {
-	c, err := s.member(ctx, a, cid)
+	c, err := s.writer(ctx, a, cid)
 	if err != nil {
 		return nil, err
 	}
-	p := map[string]any{"cid": c.ID, "c_type": c.Type, "from": a.UserID, "t": s.cfg.Now().Unix()}
+	p := map[string]any{"cid": c.id, "c_type": c.typ, "from": a.UserID, "t": s.cfg.Now().Unix()}
 	if status != nil {
 		p["status"] = *status
 	}
@@ -235,7 +269,7 @@ func (s *Service) Typing(ctx context.Context, a Actor, cid string, status *strin
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.memberIDs(ctx, c.ID)
+	members, err := s.memberIDs(ctx, c.id)
 	if err != nil {
 		return nil, err
 	}

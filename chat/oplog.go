@@ -96,14 +96,15 @@ func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessag
 		return nil
 	}
 	if in.CID != "" {
-		c, err := s.member(ctx, a, in.CID)
+		c, err := s.writer(ctx, a, in.CID)
 		if err != nil {
 			return nil, err
 		}
-		p["cid"] = c.ID
-		if err := add(c.ID, ""); err != nil {
+		p["cid"] = c.id
+		if err := add(c.id, ""); err != nil {
 			return nil, err
 		}
+		b.Require = require(a, c.id)
 	} else {
 		users, err := s.st.UsersByIDs(ctx, a.OrgID, in.UIDs)
 		if err != nil {
@@ -116,7 +117,11 @@ func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessag
 		}
 	}
 	if len(b.Events) > 0 {
-		if err := s.gc.commit(ctx, b, a.Conn); err != nil {
+		err := s.gc.commit(ctx, b, a.Conn)
+		if err != nil && in.CID != "" {
+			err = s.writeErr(in.CID, err)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -168,7 +173,7 @@ func (s *Service) ResolveCommit(ctx context.Context, seq int64) (Commit, error) 
 	if err != nil {
 		return Commit{}, fmt.Errorf("resolve commit %d: %w", seq, err)
 	}
-	out := Commit{Seq: seq, Void: done.Void}
+	out := Commit{Seq: seq, Void: done.Void, MembershipChanged: done.MembershipChanged}
 	for _, e := range done.Events {
 		out.Deliveries = append(out.Deliveries, Delivery{Frame: e.Payload, EventID: e.ID, Pos: e.Pos,
 			UserIDs: recipients(e, done.Members)})

@@ -105,8 +105,9 @@ type ReadMark struct {
 
 // Batch is one request's writes: atomic, and applied in this order within
 // its commit: messages, edits, deletes, read marks, events; then the
-// touches of every batch, then the changes of every batch in batch order;
-// then the commit reads the members of its conversations.
+// touches of every batch, then the changes and restores of every batch in
+// batch order (a batch's changes before its restores); then the commit
+// reads the members of its conversations and checks every batch's Require.
 type Batch struct {
 	Messages  []Message
 	Edits     []MessageEdit
@@ -118,7 +119,31 @@ type Batch struct {
 	Touch map[string]time.Time
 	// Changes change conversations' fields and members (ConversationChange).
 	Changes []ConversationChange
+	// Restore re-adds members who are missing when the commit reaches the
+	// batch (the other party of a private chat who left, brought back by a
+	// message): each one that is not a member of its ConversationID then
+	// joins with its Role and JoinedAt at the commit's first position, so
+	// every event of the commit is theirs; members stay as they are. The
+	// store writes only for a missing member, decided inside the commit, so
+	// a caller may ask for a restore with every message whatever it knows.
+	Restore []Participant
+	// Require are members the batch is written for (a message's sender).
+	// The commit checks them against the members it reads anyway, after
+	// every batch's changes and restores: one who is not a member fails the
+	// commit with ErrNotMember (rolled back). It is the authoritative
+	// membership check behind a caller's cache, so a member removed on any
+	// node cannot write into the conversation, whatever a cache said.
+	Require []Membership
 }
+
+// Membership names a member of a conversation (Batch.Require).
+type Membership struct {
+	ConversationID, UserID string
+}
+
+// ErrNotMember: a batch's Require names a user who is not a member of the
+// conversation as its commit sees it; the commit rolled back.
+var ErrNotMember = errors.New("not a member")
 
 // Member is a participant as the log sees them: events of the conversation
 // at or after JoinedPos are theirs.
@@ -137,9 +162,15 @@ type Committed struct {
 	// are left out.
 	Events []Event
 	// Members lists the participants of every conversation that has an
-	// event in the commit, read in the same transaction, so a delivery goes
-	// to the members as of the commit.
+	// event in the commit (and of those its batches Require or Restore
+	// members of), read in the same transaction, so a delivery goes to the
+	// members as of the commit.
 	Members map[string][]Member
+	// MembershipChanged are the conversations a ConversationChange of the
+	// commit changed (members, roles, fields, or deleted), sorted: a node
+	// that caches memberships drops what it holds of them. Commit and
+	// ResolveCommit both report it (the commit records it in the log).
+	MembershipChanged []string
 }
 
 // ErrRolledBack marks a Commit error after which the commit certainly did
@@ -219,8 +250,9 @@ type Messages interface {
 	// the batches' events and messages. A client id already used by the
 	// sender in the conversation is ErrConflict; a missing conversation (a
 	// foreign key) fails the commit. Changes are applied as
-	// ConversationChange says, and their outputs set. More than
-	// MaxCommitRows rows is ErrTooLarge.
+	// ConversationChange says, and their outputs set; restores and
+	// required members as Batch says (a missing required member is
+	// ErrNotMember). More than MaxCommitRows rows is ErrTooLarge.
 	Commit(ctx context.Context, batches []*Batch) (*Committed, error)
 	// ResolveCommit decides commit seq for a reader that waited for it: if
 	// no transaction has used the number, it is marked void for good (a

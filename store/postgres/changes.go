@@ -32,14 +32,16 @@ func changeErr(err error) error {
 			return fmt.Errorf("%w: %s", store.ErrNotFound, pe.Message)
 		case codeFull:
 			return fmt.Errorf("%w: %s", store.ErrFull, pe.Message)
+		case codeNotMember:
+			return fmt.Errorf("%w: %s", store.ErrNotMember, pe.Message)
 		}
 	}
 	return mapErr(err)
 }
 
 // The statements of a change, in the order store.ConversationChange gives.
-// The commit holds the conversation's row lock already (lockInOrder), so
-// the counts below see every commit that changed its members before.
+// The commit holds the conversation's row lock already (lockConversations),
+// so the counts below see every commit that changed its members before.
 const (
 	conversationExists = `SELECT samagate_check(EXISTS (SELECT 1 FROM conversations WHERE id = $1), '` + codeNotFound + `')`
 	setFields          = `UPDATE conversations SET name = COALESCE($2, name), description = COALESCE($3, description) WHERE id = $1`

@@ -20,7 +20,7 @@ import (
 // uncommitted) from the moment the number is handed out. A reader resolving
 // the number (ResolveCommit) then waits for this transaction instead of
 // marking the number void under it.
-const takeNumber = `INSERT INTO commits (seq, at) VALUES (nextval('commit_seq'), $1) RETURNING seq`
+const takeNumber = `INSERT INTO commits (seq, at, changed) VALUES (nextval('commit_seq'), $1, $2) RETURNING seq`
 
 // posExpr is the position of row $n of the commit this session numbered
 // last; every statement after takeNumber computes positions with it, so
@@ -43,13 +43,14 @@ var (
 )
 
 // Commit implements store.Messages: every batch goes to the server in one
-// pipeline that PostgreSQL runs as one implicit transaction, behind
-// takeNumber. No lock orders commits: several nodes commit in parallel, and
-// readers that must not skip a number resolve it (ResolveCommit). Touched
-// conversations are updated after the batches' rows, merged, in id order, so
-// that concurrent commits lock their rows in the same order and cannot
-// deadlock; the conversation changes come after them, when the rows they
-// lock are held already (changes.go).
+// pipeline that PostgreSQL runs as one implicit transaction: the locks of
+// the commit's conversations (lockConversations), takeNumber, the rows.
+// No lock is shared by all commits: commits of different conversations, on
+// any node, run in parallel, and readers that must not skip a number
+// resolve it (ResolveCommit); commits of one conversation take turns, in
+// the order of their numbers. Touched conversations are updated after the
+// batches' rows, merged; the conversation changes come after them
+// (changes.go), then the members read.
 //
 // A statement that fails after the number is taken aborts the transaction
 // for certain: that is store.AbortedError (the number is burned). A failure
@@ -59,69 +60,75 @@ func (s *DB) Commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
+	changed, err := sqlrow.ChangedList(plan.Changed)
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
 	p := &pipeline{b: &pgx.Batch{}}
-	p.b.Queue(takeNumber, time.Now().UnixMilli())
+	locks := lockSet(plan)
+	if len(locks) > 0 {
+		p.b.Queue(lockConversations, locks)
+	}
+	p.b.Queue(takeNumber, time.Now().UnixMilli(), changed)
 	for bi, b := range batches {
 		if b != nil {
 			p.batch(b, plan, bi)
 		}
 	}
-	p.lockInOrder(plan.Touches, batches)
+	p.touch(plan.Touches)
+	var pending []*store.Batch // restores after the last change: done by the members read
 	for _, b := range batches {
+		if len(changesOf(b)) > 0 && len(pending) > 0 {
+			p.restore(sqlrow.Restores(pending))
+			pending = nil
+		}
 		for i := range changesOf(b) {
 			if err := p.change(&b.Changes[i]); err != nil {
 				return nil, fmt.Errorf("%w: change conversation: %w", store.ErrRolledBack, err)
 			}
 		}
+		if b != nil && len(b.Restore) > 0 {
+			pending = append(pending, b)
+		}
 	}
-	members := map[string][]store.Member{}
-	if len(plan.Conversations) > 0 {
-		p.query("members", func(br pgx.BatchResults) error {
-			rows, err := br.Query()
-			if err != nil {
-				return err
-			}
-			members, err = scanMembers(rows)
-			return err
-		}, `SELECT `+sqlrow.MemberCols+` FROM participants
-			WHERE conversation_id = ANY($1) ORDER BY conversation_id, user_id`, plan.Conversations)
-	}
-	seq, err := p.run(ctx, s.pool)
+	members := p.members(plan, sqlrow.Restores(pending), batches)
+	seq, err := p.run(ctx, s.pool, len(locks) > 0)
 	if err != nil {
 		return nil, err
 	}
 	plan.SetPositions(batches, seq)
 	p.done()
-	return &store.Committed{Seq: seq, Members: members}, nil
+	return &store.Committed{Seq: seq, Members: *members, MembershipChanged: plan.Changed}, nil
 }
 
-// lockInOrder queues the touches and a lock of every changed conversation
-// that is not touched, merged in conversation id order: every commit takes
-// the row locks of its conversations in the same order, so concurrent
-// commits cannot deadlock. The changes come after, on rows held already.
-func (p *pipeline) lockInOrder(touches []sqlrow.Touch, batches []*store.Batch) {
-	touched := make(map[string]bool, len(touches))
+// lockConversations is the first statement of a commit that writes to
+// conversations (or reads their members): it locks their rows, in id
+// order, before the commit takes its number. So two commits of one
+// conversation take their numbers in the order they hold it: the one
+// numbered lower reads the members and writes first, and the members a
+// commit reads (its recipients, the senders it checks) are those of its
+// position, on every node. Locking in one order keeps concurrent commits
+// from deadlocking; waiting for a lock before the number keeps a commit
+// that waits from holding a number the other nodes' sequencers wait for.
+// The rest of the commit changes only rows it holds.
+const lockConversations = `SELECT 1 FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
+
+// lockSet is every conversation a commit touches, changes, or reads the
+// members of, sorted.
+func lockSet(plan *sqlrow.Plan) []string {
+	out := slices.Clone(plan.Members)
+	for _, t := range plan.Touches {
+		out = append(out, t.ConversationID)
+	}
+	out = append(out, plan.Changed...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// touch queues the touches, merged per conversation.
+func (p *pipeline) touch(touches []sqlrow.Touch) {
 	for _, t := range touches {
-		touched[t.ConversationID] = true
-	}
-	var locks []string
-	for _, b := range batches {
-		for _, c := range changesOf(b) {
-			if !touched[c.ConversationID] && !slices.Contains(locks, c.ConversationID) {
-				locks = append(locks, c.ConversationID)
-			}
-		}
-	}
-	slices.Sort(locks)
-	for len(touches) > 0 || len(locks) > 0 {
-		if len(locks) == 0 || (len(touches) > 0 && touches[0].ConversationID < locks[0]) {
-			t := touches[0]
-			p.exec("touch conversation", touchConversation, t.At, t.Index, t.ConversationID)
-			touches = touches[1:]
-			continue
-		}
-		p.exec("lock conversation", `SELECT 1 FROM conversations WHERE id = $1 FOR NO KEY UPDATE`, locks[0])
-		locks = locks[1:]
+		p.exec("touch conversation", touchConversation, t.At, t.Index, t.ConversationID)
 	}
 }
 
@@ -175,8 +182,14 @@ func (p *pipeline) batch(b *store.Batch, plan *sqlrow.Plan, bi int) {
 // run sends the pipeline in one round trip and reads every result; it
 // returns the commit's number. A statement that fails after takeNumber
 // aborted the transaction for certain: store.AbortedError.
-func (p *pipeline) run(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+func (p *pipeline) run(ctx context.Context, pool *pgxpool.Pool, locked bool) (int64, error) {
 	br := pool.SendBatch(ctx, p.b)
+	if locked {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return 0, fmt.Errorf("lock conversations: %w", numberErr(err))
+		}
+	}
 	var seq int64
 	if err := br.QueryRow().Scan(&seq); err != nil {
 		_ = br.Close()
@@ -265,7 +278,7 @@ func (s *DB) ResolveCommit(ctx context.Context, seq int64) (*store.Committed, er
 	first, last := store.Pos(seq, 0), store.LastPos(seq)
 	pb := &pgx.Batch{}
 	pb.Queue(`INSERT INTO commits (seq, void, at) VALUES ($1, true, $2) ON CONFLICT (seq) DO NOTHING`, seq, time.Now().UnixMilli())
-	pb.Queue(`SELECT void FROM commits WHERE seq = $1`, seq)
+	pb.Queue(`SELECT void, COALESCE(changed, '') FROM commits WHERE seq = $1`, seq)
 	pb.Queue(`SELECT `+sqlrow.EventCols+` FROM events WHERE pos BETWEEN $1 AND $2 AND payload <> '' ORDER BY pos`, first, last)
 	pb.Queue(`SELECT `+sqlrow.MemberCols+` FROM participants WHERE conversation_id IN (
 			SELECT conversation_id FROM events WHERE pos BETWEEN $1 AND $2 AND payload <> '' AND conversation_id IS NOT NULL)
@@ -290,7 +303,12 @@ func readResolved(br pgx.BatchResults, seq int64) (*store.Committed, error) {
 	if _, err := br.Exec(); err != nil {
 		return nil, err
 	}
-	if err := br.QueryRow().Scan(&out.Void); err != nil {
+	var changed string
+	if err := br.QueryRow().Scan(&out.Void, &changed); err != nil {
+		return nil, err
+	}
+	var err error
+	if out.MembershipChanged, err = sqlrow.ParseChanged(changed); err != nil {
 		return nil, err
 	}
 	rows, err := br.Query()

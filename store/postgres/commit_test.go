@@ -149,10 +149,11 @@ func TestResolveWaitsForWriter(t *testing.T) {
 // writer that took it but had not recorded it yet fails on the primary key
 // and must retry; the number stays void, and the next commit moves on.
 // TestCommitsDoNotWaitForEachOther: the write path holds no lock shared by
-// the nodes. Node A's commit is stuck in the middle (its conversation's row
-// is locked by someone else, so its touch waits, with its number taken and
-// its rows written); node B commits to another conversation meanwhile, more
-// than once. Under a cluster-wide lock B would wait for A.
+// the nodes. Node A's commit is stuck (its conversation's row is locked by
+// someone else, so its first statement waits); node B commits to another
+// conversation meanwhile, more than once. Under a cluster-wide lock B would
+// wait for A. A waits before it takes its number, so it holds none that
+// the other nodes would wait for: it commits after B's numbers.
 func TestCommitsDoNotWaitForEachOther(t *testing.T) {
 	dbURL := freshDB(t)
 	nodeA, nodeB := openURL(t, dbURL), openURL(t, dbURL)
@@ -185,14 +186,16 @@ func TestCommitsDoNotWaitForEachOther(t *testing.T) {
 		_, err := nodeA.Commit(ctx, batch("conv-a"))
 		stuck <- err
 	}()
-	time.Sleep(200 * time.Millisecond) // A has taken its number and waits on the row
+	time.Sleep(200 * time.Millisecond) // A waits on the row
+	var lastB int64
 	for i := range 3 {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := nodeB.Commit(cctx, batch("conv-b"))
+		c, err := nodeB.Commit(cctx, batch("conv-b"))
 		cancel()
 		if err != nil {
 			t.Fatalf("commit %d of node B while node A's is open: %v (a lock shared by the nodes?)", i, err)
 		}
+		lastB = c.Seq
 	}
 	select {
 	case err := <-stuck:
@@ -204,6 +207,9 @@ func TestCommitsDoNotWaitForEachOther(t *testing.T) {
 	}
 	if err := <-stuck; err != nil {
 		t.Fatalf("node A's commit after the row was free: %v", err)
+	}
+	if last, err := nodeA.LastCommit(ctx); err != nil || last != lastB+1 {
+		t.Fatalf("numbers: got last %d, %v, want A's commit numbered after B's last %d (it held no number while it waited)", last, err, lastB)
 	}
 }
 

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // freshDB creates an empty database, dropped when the test ends, and
 // returns its URL.
-func freshDB(t *testing.T) string {
+func freshDB(t testing.TB) string {
 	t.Helper()
 	return testenv.Database(t)
 }

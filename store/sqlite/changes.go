@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 
@@ -18,7 +17,7 @@ type changeOutcome struct {
 
 // applyChange applies one store.ConversationChange inside the transaction
 // of commit seq, step by step in the order the type documents.
-func applyChange(ctx context.Context, tx *sql.Tx, seq int64, c *store.ConversationChange) (changeOutcome, error) {
+func applyChange(ctx context.Context, tx *wtx, seq int64, c *store.ConversationChange) (changeOutcome, error) {
 	cid := c.ConversationID
 	if err := conversationExists(ctx, tx, cid); err != nil {
 		return changeOutcome{}, err
@@ -60,7 +59,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, seq int64, c *store.Conversati
 
 // conversationExists fails with store.ErrNotFound when cid is gone (it was
 // deleted since the change was planned).
-func conversationExists(ctx context.Context, tx *sql.Tx, cid string) error {
+func conversationExists(ctx context.Context, tx *wtx, cid string) error {
 	var one int
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`, cid).Scan(&one); err != nil {
 		return fmt.Errorf("conversation %s: %w", cid, mapErr(err))
@@ -69,7 +68,7 @@ func conversationExists(ctx context.Context, tx *sql.Tx, cid string) error {
 }
 
 // setFields sets the name and the description that are not nil.
-func setFields(ctx context.Context, tx *sql.Tx, cid string, name, description *string) error {
+func setFields(ctx context.Context, tx *wtx, cid string, name, description *string) error {
 	if name == nil && description == nil {
 		return nil
 	}
@@ -82,7 +81,7 @@ func setFields(ctx context.Context, tx *sql.Tx, cid string, name, description *s
 
 // addMembers inserts new members joined at pos; an existing member is
 // store.ErrConflict.
-func addMembers(ctx context.Context, tx *sql.Tx, cid string, ps []store.Participant, pos int64) error {
+func addMembers(ctx context.Context, tx *wtx, cid string, ps []store.Participant, pos int64) error {
 	for _, p := range ps {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at, joined_pos)
 			VALUES (?,?,?,?,?)`, cid, p.UserID, p.Role, sqlrow.MS(p.JoinedAt), pos); err != nil {
@@ -94,7 +93,7 @@ func addMembers(ctx context.Context, tx *sql.Tx, cid string, ps []store.Particip
 
 // removeMembers deletes members; one that is not a member is
 // store.ErrNotFound.
-func removeMembers(ctx context.Context, tx *sql.Tx, cid string, userIDs []string) error {
+func removeMembers(ctx context.Context, tx *wtx, cid string, userIDs []string) error {
 	for _, uid := range sqlrow.Distinct(userIDs) {
 		res, err := tx.ExecContext(ctx, `DELETE FROM participants WHERE conversation_id = ? AND user_id = ?`, cid, uid)
 		if err != nil {
@@ -109,7 +108,7 @@ func removeMembers(ctx context.Context, tx *sql.Tx, cid string, userIDs []string
 
 // setRoles sets members' roles, the owner's excepted; non-members are
 // ignored.
-func setRoles(ctx context.Context, tx *sql.Tx, cid string, roles map[string]string) error {
+func setRoles(ctx context.Context, tx *wtx, cid string, roles map[string]string) error {
 	users := make([]string, 0, len(roles))
 	for uid, role := range roles {
 		if role != store.RoleAdmin && role != store.RoleMember {
@@ -129,7 +128,7 @@ func setRoles(ctx context.Context, tx *sql.Tx, cid string, roles map[string]stri
 
 // handOwnership makes store.Heir of the members owner of a group whose
 // owner is no longer a member (the same order in SQL).
-func handOwnership(ctx context.Context, tx *sql.Tx, cid string) error {
+func handOwnership(ctx context.Context, tx *wtx, cid string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET owner_id = (SELECT p.user_id FROM participants p
 			WHERE p.conversation_id = conversations.id
 			ORDER BY CASE p.role WHEN 'admin' THEN 0 ELSE 1 END, p.joined_pos, p.user_id LIMIT 1)
@@ -146,7 +145,7 @@ func handOwnership(ctx context.Context, tx *sql.Tx, cid string) error {
 }
 
 // countMembers counts the members of cid.
-func countMembers(ctx context.Context, tx *sql.Tx, cid string) (int, error) {
+func countMembers(ctx context.Context, tx *wtx, cid string) (int, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE conversation_id = ?`, cid).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count members: %w", err)
@@ -157,7 +156,7 @@ func countMembers(ctx context.Context, tx *sql.Tx, cid string) (int, error) {
 // RemoveParticipant implements store.Conversations in one transaction:
 // removal, ownership hand-off and the count.
 func (s *DB) RemoveParticipant(ctx context.Context, conversationID, userID string) (int, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("remove participant: %w", err)
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -38,13 +37,17 @@ func (s *DB) commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	changed, err := sqlrow.ChangedList(plan.Changed)
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
 	var seq int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO commits (at) VALUES (?) RETURNING seq`, time.Now().UnixMilli()).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO commits (at, changed) VALUES (?, ?) RETURNING seq`, time.Now().UnixMilli(), changed).Scan(&seq); err != nil {
 		return nil, fmt.Errorf("take commit number: %w", err)
 	}
 	for bi, b := range batches {
@@ -61,12 +64,18 @@ func (s *DB) commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 			return nil, fmt.Errorf("touch conversation: %w", err)
 		}
 	}
-	outcomes, err := applyChanges(ctx, tx, seq, batches)
+	outcomes, pending, err := applyChanges(ctx, tx, seq, batches)
 	if err != nil {
 		return nil, err
 	}
-	members, err := queryMembers(ctx, tx, plan.Conversations)
+	members, err := queryMembers(ctx, tx, plan.Members)
 	if err != nil {
+		return nil, err
+	}
+	if err := restoreMissing(ctx, tx, seq, pending, members); err != nil {
+		return nil, err
+	}
+	if err := sqlrow.CheckRequired(batches, members); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -74,26 +83,68 @@ func (s *DB) commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 	}
 	plan.SetPositions(batches, seq)
 	setOutcomes(batches, outcomes)
-	return &store.Committed{Seq: seq, Members: members}, nil
+	return &store.Committed{Seq: seq, Members: members, MembershipChanged: plan.Changed}, nil
 }
 
-// applyChanges applies the batches' conversation changes in batch order and
-// returns their outcomes in the same order.
-func applyChanges(ctx context.Context, tx *sql.Tx, seq int64, batches []*store.Batch) ([]changeOutcome, error) {
+// applyChanges applies the batches' conversation changes and restores in
+// batch order and returns the changes' outcomes in the same order. The
+// restores after the last change are returned instead: the commit applies
+// them from the members it reads (restoreMissing), with no statement for a
+// member who is there, which is the common case of every message of a
+// private chat.
+func applyChanges(ctx context.Context, tx *wtx, seq int64, batches []*store.Batch) ([]changeOutcome, []store.Participant, error) {
 	var out []changeOutcome
+	var pending []*store.Batch
 	for _, b := range batches {
 		if b == nil {
 			continue
 		}
+		if len(b.Changes) > 0 && len(pending) > 0 {
+			for _, p := range sqlrow.Restores(pending) {
+				if err := restoreMember(ctx, tx, seq, p); err != nil {
+					return nil, nil, err
+				}
+			}
+			pending = nil
+		}
 		for i := range b.Changes {
 			o, err := applyChange(ctx, tx, seq, &b.Changes[i])
 			if err != nil {
-				return nil, fmt.Errorf("change conversation: %w", err)
+				return nil, nil, fmt.Errorf("change conversation: %w", err)
 			}
 			out = append(out, o)
 		}
+		if len(b.Restore) > 0 {
+			pending = append(pending, b)
+		}
 	}
-	return out, nil
+	return out, sqlrow.Restores(pending), nil
+}
+
+// restoreMember adds p back at the commit's first position unless it is a
+// member.
+func restoreMember(ctx context.Context, tx *wtx, seq int64, p store.Participant) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO participants (conversation_id, user_id, role, joined_at, joined_pos)
+		VALUES (?,?,?,?,?) ON CONFLICT (conversation_id, user_id) DO NOTHING`,
+		p.ConversationID, p.UserID, p.Role, sqlrow.MS(p.JoinedAt), store.Pos(seq, 0)); err != nil {
+		return fmt.Errorf("restore member: %w", commitErr(err))
+	}
+	return nil
+}
+
+// restoreMissing adds back, at the commit's first position, the members of
+// ps that members (as the commit reads them) lacks, and records them there.
+func restoreMissing(ctx context.Context, tx *wtx, seq int64, ps []store.Participant, members map[string][]store.Member) error {
+	for _, p := range ps {
+		if sqlrow.IsMember(members, p.ConversationID, p.UserID) {
+			continue
+		}
+		if err := restoreMember(ctx, tx, seq, p); err != nil {
+			return err
+		}
+		sqlrow.AddMember(members, p.ConversationID, store.Member{UserID: p.UserID, JoinedPos: store.Pos(seq, 0)})
+	}
+	return nil
 }
 
 // setOutcomes tells the batches' changes what they did, once committed.
@@ -112,7 +163,7 @@ func setOutcomes(batches []*store.Batch, outcomes []changeOutcome) {
 // writeBatch writes batch bi of a commit in store.Batch's order: messages,
 // edits, deletes, read marks, events (touches and changes follow, for all
 // batches at once).
-func writeBatch(ctx context.Context, tx *sql.Tx, b *store.Batch, seq int64, plan *sqlrow.Plan, bi int) error {
+func writeBatch(ctx context.Context, tx *wtx, b *store.Batch, seq int64, plan *sqlrow.Plan, bi int) error {
 	for i, m := range b.Messages {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, from_id, client_id, body, x, attachments,
 			replied_message_id, forwarded_message_id, t, pos, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -184,7 +235,7 @@ func commitErr(err error) error {
 
 // queryMembers reads the members of conversations (ids) as the transaction
 // sees them.
-func queryMembers(ctx context.Context, tx *sql.Tx, ids []string) (map[string][]store.Member, error) {
+func queryMembers(ctx context.Context, tx *wtx, ids []string) (map[string][]store.Member, error) {
 	out := map[string][]store.Member{}
 	if len(ids) == 0 {
 		return out, nil
@@ -206,7 +257,7 @@ func queryMembers(ctx context.Context, tx *sql.Tx, ids []string) (map[string][]s
 // the one writer to finish, so a number at most LastCommit is committed
 // already; INSERT OR IGNORE marks any other void (a pruned number).
 func (s *DB) ResolveCommit(ctx context.Context, seq int64) (*store.Committed, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("resolve commit: %w", err)
 	}
@@ -215,7 +266,11 @@ func (s *DB) ResolveCommit(ctx context.Context, seq int64) (*store.Committed, er
 		return nil, fmt.Errorf("resolve commit %d: %w", seq, err)
 	}
 	out := &store.Committed{Seq: seq}
-	if err := tx.QueryRowContext(ctx, `SELECT void FROM commits WHERE seq = ?`, seq).Scan(&out.Void); err != nil {
+	var changed string
+	if err := tx.QueryRowContext(ctx, `SELECT void, COALESCE(changed, '') FROM commits WHERE seq = ?`, seq).Scan(&out.Void, &changed); err != nil {
+		return nil, fmt.Errorf("resolve commit %d: %w", seq, err)
+	}
+	if out.MembershipChanged, err = sqlrow.ParseChanged(changed); err != nil {
 		return nil, fmt.Errorf("resolve commit %d: %w", seq, err)
 	}
 	if !out.Void {
@@ -253,7 +308,7 @@ func conversationsOf(es []store.Event) []string {
 // LastCommit implements store.Messages: the largest number ever taken.
 func (s *DB) LastCommit(ctx context.Context) (int64, error) {
 	var seq int64
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'commits'), 0)`).Scan(&seq); err != nil {
+	if err := s.queryRow(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'commits'), 0)`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("last commit: %w", err)
 	}
 	return seq, nil
@@ -261,7 +316,7 @@ func (s *DB) LastCommit(ctx context.Context) (int64, error) {
 
 // PruneEvents implements store.Messages.
 func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("prune events: %w", err)
 	}
@@ -286,7 +341,7 @@ func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 // NodeNumber implements store.Messages with a one-row counter.
 func (s *DB) NodeNumber(ctx context.Context) (uint32, error) {
 	var n int64
-	if err := s.db.QueryRowContext(ctx, `UPDATE node_numbers SET n = n + 1 WHERE id = 1 RETURNING n`).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, `UPDATE node_numbers SET n = n + 1 WHERE id = 1 RETURNING n`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("node number: %w", err)
 	}
 	return uint32(n % (1 << 24)), nil

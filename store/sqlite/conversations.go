@@ -17,7 +17,7 @@ import (
 // last_pos and its members' joined_pos are the next commit's first
 // position.
 func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps []store.Participant) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("create conversation: %w", err)
 	}
@@ -47,17 +47,17 @@ func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation, ps [
 
 // Conversation implements store.Conversations.
 func (s *DB) Conversation(ctx context.Context, orgID, id string) (*store.Conversation, error) {
-	return mapScan(sqlrow.Conversation(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.ConversationCols+` FROM conversations c WHERE c.org_id = ? AND c.id = ?`, orgID, id)))
+	return mapScan(sqlrow.Conversation(s.queryRow(ctx, `SELECT `+sqlrow.ConversationCols+` FROM conversations c WHERE c.org_id = ? AND c.id = ?`, orgID, id)))
 }
 
 // PrivateConversation implements store.Conversations.
 func (s *DB) PrivateConversation(ctx context.Context, orgID, pairKey string) (*store.Conversation, error) {
-	return mapScan(sqlrow.Conversation(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.ConversationCols+` FROM conversations c WHERE c.org_id = ? AND c.pair_key = ?`, orgID, pairKey)))
+	return mapScan(sqlrow.Conversation(s.queryRow(ctx, `SELECT `+sqlrow.ConversationCols+` FROM conversations c WHERE c.org_id = ? AND c.pair_key = ?`, orgID, pairKey)))
 }
 
 // UpdateConversation implements store.Conversations.
 func (s *DB) UpdateConversation(ctx context.Context, c *store.Conversation) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE conversations SET name = ?, description = ?, owner_id = ?, opponent_id = ?,
+	res, err := s.exec(ctx, `UPDATE conversations SET name = ?, description = ?, owner_id = ?, opponent_id = ?,
 		updated_at = ? WHERE org_id = ? AND id = ?`, c.Name, c.Description, c.OwnerID, c.OpponentID, sqlrow.MS(c.UpdatedAt), c.OrgID, c.ID)
 	if err != nil {
 		return fmt.Errorf("update conversation: %w", err)
@@ -67,7 +67,7 @@ func (s *DB) UpdateConversation(ctx context.Context, c *store.Conversation) erro
 
 // DeleteConversation implements store.Conversations; participants go by cascade.
 func (s *DB) DeleteConversation(ctx context.Context, orgID, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM conversations WHERE org_id = ? AND id = ?`, orgID, id)
+	res, err := s.exec(ctx, `DELETE FROM conversations WHERE org_id = ? AND id = ?`, orgID, id)
 	if err != nil {
 		return fmt.Errorf("delete conversation: %w", err)
 	}
@@ -75,7 +75,7 @@ func (s *DB) DeleteConversation(ctx context.Context, orgID, id string) error {
 }
 
 func scanParticipants(ctx context.Context, s *DB, q string, args ...any) ([]store.Participant, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query participants: %w", err)
 	}
@@ -113,7 +113,7 @@ func (s *DB) Participant(ctx context.Context, conversationID, userID string) (*s
 // AddParticipants implements store.Conversations in one transaction; the
 // new members' joined_pos is the next commit's first position.
 func (s *DB) AddParticipants(ctx context.Context, conversationID string, ps []store.Participant) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("add participants: %w", err)
 	}
@@ -162,7 +162,7 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 	}
 	sqlq += ` ORDER BY c.last_pos DESC, c.id DESC LIMIT ?`
 	args = append(args, q.Limit)
-	rows, err := s.db.QueryContext(ctx, sqlq, args...)
+	rows, err := s.db.QueryContext(ctx, sqlq, args...) // built per call: unprepared
 	if err != nil {
 		return nil, fmt.Errorf("user conversations: %w", err)
 	}
@@ -180,7 +180,7 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 
 // SearchConversations implements store.Conversations.
 func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix string, updatedAfter time.Time, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT c.id FROM conversations c
+	rows, err := s.query(ctx, `SELECT c.id FROM conversations c
 		JOIN participants p ON p.conversation_id = c.id AND p.user_id = ?
 		WHERE c.org_id = ? AND c.name LIKE ? ESCAPE '\' AND c.updated_at > ?
 		ORDER BY c.last_pos DESC, c.id DESC LIMIT ?`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limit)
@@ -201,7 +201,7 @@ func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix stri
 
 // SetRole implements store.Conversations.
 func (s *DB) SetRole(ctx context.Context, conversationID, userID, role string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ?`, role, conversationID, userID)
+	res, err := s.exec(ctx, `UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ?`, role, conversationID, userID)
 	if err != nil {
 		return fmt.Errorf("set role: %w", err)
 	}
@@ -220,7 +220,7 @@ func (s *DB) ConversationMembers(ctx context.Context, orgID, userID string, ids 
 	if err != nil {
 		return nil, fmt.Errorf("conversation members: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT p.conversation_id, p.user_id FROM conversations c
+	rows, err := s.query(ctx, `SELECT p.conversation_id, p.user_id FROM conversations c
 		JOIN participants me ON me.conversation_id = c.id AND me.user_id = ?
 		JOIN participants p ON p.conversation_id = c.id
 		WHERE c.org_id = ? AND c.id IN (SELECT value FROM json_each(?))

@@ -34,7 +34,8 @@ type Config struct {
 
 // DB is the SQLite store.
 type DB struct {
-	db *sql.DB
+	db    *sql.DB
+	stmts *stmts
 }
 
 var _ store.Store = (*DB)(nil)
@@ -62,7 +63,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &DB{db: db}
+	s := &DB{db: db, stmts: newStmts(db)}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -70,8 +71,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the database.
+func (s *DB) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // migrate applies every embedded migration not yet recorded.
 func (s *DB) migrate(ctx context.Context) error {

@@ -19,7 +19,7 @@ func (s *DB) Events(ctx context.Context, q store.EventQuery) ([]store.Event, err
 	if q.Newest {
 		order = `DESC`
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.EventCols+` FROM (
+	rows, err := s.query(ctx, `SELECT `+sqlrow.EventCols+` FROM (
 			SELECT e.* FROM participants p JOIN events e ON e.conversation_id = p.conversation_id AND e.pos >= p.joined_pos
 			WHERE p.user_id = ?1 AND e.pos > ?2 AND e.pos <= ?3 AND e.created_at > ?4 AND e.created_at < ?5 AND e.payload <> ''
 			UNION ALL
@@ -44,7 +44,7 @@ func (s *DB) Events(ctx context.Context, q store.EventQuery) ([]store.Event, err
 func (s *DB) EventPos(ctx context.Context, id string) (int64, bool, error) {
 	var exact sql.NullInt64
 	var pos int64
-	err := s.db.QueryRowContext(ctx, `SELECT x.pos, COALESCE(x.pos, (SELECT MIN(pos) - 1 FROM events WHERE id > ?1),
+	err := s.queryRow(ctx, `SELECT x.pos, COALESCE(x.pos, (SELECT MIN(pos) - 1 FROM events WHERE id > ?1),
 			(SELECT MAX(pos) FROM events), 0)
 		FROM (SELECT (SELECT pos FROM events WHERE id = ?1) AS pos) AS x`, id).Scan(&exact, &pos)
 	if err != nil {

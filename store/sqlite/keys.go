@@ -10,7 +10,7 @@ import (
 
 // SigningKeys implements store.Keys.
 func (s *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, kid, secret, created_at FROM signing_keys ORDER BY seq DESC`)
+	rows, err := s.query(ctx, `SELECT seq, kid, secret, created_at FROM signing_keys ORDER BY seq DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys: %w", err)
 	}
@@ -30,7 +30,7 @@ func (s *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 
 // AddSigningKey implements store.Keys.
 func (s *DB) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO signing_keys (seq, kid, secret, created_at) VALUES (?,?,?,?)`,
+	if _, err := s.exec(ctx, `INSERT INTO signing_keys (seq, kid, secret, created_at) VALUES (?,?,?,?)`,
 		k.Seq, k.Kid, k.Secret, sqlrow.MS(k.CreatedAt)); err != nil {
 		return fmt.Errorf("add signing key: %w", mapErr(err))
 	}
@@ -39,7 +39,7 @@ func (s *DB) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
 
 // DeleteSigningKey implements store.Keys.
 func (s *DB) DeleteSigningKey(ctx context.Context, kid string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE kid = ?`, kid); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM signing_keys WHERE kid = ?`, kid); err != nil {
 		return fmt.Errorf("delete signing key: %w", err)
 	}
 	return nil

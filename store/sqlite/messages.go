@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 
 // Message implements store.Messages.
 func (s *DB) Message(ctx context.Context, conversationID, id string) (*store.Message, error) {
-	return mapScan(sqlrow.Message(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? AND id = ?`, conversationID, id)))
+	return mapScan(sqlrow.Message(s.queryRow(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? AND id = ?`, conversationID, id)))
 }
 
 // MessageByClientID implements store.Messages with the unique index that
@@ -22,7 +23,7 @@ func (s *DB) MessageByClientID(ctx context.Context, conversationID, from, client
 	if clientID == "" {
 		return nil, store.ErrNotFound
 	}
-	return mapScan(sqlrow.Message(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages
+	return mapScan(sqlrow.Message(s.queryRow(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages
 		WHERE conversation_id = ? AND from_id = ? AND client_id = ?`, conversationID, from, clientID)))
 }
 
@@ -59,12 +60,19 @@ func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q 
 	}
 	sqlq += order + ` LIMIT ?`
 	args = append(args, q.Limit)
-	return s.queryMessages(ctx, sqlq, args...)
+	return s.queryMessages(ctx, false, sqlq, args...)
 }
 
-// queryMessages runs a SELECT of sqlrow.MessageCols and scans every row.
-func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.Message, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+// queryMessages runs a SELECT of sqlrow.MessageCols and scans every row;
+// prepared when its text is fixed.
+func (s *DB) queryMessages(ctx context.Context, fixed bool, q string, args ...any) ([]store.Message, error) {
+	var rows *sql.Rows
+	var err error
+	if fixed {
+		rows, err = s.query(ctx, q, args...)
+	} else {
+		rows, err = s.db.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("query messages: %w", err)
 	}
@@ -82,13 +90,13 @@ func (s *DB) queryMessages(ctx context.Context, q string, args ...any) ([]store.
 
 // LastMessage implements store.Messages.
 func (s *DB) LastMessage(ctx context.Context, conversationID string) (*store.Message, error) {
-	return mapScan(sqlrow.Message(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? ORDER BY pos DESC LIMIT 1`, conversationID)))
+	return mapScan(sqlrow.Message(s.queryRow(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? ORDER BY pos DESC LIMIT 1`, conversationID)))
 }
 
 // ReadMark implements store.Messages.
 func (s *DB) ReadMark(ctx context.Context, conversationID, userID string) (int64, error) {
 	var pos int64
-	err := s.db.QueryRowContext(ctx, `SELECT last_read_pos FROM read_marks WHERE conversation_id = ? AND user_id = ?`,
+	err := s.queryRow(ctx, `SELECT last_read_pos FROM read_marks WHERE conversation_id = ? AND user_id = ?`,
 		conversationID, userID).Scan(&pos)
 	if err := mapErr(err); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return 0, fmt.Errorf("read mark: %w", err)
@@ -99,7 +107,7 @@ func (s *DB) ReadMark(ctx context.Context, conversationID, userID string) (int64
 // OthersReadMark implements store.Messages.
 func (s *DB) OthersReadMark(ctx context.Context, conversationID, userID string) (int64, error) {
 	var pos int64
-	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_read_pos), 0) FROM read_marks WHERE conversation_id = ? AND user_id <> ?`,
+	err := s.queryRow(ctx, `SELECT COALESCE(MAX(last_read_pos), 0) FROM read_marks WHERE conversation_id = ? AND user_id <> ?`,
 		conversationID, userID).Scan(&pos)
 	if err != nil {
 		return 0, fmt.Errorf("others read mark: %w", err)
@@ -109,14 +117,14 @@ func (s *DB) OthersReadMark(ctx context.Context, conversationID, userID string) 
 
 // UnreadFrom implements store.Messages.
 func (s *DB) UnreadFrom(ctx context.Context, conversationID, userID string, after int64, limit int) ([]store.Message, error) {
-	return s.queryMessages(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? AND from_id <> ? AND pos > ?
+	return s.queryMessages(ctx, true, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE conversation_id = ? AND from_id <> ? AND pos > ?
 		ORDER BY pos DESC LIMIT ?`, conversationID, userID, after, limit)
 }
 
 // CountUnread implements store.Messages.
 func (s *DB) CountUnread(ctx context.Context, conversationID, userID string, after int64) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND from_id <> ? AND pos > ?`,
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND from_id <> ? AND pos > ?`,
 		conversationID, userID, after).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
@@ -126,7 +134,7 @@ func (s *DB) CountUnread(ctx context.Context, conversationID, userID string, aft
 
 // MessageByID implements store.Messages.
 func (s *DB) MessageByID(ctx context.Context, id string) (*store.Message, error) {
-	return mapScan(sqlrow.Message(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE id = ?`, id)))
+	return mapScan(sqlrow.Message(s.queryRow(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE id = ?`, id)))
 }
 
 // inList returns " IN (?,?,..)" and its args.
@@ -167,7 +175,7 @@ func (s *DB) ConversationStates(ctx context.Context, userID string, conversation
 	if err := s.readStates(ctx, userID, string(list), out); err != nil {
 		return nil, err
 	}
-	last, err := s.queryMessages(ctx, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE (conversation_id, pos) IN
+	last, err := s.queryMessages(ctx, true, `SELECT `+sqlrow.MessageCols+` FROM messages WHERE (conversation_id, pos) IN
 		(SELECT c.value, (SELECT MAX(b.pos) FROM messages b WHERE b.conversation_id = c.value) FROM json_each(?) AS c)`, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("last messages: %w", err)
@@ -183,7 +191,7 @@ func (s *DB) ConversationStates(ctx context.Context, userID string, conversation
 // readStates fills out with the read marks and unread counts of the
 // conversations in list (a JSON array).
 func (s *DB) readStates(ctx context.Context, userID, list string, out map[string]store.ConversationState) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT cid, mine, others,
+	rows, err := s.query(ctx, `SELECT cid, mine, others,
 			(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = cid AND m.from_id <> ?2 AND m.pos > mine)
 		FROM (SELECT c.value AS cid,
 			COALESCE((SELECT r.last_read_pos FROM read_marks r WHERE r.conversation_id = c.value AND r.user_id = ?2), 0) AS mine,

@@ -11,7 +11,7 @@ import (
 func (s *DB) TOTP(ctx context.Context, userID string) (store.TOTP, error) {
 	var t store.TOTP
 	var enabled int
-	err := s.db.QueryRowContext(ctx, `SELECT secret, enabled, last_step FROM totp WHERE user_id = ?`, userID).
+	err := s.queryRow(ctx, `SELECT secret, enabled, last_step FROM totp WHERE user_id = ?`, userID).
 		Scan(&t.Secret, &enabled, &t.LastStep)
 	if err := mapErr(err); err == store.ErrNotFound {
 		return store.TOTP{}, nil
@@ -31,7 +31,7 @@ func (s *DB) SetTOTP(ctx context.Context, userID string, t store.TOTP) error {
 	if t.Enabled {
 		enabled = 1
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO totp (user_id, secret, enabled, last_step) VALUES (?,?,?,?)
+	if _, err := s.exec(ctx, `INSERT INTO totp (user_id, secret, enabled, last_step) VALUES (?,?,?,?)
 		ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, enabled = excluded.enabled, last_step = excluded.last_step`,
 		userID, t.Secret, enabled, t.LastStep); err != nil {
 		return fmt.Errorf("set totp: %w", mapErr(err))
@@ -41,7 +41,7 @@ func (s *DB) SetTOTP(ctx context.Context, userID string, t store.TOTP) error {
 
 // removeTOTP deletes the TOTP and the recovery codes in one transaction.
 func (s *DB) removeTOTP(ctx context.Context, userID string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("remove totp: %w", err)
 	}
@@ -60,7 +60,7 @@ func (s *DB) removeTOTP(ctx context.Context, userID string) error {
 // ConfirmTOTP implements store.SecondFactors: enable, then replace the
 // codes, in one transaction.
 func (s *DB) ConfirmTOTP(ctx context.Context, userID, secret string, step int64, codes []store.RecoveryCode) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("confirm totp: %w", err)
 	}
@@ -90,7 +90,7 @@ func (s *DB) ConfirmTOTP(ctx context.Context, userID, secret string, step int64,
 
 // UseTOTPStep implements store.SecondFactors.
 func (s *DB) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE totp SET last_step = ?1 WHERE user_id = ?2 AND last_step < ?1`, step, userID)
+	res, err := s.exec(ctx, `UPDATE totp SET last_step = ?1 WHERE user_id = ?2 AND last_step < ?1`, step, userID)
 	if err != nil {
 		return false, fmt.Errorf("use totp step: %w", err)
 	}
@@ -104,7 +104,7 @@ func (s *DB) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, 
 // RecoveryCode implements store.SecondFactors.
 func (s *DB) RecoveryCode(ctx context.Context, userID, selector string) (string, error) {
 	var h string
-	err := s.db.QueryRowContext(ctx, `SELECT hash FROM recovery_codes WHERE user_id = ? AND selector = ? LIMIT 1`,
+	err := s.queryRow(ctx, `SELECT hash FROM recovery_codes WHERE user_id = ? AND selector = ? LIMIT 1`,
 		userID, selector).Scan(&h)
 	if err != nil {
 		return "", fmt.Errorf("recovery code: %w", mapErr(err))
@@ -114,7 +114,7 @@ func (s *DB) RecoveryCode(ctx context.Context, userID, selector string) (string,
 
 // UseRecoveryCode implements store.SecondFactors.
 func (s *DB) UseRecoveryCode(ctx context.Context, userID, hash string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND hash = ?`, userID, hash)
+	res, err := s.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND hash = ?`, userID, hash)
 	if err != nil {
 		return false, fmt.Errorf("use recovery code: %w", err)
 	}

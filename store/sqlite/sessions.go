@@ -12,7 +12,7 @@ import (
 // CreateSession implements store.Sessions.
 func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
 	c := x.Client
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, user_id, org_id, device_id, addr, user_agent,
+	_, err := s.exec(ctx, `INSERT INTO sessions (id, user_id, org_id, device_id, addr, user_agent,
 		created_at, last_used_at, expires_at, revoked_at, platform, platform_version, app_name, app_version,
 		provider) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		x.ID, x.UserID, x.OrgID, x.DeviceID, x.Addr, x.UserAgent, sqlrow.MS(x.CreatedAt), sqlrow.MS(x.LastUsedAt),
@@ -25,12 +25,12 @@ func (s *DB) CreateSession(ctx context.Context, x *store.Session) error {
 
 // Session implements store.Sessions.
 func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
-	return mapScan(sqlrow.Session(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.SessionCols+` FROM sessions WHERE id = ?`, id)))
+	return mapScan(sqlrow.Session(s.queryRow(ctx, `SELECT `+sqlrow.SessionCols+` FROM sessions WHERE id = ?`, id)))
 }
 
 // TouchSession implements store.Sessions.
 func (s *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = ? WHERE id = ?`, sqlrow.MS(at), id)
+	res, err := s.exec(ctx, `UPDATE sessions SET last_used_at = ? WHERE id = ?`, sqlrow.MS(at), id)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
@@ -39,7 +39,7 @@ func (s *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 
 // RevokeSession implements store.Sessions.
 func (s *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, sqlrow.MS(at), id); err != nil {
+	if _, err := s.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, sqlrow.MS(at), id); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
 	return nil
@@ -53,7 +53,7 @@ func (s *DB) RevokeSessions(ctx context.Context, userID, deviceID string, at tim
 		q += ` AND device_id = ?`
 		args = append(args, deviceID)
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	res, err := s.exec(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
@@ -63,7 +63,7 @@ func (s *DB) RevokeSessions(ctx context.Context, userID, deviceID string, at tim
 
 // CreateRefreshToken implements store.Sessions.
 func (s *DB) CreateRefreshToken(ctx context.Context, t *store.RefreshToken) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
+	_, err := s.exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at, replaced_by)
 		VALUES (?,?,?,?,?,?)`, t.Hash, t.SessionID, sqlrow.MS(t.CreatedAt), sqlrow.MS(t.ExpiresAt), sqlrow.MS(t.UsedAt), t.ReplacedBy)
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
@@ -75,7 +75,7 @@ func (s *DB) CreateRefreshToken(ctx context.Context, t *store.RefreshToken) erro
 func (s *DB) RefreshToken(ctx context.Context, hash string) (*store.RefreshToken, error) {
 	var t store.RefreshToken
 	var c, e, u int64
-	err := s.db.QueryRowContext(ctx, `SELECT hash, session_id, created_at, expires_at, used_at, replaced_by
+	err := s.queryRow(ctx, `SELECT hash, session_id, created_at, expires_at, used_at, replaced_by
 		FROM refresh_tokens WHERE hash = ?`, hash).Scan(&t.Hash, &t.SessionID, &c, &e, &u, &t.ReplacedBy)
 	if err != nil {
 		return nil, mapErr(err)
@@ -88,7 +88,7 @@ func (s *DB) RefreshToken(ctx context.Context, hash string) (*store.RefreshToken
 // conditional update makes a concurrent second rotation of the same token
 // lose, so a token is rotated at most once.
 func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.RefreshToken, at time.Time) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("rotate refresh token: %w", err)
 	}
@@ -113,7 +113,7 @@ func (s *DB) RotateRefreshToken(ctx context.Context, hash string, next *store.Re
 
 // LiveDevices implements store.Sessions.
 func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT device_id FROM sessions
+	rows, err := s.query(ctx, `SELECT DISTINCT device_id FROM sessions
 		WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY device_id`, userID, sqlrow.MS(now))
 	if err != nil {
 		return nil, fmt.Errorf("live devices: %w", err)
@@ -132,7 +132,7 @@ func (s *DB) LiveDevices(ctx context.Context, userID string, now time.Time) ([]s
 
 // UserSessions implements store.Sessions.
 func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.SessionCols+` FROM sessions
+	rows, err := s.query(ctx, `SELECT `+sqlrow.SessionCols+` FROM sessions
 		WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY last_used_at DESC, id DESC`, userID, sqlrow.MS(now))
 	if err != nil {
 		return nil, fmt.Errorf("user sessions: %w", err)
@@ -151,7 +151,7 @@ func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 
 // RevokeOtherSessions implements store.Sessions.
 func (s *DB) RevokeOtherSessions(ctx context.Context, userID, exceptID string, at time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at = 0 AND expires_at > ?1 AND id <> ?3`,
+	res, err := s.exec(ctx, `UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at = 0 AND expires_at > ?1 AND id <> ?3`,
 		sqlrow.MS(at), userID, exceptID)
 	if err != nil {
 		return 0, fmt.Errorf("revoke other sessions: %w", err)
@@ -162,7 +162,7 @@ func (s *DB) RevokeOtherSessions(ctx context.Context, userID, exceptID string, a
 
 // UseOnce implements store.Sessions: the primary key lets one insert win.
 func (s *DB) UseOnce(ctx context.Context, id string, expires time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO used_tokens (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
+	res, err := s.exec(ctx, `INSERT INTO used_tokens (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
 		id, sqlrow.MS(expires))
 	if err != nil {
 		return false, fmt.Errorf("use token: %w", err)
@@ -177,7 +177,7 @@ func (s *DB) UseOnce(ctx context.Context, id string, expires time.Time) (bool, e
 // PruneSessions implements store.Sessions in one transaction of small
 // steps; a session's refresh tokens go with it (ON DELETE CASCADE).
 func (s *DB) PruneSessions(ctx context.Context, now time.Time, keepUsed int) (int, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("prune sessions: %w", err)
 	}

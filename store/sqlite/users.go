@@ -20,7 +20,7 @@ func avatarArg(u *store.User) any {
 
 // CreateUser implements store.Users.
 func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (id, org_id, login, email, phone, first_name, last_name,
+	_, err := s.exec(ctx, `INSERT INTO users (id, org_id, login, email, phone, first_name, last_name,
 		avatar_object, password_hash, recent_activity, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.OrgID, u.Login, sqlrow.Nullable(u.Email), sqlrow.Nullable(u.Phone), u.FirstName, u.LastName,
 		avatarArg(u), u.PasswordHash, u.RecentActivity, sqlrow.MS(u.CreatedAt), sqlrow.MS(u.UpdatedAt))
@@ -32,13 +32,13 @@ func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
 
 // UserByID implements store.Users.
 func (s *DB) UserByID(ctx context.Context, orgID, id string) (*store.User, error) {
-	return mapScan(sqlrow.User(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, id)))
+	return mapScan(sqlrow.User(s.queryRow(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, id)))
 }
 
 // UserByLogin implements store.Users: login first, then e-mail, both by
 // samagate_fold (the indexes of migration 0012).
 func (s *DB) UserByLogin(ctx context.Context, orgID, login string) (*store.User, error) {
-	return mapScan(sqlrow.User(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.UserCols+` FROM users
+	return mapScan(sqlrow.User(s.queryRow(ctx, `SELECT `+sqlrow.UserCols+` FROM users
 		WHERE org_id = ?1 AND (samagate_fold(login) = samagate_fold(?2)
 			OR (email IS NOT NULL AND samagate_fold(email) = samagate_fold(?2)))
 		ORDER BY samagate_fold(login) = samagate_fold(?2) DESC LIMIT 1`, orgID, login)))
@@ -47,7 +47,7 @@ func (s *DB) UserByLogin(ctx context.Context, orgID, login string) (*store.User,
 // UserTaken implements store.Users.
 func (s *DB) UserTaken(ctx context.Context, orgID, exceptID, login, email, phone string) (bool, error) {
 	var taken bool
-	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 AND id <> ?2 AND (
+	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 AND id <> ?2 AND (
 			(?3 <> '' AND samagate_fold(login) = samagate_fold(?3))
 			OR (?4 <> '' AND email IS NOT NULL AND samagate_fold(email) = samagate_fold(?4))
 			OR (?5 <> '' AND phone IS NOT NULL AND samagate_fold(phone) = samagate_fold(?5))))`,
@@ -60,7 +60,7 @@ func (s *DB) UserTaken(ctx context.Context, orgID, exceptID, login, email, phone
 
 // UpdateUser implements store.Users.
 func (s *DB) UpdateUser(ctx context.Context, u *store.User) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET login = ?, email = ?, phone = ?, first_name = ?, last_name = ?,
+	res, err := s.exec(ctx, `UPDATE users SET login = ?, email = ?, phone = ?, first_name = ?, last_name = ?,
 		avatar_object = ?, password_hash = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
 		u.Login, sqlrow.Nullable(u.Email), sqlrow.Nullable(u.Phone), u.FirstName, u.LastName, avatarArg(u),
 		u.PasswordHash, sqlrow.MS(u.UpdatedAt), u.OrgID, u.ID)
@@ -72,7 +72,7 @@ func (s *DB) UpdateUser(ctx context.Context, u *store.User) error {
 
 // DeleteUser implements store.Users; sessions and tokens go by cascade.
 func (s *DB) DeleteUser(ctx context.Context, orgID, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE org_id = ? AND id = ?`, orgID, id)
+	res, err := s.exec(ctx, `DELETE FROM users WHERE org_id = ? AND id = ?`, orgID, id)
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
@@ -106,7 +106,7 @@ func (s *DB) SearchUsers(ctx context.Context, orgID string, q store.UserQuery) (
 	}
 	sqlq += ` ORDER BY first_name DESC, last_name, login LIMIT ?`
 	args = append(args, q.Limit)
-	return s.queryUsers(ctx, sqlq, args...)
+	return s.queryUsers(ctx, false, sqlq, args...)
 }
 
 // UsersByIDs implements store.Users.
@@ -118,12 +118,20 @@ func (s *DB) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]stor
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	return s.queryUsers(ctx, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = ? AND id IN (?`+
+	return s.queryUsers(ctx, false, `SELECT `+sqlrow.UserCols+` FROM users WHERE org_id = ? AND id IN (?`+
 		strings.Repeat(",?", len(ids)-1)+`) ORDER BY id DESC`, args...)
 }
 
-func (s *DB) queryUsers(ctx context.Context, q string, args ...any) ([]store.User, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+// queryUsers runs a SELECT of sqlrow.UserCols and scans every row;
+// prepared when its text is fixed.
+func (s *DB) queryUsers(ctx context.Context, fixed bool, q string, args ...any) ([]store.User, error) {
+	var rows *sql.Rows
+	var err error
+	if fixed {
+		rows, err = s.query(ctx, q, args...)
+	} else {
+		rows, err = s.db.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("query users: %w", err)
 	}
@@ -141,7 +149,7 @@ func (s *DB) queryUsers(ctx context.Context, q string, args ...any) ([]store.Use
 
 // SetRecentActivity implements store.Users.
 func (s *DB) SetRecentActivity(ctx context.Context, userID string, unix int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET recent_activity = ? WHERE id = ?`, unix, userID)
+	res, err := s.exec(ctx, `UPDATE users SET recent_activity = ? WHERE id = ?`, unix, userID)
 	if err != nil {
 		return fmt.Errorf("set recent activity: %w", err)
 	}
@@ -152,7 +160,7 @@ func (s *DB) SetRecentActivity(ctx context.Context, userID string, unix int64) e
 func (s *DB) Organization(ctx context.Context, id string) (*store.Organization, error) {
 	var o store.Organization
 	var c, u int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?`, id).
+	err := s.queryRow(ctx, `SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?`, id).
 		Scan(&o.ID, &o.Name, &c, &u)
 	if err != nil {
 		return nil, mapErr(err)
@@ -163,7 +171,7 @@ func (s *DB) Organization(ctx context.Context, id string) (*store.Organization, 
 
 // CreateOrganization implements store.Organizations.
 func (s *DB) CreateOrganization(ctx context.Context, o *store.Organization) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?,?,?,?)`,
 		o.ID, o.Name, sqlrow.MS(o.CreatedAt), sqlrow.MS(o.UpdatedAt))
 	if err := mapErr(err); err != nil {
 		return fmt.Errorf("create organization: %w", err)
@@ -184,7 +192,7 @@ func affected(res sql.Result, what string) error {
 
 // UsersByIdentifier implements store.Users.
 func (s *DB) UsersByIdentifier(ctx context.Context, ident string, limit int) ([]store.User, error) {
-	return s.queryUsers(ctx, `SELECT `+sqlrow.UserCols+` FROM users
+	return s.queryUsers(ctx, true, `SELECT `+sqlrow.UserCols+` FROM users
 		WHERE samagate_fold(login) = samagate_fold(?1)
 			OR (email IS NOT NULL AND samagate_fold(email) = samagate_fold(?1))
 		ORDER BY org_id LIMIT ?2`, ident, limit)
@@ -192,7 +200,7 @@ func (s *DB) UsersByIdentifier(ctx context.Context, ident string, limit int) ([]
 
 // SetLastLogin implements store.Users.
 func (s *DB) SetLastLogin(ctx context.Context, userID string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, sqlrow.MS(at), userID); err != nil {
+	if _, err := s.exec(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, sqlrow.MS(at), userID); err != nil {
 		return fmt.Errorf("set last login: %w", err)
 	}
 	return nil

@@ -23,6 +23,13 @@ type Plan struct {
 	// Conversations are the distinct ids of the conversations that have an
 	// event in the commit, sorted.
 	Conversations []string
+	// Members are the conversations whose members the commit reads: those
+	// of Conversations and those the batches Require or Restore members of,
+	// sorted, distinct.
+	Members []string
+	// Changed are the conversations the batches' changes change, sorted,
+	// distinct (store.Committed.MembershipChanged).
+	Changed []string
 }
 
 // Touch moves a conversation's activity forward: updated_at to At (unix
@@ -105,6 +112,25 @@ func PlanCommit(batches []*store.Batch) (*Plan, error) {
 	}
 	slices.Sort(p.Conversations)
 	p.Conversations = slices.Compact(p.Conversations)
+	p.Members = slices.Clone(p.Conversations)
+	for _, b := range batches {
+		if b == nil {
+			continue
+		}
+		for _, r := range b.Require {
+			p.Members = append(p.Members, r.ConversationID)
+		}
+		for _, r := range b.Restore {
+			p.Members = append(p.Members, r.ConversationID)
+		}
+		for _, c := range b.Changes {
+			p.Changed = append(p.Changed, c.ConversationID)
+		}
+	}
+	slices.Sort(p.Members)
+	p.Members = slices.Compact(p.Members)
+	slices.Sort(p.Changed)
+	p.Changed = slices.Compact(p.Changed)
 	return p, nil
 }
 

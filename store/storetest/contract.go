@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"EditDeleteHide":     editDeleteHide,
 		"CommitPositions":    commitPositions,
 		"CommitMembers":      commitMembers,
+		"CommitMembership":   commitMembership,
 		"Events":             eventsQuery,
 		"EventPositions":     eventPositions,
 		"ClientIDs":          clientIDs,
