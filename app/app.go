@@ -104,8 +104,8 @@ type App struct {
 	chat     *chat.Service
 
 	debug     *debugServer       // nil unless Config.DebugAddr is set
-	stopPrune context.CancelFunc // ends auth's pruning loop; nil when not running
-	pruneDone chan struct{}      // closed when the pruning loop has returned
+	stopPrune context.CancelFunc // ends auth's background work (Run); nil when not running
+	pruneDone chan struct{}      // closed when auth's Run has returned
 }
 
 // New returns an App that is not running yet.
@@ -161,7 +161,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 	a.stopPrune, a.pruneDone = stopPrune, make(chan struct{})
 	go func(done chan<- struct{}) {
 		defer close(done)
-		a.accounts.RunPruning(pctx)
+		a.accounts.Run(pctx)
 	}(a.pruneDone)
 	// chat's committer hands every commit to the gateway's ordered release;
 	// the gateway exists only after chat, so the sink looks it up late.

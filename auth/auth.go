@@ -58,6 +58,9 @@ type Config struct {
 	// SessionCacheSize bounds the cached sessions (about 300 bytes each).
 	// Default 100,000.
 	SessionCacheSize int
+	// ActivityFlush is how often users' last-disconnect times are written,
+	// all in one transaction, while Run runs (activity.go). Default 1s.
+	ActivityFlush time.Duration
 	// PruneInterval is how often RunPruning deletes ended sessions, spent
 	// refresh tokens and retired signing keys. Default 1h.
 	PruneInterval time.Duration
@@ -116,6 +119,9 @@ func (c Config) withDefaults() Config {
 	if c.PruneInterval <= 0 {
 		c.PruneInterval = time.Hour
 	}
+	if c.ActivityFlush <= 0 {
+		c.ActivityFlush = time.Second
+	}
 	if c.SessionCacheTTL == 0 {
 		c.SessionCacheTTL = 30 * time.Second
 	}
@@ -142,6 +148,7 @@ type Service struct {
 	local    *MemoryThrottle // this node's counts; the fallback of a shared throttle
 	dummy    string          // hash verified for unknown users, so timing does not tell
 	sessions *sessionCache   // live sessions recently read, for connects
+	activity *activityWriter // last-disconnect times waiting for a flush
 
 	hashes atomic.Int64 // argon2id hashes run
 }
@@ -159,6 +166,7 @@ func New(st store.Store, keys *Keys, cfg Config, log zerolog.Logger) (*Service, 
 		log:      log,
 		hashing:  newHashQueue(cfg.HashConcurrency, cfg.HashQueue, cfg.HashWait),
 		sessions: newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize),
+		activity: newActivityWriter(),
 		throttle: cfg.Throttler,
 		local:    NewMemoryThrottle(cfg.Throttle, cfg.Now),
 	}

@@ -29,8 +29,22 @@ func (s *Service) Prune(ctx context.Context) (rows, keys int, err error) {
 	return rows, keys, err
 }
 
-// RunPruning runs Prune every PruneInterval until ctx ends; the app runs it
-// for its lifetime. Failures are logged and retried at the next tick.
+// Run does the service's background work until ctx ends: pruning, and
+// batched writes of users' recent activity (flushed once more on the way
+// out). The app runs it for its lifetime and cancels it before the store
+// closes.
+func (s *Service) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.runActivity(ctx)
+	}()
+	s.RunPruning(ctx)
+	<-done
+}
+
+// RunPruning runs Prune every PruneInterval until ctx ends (Run runs it).
+// Failures are logged and retried at the next tick.
 func (s *Service) RunPruning(ctx context.Context) {
 	t := time.NewTicker(s.cfg.PruneInterval)
 	defer t.Stop()

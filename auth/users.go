@@ -158,7 +158,9 @@ func (s *Service) GetUser(ctx context.Context, orgID, userID string) (*User, err
 	if err != nil {
 		return nil, fmt.Errorf("load user: %w", err)
 	}
-	return publicUser(u), nil
+	pu := publicUser(u)
+	s.activity.overlay(pu)
+	return pu, nil
 }
 
 // EditUser changes the caller's profile. A new password needs the current
@@ -302,7 +304,7 @@ func (s *Service) SearchUsers(ctx context.Context, p Principal, q UserSearch) ([
 	if err != nil {
 		return nil, fmt.Errorf("search users: %w", err)
 	}
-	return publicUsers(us), nil
+	return s.withActivity(publicUsers(us)), nil
 }
 
 // UsersByIDs returns the users of orgID among ids (at most MaxListIDs),
@@ -315,16 +317,21 @@ func (s *Service) UsersByIDs(ctx context.Context, orgID string, ids []string) ([
 	if err != nil {
 		return nil, fmt.Errorf("users by ids: %w", err)
 	}
-	return publicUsers(us), nil
-}
-
-// SetRecentActivity stores when the user's last device disconnected.
-func (s *Service) SetRecentActivity(ctx context.Context, userID string, t time.Time) error {
-	return s.st.SetRecentActivity(ctx, userID, t.Unix())
+	return s.withActivity(publicUsers(us)), nil
 }
 
 // CreatedUnix is the sign-up time in unix seconds.
 func (u *User) CreatedUnix() int64 { return u.created.Unix() }
+
+// withActivity overlays this node's pending recent activity.
+func (s *Service) withActivity(us []User) []User {
+	ps := make([]*User, len(us))
+	for i := range us {
+		ps[i] = &us[i]
+	}
+	s.activity.overlay(ps...)
+	return us
+}
 
 func publicUsers(us []store.User) []User {
 	out := make([]User, 0, len(us))

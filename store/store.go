@@ -101,7 +101,9 @@ type Users interface {
 	SearchUsers(ctx context.Context, orgID string, q UserQuery) ([]User, error)
 	// UsersByIDs returns the existing users among ids, _id descending.
 	UsersByIDs(ctx context.Context, orgID string, ids []string) ([]User, error)
-	SetRecentActivity(ctx context.Context, userID string, unix int64) error
+	// SetRecentActivity stores each user's last disconnect (unix seconds)
+	// in one transaction; users that no longer exist are skipped.
+	SetRecentActivity(ctx context.Context, activity map[string]int64) error
 	// UsersByIdentifier finds the accounts whose login or e-mail is ident
 	// (case-insensitively) in every organization, at most limit, by
 	// organization id: one person may hold an account in several.

@@ -96,6 +96,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.DurationVar(&au.HashWait, "hash-wait", 3*time.Second, "longest a request waits for a password-hashing slot before 503")
 	fs.IntVar(&au.MaxSessionsPerUser, "max-sessions-per-user", 50, "live sessions of one user; a login beyond it ends the least recently used one (-1: no cap)")
 	fs.DurationVar(&au.SessionCacheTTL, "session-cache-ttl", 30*time.Second, "how long a session read at connect answers later connects of it without a read; session ends of any node drop it at once (negative: no cache)")
+	fs.DurationVar(&au.ActivityFlush, "activity-flush", time.Second, "how often users' last-disconnect times are written, all in one transaction")
 	fs.DurationVar(&au.PruneInterval, "prune-interval", time.Hour, "how often ended sessions, spent refresh tokens and retired signing keys are deleted")
 	fs.DurationVar(&au.AccessTTLMax, "access-ttl-max", 30*24*time.Hour, "longest access token a login may ask for (expiresIn)")
 	fs.DurationVar(&au.RefreshTTL, "refresh-ttl", 14*24*time.Hour, "lifetime of refresh tokens")

@@ -127,13 +127,22 @@ func (s *DB) queryUsers(ctx context.Context, q string, args ...any) ([]store.Use
 	return out, nil
 }
 
-// SetRecentActivity implements store.Users.
-func (s *DB) SetRecentActivity(ctx context.Context, userID string, unix int64) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET recent_activity = $1 WHERE id = $2`, unix, userID)
+// SetRecentActivity implements store.Users, in one statement.
+func (s *DB) SetRecentActivity(ctx context.Context, activity map[string]int64) error {
+	if len(activity) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(activity))
+	unix := make([]int64, 0, len(activity))
+	for id, t := range activity {
+		ids, unix = append(ids, id), append(unix, t)
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE users u SET recent_activity = a.t
+		FROM unnest($1::text[], $2::bigint[]) AS a(id, t) WHERE u.id = a.id`, ids, unix)
 	if err != nil {
 		return fmt.Errorf("set recent activity: %w", err)
 	}
-	return affected(tag, "set recent activity")
+	return nil
 }
 
 // Organization implements store.Organizations.

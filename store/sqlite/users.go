@@ -148,12 +148,24 @@ func (s *DB) queryUsers(ctx context.Context, fixed bool, q string, args ...any) 
 }
 
 // SetRecentActivity implements store.Users.
-func (s *DB) SetRecentActivity(ctx context.Context, userID string, unix int64) error {
-	res, err := s.exec(ctx, `UPDATE users SET recent_activity = ? WHERE id = ?`, unix, userID)
+func (s *DB) SetRecentActivity(ctx context.Context, activity map[string]int64) error {
+	if len(activity) == 0 {
+		return nil
+	}
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("set recent activity: %w", err)
 	}
-	return affected(res, "set recent activity")
+	defer func() { _ = tx.Rollback() }()
+	for id, unix := range activity {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET recent_activity = ? WHERE id = ?`, unix, id); err != nil {
+			return fmt.Errorf("set recent activity: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set recent activity: %w", err)
+	}
+	return nil
 }
 
 // Organization implements store.Organizations.

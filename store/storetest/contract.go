@@ -105,7 +105,7 @@ func userCRUD(t *testing.T, s store.Store) {
 	if err := s.UpdateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetRecentActivity(ctx, u.ID, 1715000000); err != nil {
+	if err := s.SetRecentActivity(ctx, map[string]int64{u.ID: 1715000000, "missing": 7}); err != nil { // unknown users are skipped
 		t.Fatal(err)
 	}
 	got, _ = s.UserByID(ctx, store.DefaultOrg, u.ID)

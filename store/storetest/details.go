@@ -28,7 +28,6 @@ func userLookups(t *testing.T, s store.Store) {
 		{"UserByLogin other org", func() error { _, err := s.UserByLogin(ctx, "other", "bee"); return err }()},
 		{"UpdateUser unknown", s.UpdateUser(ctx, missing)},
 		{"DeleteUser other org", s.DeleteUser(ctx, "other", b.ID)},
-		{"SetRecentActivity unknown", s.SetRecentActivity(ctx, "missing", 1)},
 	}
 	for _, tc := range cases {
 		if !errors.Is(tc.err, store.ErrNotFound) {
