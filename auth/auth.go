@@ -190,6 +190,11 @@ type Principal struct {
 	// its session's expiry, or, for an external issuer's token (no
 	// session), the token's. A socket bound to it is closed then.
 	SessionExpiresAt time.Time
+
+	// epoch is the user's session-end epoch taken before the session was
+	// checked (sessioncache.go); StillLive compares it. 0: not checked
+	// through the cache (external tokens, logins).
+	epoch uint64
 }
 
 // Grant is the result of a login: a session's tokens.

@@ -215,6 +215,7 @@ func (s *Service) principalOf(ctx context.Context, c *accessClaims, deviceID str
 	if c.DeviceID != deviceID {
 		return nil, protocol.ErrIncorrectToken
 	}
+	epoch := s.sessions.epoch(c.UID)
 	sess, err := s.connectSession(ctx, c.SID, c.UID)
 	if err != nil {
 		return nil, err
@@ -224,7 +225,24 @@ func (s *Service) principalOf(ctx context.Context, c *accessClaims, deviceID str
 	}
 	s.touch(ctx, sess)
 	return &Principal{UserID: c.UID, OrgID: sess.OrgID, DeviceID: deviceID, SessionID: sess.ID,
-		Login: c.Login, ExpiresAt: c.ExpiresAt.Time, SessionExpiresAt: sess.ExpiresAt}, nil
+		Login: c.Login, ExpiresAt: c.ExpiresAt.Time, SessionExpiresAt: sess.ExpiresAt, epoch: epoch + 1}, nil
+}
+
+// StillLive tells a caller that bound a socket to p (Authenticate'd a
+// moment before) whether p's session is still live. A session end that
+// came between the check and the bind was announced before the socket was
+// there to be closed; any end of the user since the check moved the
+// user's epoch, and then the session is read again. Without one, nothing
+// is read.
+func (s *Service) StillLive(ctx context.Context, p *Principal) (bool, error) {
+	if p.epoch == 0 || s.sessions.epoch(p.UserID) == p.epoch-1 {
+		return true, nil
+	}
+	_, err := s.liveSession(ctx, p.SessionID)
+	if errors.Is(err, protocol.ErrTokenExpired) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // touchEvery is how stale a session's last-used time may get before a use

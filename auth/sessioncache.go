@@ -145,13 +145,16 @@ func (c *sessionCache) touched(id string, at time.Time) {
 
 // forgetUser drops every entry of userID and bumps its epoch, so that a
 // read already under way is not kept either.
+//
+// The epoch moves even with the cache off: Service.StillLive uses it to
+// catch a session end that raced a socket's bind.
 func (c *sessionCache) forgetUser(userID string) {
+	c.epochs[maphash.String(c.seed, userID)%sessionEpochs].Add(1)
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.epochs[maphash.String(c.seed, userID)%sessionEpochs].Add(1)
 	for _, id := range c.users[userID] {
 		delete(c.entries, id)
 	}

@@ -180,3 +180,36 @@ func TestSessionCacheOff(t *testing.T) {
 		t.Fatalf("10 connects without a cache: %d reads, want 10", n)
 	}
 }
+
+// TestStillLive: a socket bound right after Authenticate learns whether a
+// session end raced its bind: no end of the user since → live without a
+// read; an end of another session → read, still live; its own session
+// ended → not live. The same with the cache off.
+func TestStillLive(t *testing.T) {
+	for _, ttl := range []time.Duration{30 * time.Second, -1} {
+		e, cs := cachedEnv(t, func(c *auth.Config) { c.SessionCacheTTL = ttl })
+		e.user(t, "eve")
+		g := e.login(t, "eve", "d")
+		other := e.login(t, "eve", "other")
+		p, err := e.svc.Authenticate(ctx, g.AccessToken, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads := cs.reads.Load()
+		if live, err := e.svc.StillLive(ctx, p); !live || err != nil || cs.reads.Load() != reads {
+			t.Fatalf("ttl %v, no end since: live %v, %v, %d reads, want live without a read", ttl, live, err, cs.reads.Load()-reads)
+		}
+		if err := e.svc.Logout(ctx, other.Principal); err != nil {
+			t.Fatal(err)
+		}
+		if live, err := e.svc.StillLive(ctx, p); !live || err != nil {
+			t.Fatalf("ttl %v, another session ended: live %v, %v, want live", ttl, live, err)
+		}
+		if err := e.svc.RevokeSession(ctx, g.Principal, g.Principal.SessionID); err != nil {
+			t.Fatal(err)
+		}
+		if live, err := e.svc.StillLive(ctx, p); live || err != nil {
+			t.Fatalf("ttl %v, its own session ended: live %v, %v, want not live", ttl, live, err)
+		}
+	}
+}

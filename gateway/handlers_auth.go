@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/samagate/samagate/auth"
 	"github.com/samagate/samagate/chat"
@@ -40,7 +41,11 @@ func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte,
 	if prm.Since != nil {
 		replayCtx, gen = s.startReplay() // events released from now on come from the replay
 	}
-	if err := s.bind(ctx, p); err != nil {
+	err = s.bind(ctx, p)
+	if err == nil {
+		err = g.stillLive(ctx, s, p)
+	}
+	if err != nil {
 		if prm.Since != nil {
 			s.goLive(gen, nil)
 		}
@@ -53,6 +58,32 @@ func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte,
 		})
 	}
 	return c.respond(protocol.F("success", true))
+}
+
+// liveChecker is auth's check, after a bind, that no session end raced it
+// (auth.Service.StillLive).
+type liveChecker interface {
+	StillLive(ctx context.Context, p *auth.Principal) (bool, error)
+}
+
+// stillLive unbinds s again when p's session ended between its check and
+// the bind: the end was announced while the socket was not yet there to
+// be closed. It costs a read only when some session of the user ended in
+// that moment.
+func (g *Gateway) stillLive(ctx context.Context, s *Socket, p *auth.Principal) error {
+	lc, ok := g.accounts.(liveChecker)
+	if !ok {
+		return nil
+	}
+	live, err := lc.StillLive(ctx, p)
+	if err == nil && live {
+		return nil
+	}
+	s.unbind(ctx)
+	if err != nil {
+		return fmt.Errorf("recheck session: %w", err)
+	}
+	return protocol.ErrTokenExpired
 }
 
 // handleUserLogin is SAMA's deprecated websocket login, password or token
