@@ -278,17 +278,31 @@ func (r *Redis) Activity(ctx context.Context, userID string, value int64) error 
 	})
 }
 
-// EndSession tells every other live node that sessions of userID ended:
-// those on deviceID, or only sessionID, when set; never exceptSessionID.
-// Every node hears it, not only those holding the user's sockets: each
-// forgets the user's cached sessions, so a revoked token cannot connect
-// anywhere from a cache. Failed sends are queued per node and retried.
-// (Plain strings, so the gateway needs no type of ours.)
+// EndSession tells the other nodes that sessions of userID ended: those on
+// deviceID, or only sessionID, when set; never exceptSessionID. The nodes
+// holding the user's sockets (read from Redis now) close them; every other
+// live node known from the heartbeats hears it too and forgets the user's
+// cached sessions, so a revoked token cannot connect anywhere from a
+// cache. Failed sends are queued per node and retried. (Plain strings, so
+// the gateway needs no type of ours.)
 func (r *Redis) EndSession(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string) error {
 	data := (&packet{kind: kindEnd, users: []string{userID}, device: deviceID, session: sessionID,
 		except: exceptSessionID, reason: reason}).encode()
-	var errs []error
+	targets, err := r.nodesOf(ctx, []string{userID}, r.userKey)
+	if err != nil {
+		targets = map[string][]string{} // the heartbeats' list below still reaches them
+	}
 	for _, node := range r.Nodes() {
+		targets[node] = nil
+	}
+	var errs []error
+	if err != nil {
+		errs = append(errs, fmt.Errorf("bus end session: find the user's nodes: %w", err))
+	}
+	for node := range targets {
+		if node == r.node {
+			continue
+		}
 		if err := r.publish(ctx, node, data); err != nil {
 			errs = append(errs, err)
 		}
