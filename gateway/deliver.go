@@ -21,15 +21,23 @@ func (g *Gateway) Committed(c chat.Commit) {
 
 // release queues one logged event on every bound socket of its recipients
 // on this node except the one that caused it (that socket's user's other
-// sockets get it: carbons). The sequencer calls it in commit order. The
-// bytes are shared, never re-encoded; sends never block.
+// sockets get it: carbons). The sequencer calls it in commit order, under
+// its lock, and flushReleased after a run of commits, so a socket gets the
+// frames of a run in one write (outbox.go). The bytes are shared, never
+// re-encoded; nothing blocks.
 func (g *Gateway) release(d *chat.Delivery) {
-	for _, uid := range d.UserIDs {
-		for _, s := range g.hub.userSockets(uid) {
-			if s.id != d.Except {
-				s.sendEvent(d.Frame)
-			}
+	f := &g.fan
+	g.hub.eachRecipient(d.UserIDs, func(s *Socket) {
+		if s.id == d.Except {
+			return
 		}
+		f.frames++
+		if s.queueEvent(d.Frame) {
+			f.dirty = append(f.dirty, s)
+		}
+	})
+	if f.frames >= fanoutFrames {
+		g.flushReleased()
 	}
 }
 

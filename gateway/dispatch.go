@@ -12,14 +12,15 @@ import (
 
 // handleFrame decodes and answers one inbound frame: size and envelope
 // checks, rate limits, the route, then the handler (its panic answered as
-// one 500).
+// one 500). Replies leave in request order, also behind the asks of
+// messages still in flight (pipeline.go).
 func (s *Socket) handleFrame(data []byte) {
 	g := s.g
 	if len(data) == 0 || s.closing.Load() {
 		return // SAMA ignores empty frames; a closing socket's frames are dropped
 	}
 	if len(data) > g.cfg.MaxFrameBytes {
-		s.send(protocol.ErrorFrame(nil, protocol.ErrTooLarge))
+		s.reply(protocol.ErrorFrame(nil, protocol.ErrTooLarge))
 		s.badFrame()
 		return
 	}
@@ -27,9 +28,9 @@ func (s *Socket) handleFrame(data []byte) {
 	if err != nil {
 		we := protocol.ToWire(err)
 		if req.Method != "" {
-			s.send(req.ErrorReply(we))
+			s.reply(req.ErrorReply(we))
 		} else {
-			s.send(protocol.ErrorFrame(req.ID, we))
+			s.reply(protocol.ErrorFrame(req.ID, we))
 		}
 		s.badFrame()
 		return
@@ -38,27 +39,29 @@ func (s *Socket) handleFrame(data []byte) {
 	r, ok := g.routes[req.Method]
 	p := s.Principal()
 	if !s.admit(p, r.class) {
-		s.send(req.ErrorReply(protocol.ErrRateLimited))
+		s.reply(req.ErrorReply(protocol.ErrRateLimited))
 		return
 	}
 	if !ok {
-		s.send(req.ErrorReply(protocol.UnknownMethodError(req.Method)))
+		s.reply(req.ErrorReply(protocol.UnknownMethodError(req.Method)))
 		return
 	}
 	if r.auth && p == nil {
-		s.send(req.ErrorReply(protocol.ErrUnauthorized))
+		s.reply(req.ErrorReply(protocol.ErrUnauthorized))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
-	defer cancel()
 	var post []func()
-	reply, err := s.run(ctx, r, call{req: req, p: p, post: &post})
+	c := call{req: req, p: p, post: &post}
+	if r.submit != nil {
+		s.submit(ctx, cancel, r, c) // its reply comes in its turn
+		return
+	}
+	defer cancel()
+	s.settle(0) // read-your-writes: every message before this request is answered
+	reply, err := s.run(ctx, r, c)
 	if err != nil {
-		we := protocol.ToWire(err)
-		if we.Status >= 500 {
-			g.log.Error().Err(err).Str("method", req.Method).Str("conn", s.id).Msg("request failed")
-		}
-		s.send(req.ErrorReply(we))
+		s.send(s.errorReply(req, err))
 		return
 	}
 	if reply != nil {
@@ -94,8 +97,7 @@ var errHandlerPanic = errors.New("handler panicked")
 func (s *Socket) run(ctx context.Context, r route, c call) (reply []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.g.log.Error().Str("method", c.req.Method).Str("conn", s.id).Str("panic", fmt.Sprint(v)).
-				Bytes("stack", debug.Stack()).Msg("handler panicked")
+			s.logPanic(c.req.Method, v)
 			reply, err = nil, errHandlerPanic
 		}
 	}()
@@ -122,6 +124,7 @@ func (s *Socket) runPost(method string, f func()) {
 func (s *Socket) badFrame() {
 	s.badFrames++
 	if int(s.badFrames) >= s.g.cfg.MaxBadFrames {
+		s.settle(0) // the replies owed go out before the close frame
 		s.close(protocol.ClosePolicy)
 	}
 }

@@ -63,11 +63,12 @@ type Config struct {
 	LogProbeInterval time.Duration
 
 	// MaxInflightFrames bounds the frames one socket has sent that are not
-	// handled yet. The event loop reads a connection as fast as the peer
-	// writes and queues each frame for the socket's in-order handler; past
-	// this many the socket is closed with 4002 (CloseFlood, reconnect
-	// allowed) and its queued frames are dropped. Negative: no bound.
-	// Default 256.
+	// answered yet. The event loop reads a connection as fast as the peer
+	// writes and queues each frame for the socket's in-order handler, and
+	// a message keeps its slot while its commit is in flight (up to 32
+	// messages of a socket are: pipeline.go); past this many the socket is
+	// closed with 4002 (CloseFlood, reconnect allowed) and its queued
+	// frames are dropped. Negative: no bound. Default 256.
 	MaxInflightFrames int
 	// MaxInflightBytes bounds the bytes read from one socket whose frames
 	// are not handled yet (a partial frame included); past it the socket is
@@ -110,6 +111,11 @@ type Config struct {
 	// proxy added), else the TCP peer. Enable it only behind a proxy that
 	// sets the header. Default false.
 	TrustProxyHeaders bool
+
+	// writeHook, when set, is told the frames and the writes to the
+	// connection of every flush of a socket's outbox (outbox.go). A test
+	// seam only, set by export_test.go, to count frames per write.
+	writeHook func(frames, writes int)
 
 	// handlerHook, when set, is called with every request right before its
 	// handler, inside the handler's panic recovery. It is a test seam only,
@@ -223,6 +229,11 @@ type Gateway struct {
 	seq      atomic.Pointer[sequencer] // set by Start
 	pub      atomic.Pointer[publisher] // set by Start with a cluster
 	replays  sync.WaitGroup            // replay goroutines (replay.go)
+	repliers sync.WaitGroup            // sockets' repliers of pipelined messages (pipeline.go)
+
+	outboxes   sync.Pool // *outbox, lent to sockets with frames queued or unsent (outbox.go)
+	writeChunk int       // most bytes of one write to a connection (outbox.go)
+	fan        fanout    // the release run in progress; guarded by the sequencer's lock
 
 	// guarded by mu
 	mu        sync.Mutex
@@ -243,7 +254,11 @@ func New(cfg Config, accounts Accounts, presence Presence, chat Chat, log zerolo
 		hub:      newHub(),
 		activity: newActivity(),
 		epoch:    time.Now(),
-		perConn:  newGCRA(cfg.SocketRequests),
+		outboxes: sync.Pool{New: newOutbox},
+		// A quarter of the send queue (4 to 64 KiB): one write never
+		// overflows the queue of a socket that keeps up.
+		writeChunk: min(64<<10, max(4<<10, cfg.SendQueueBytes/4)),
+		perConn:    newGCRA(cfg.SocketRequests),
 		perUser: newUserLimits(cfg.UserRequests, [classCount]Rate{
 			classMessage: cfg.UserMessages, classSystemMessage: cfg.UserSystemMessages, classTyping: cfg.UserTyping}),
 	}
@@ -267,7 +282,7 @@ func New(cfg Config, accounts Accounts, presence Presence, chat Chat, log zerolo
 // stops it.
 func (g *Gateway) Start(ctx context.Context) error {
 	q := newSequencer(g.chat, g.release, sequencerConfig{holdBack: g.cfg.OrderHoldBack,
-		probeEvery: g.cfg.LogProbeInterval}, g.log)
+		probeEvery: g.cfg.LogProbeInterval, flush: g.flushReleased}, g.log)
 	window := int64(0)
 	if g.cluster != nil {
 		window = resolveWindow

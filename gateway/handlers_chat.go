@@ -18,7 +18,10 @@ type Chat interface {
 	CreateConversation(ctx context.Context, a chat.Actor, in chat.NewConversation) (*chat.Conversation, error)
 	ListConversations(ctx context.Context, a chat.Actor, q chat.ConversationQuery) ([]chat.Conversation, error)
 	ParticipantsOf(ctx context.Context, a chat.Actor, cids []string) (map[string][]string, error)
-	SendMessage(ctx context.Context, a chat.Actor, in chat.NewMessage) (*chat.Ask, error)
+	// SubmitMessage validates a message and queues its commit; successive
+	// calls commit in call order, and wait returns the ask once the
+	// commit is durable and handed to the sink.
+	SubmitMessage(ctx context.Context, a chat.Actor, in chat.NewMessage) (wait func(ctx context.Context) (*chat.Ask, error), err error)
 	ListMessages(ctx context.Context, a chat.Actor, q chat.MessageQuery) ([]chat.Message, error)
 	MarkRead(ctx context.Context, a chat.Actor, cid string) error
 	Typing(ctx context.Context, a chat.Actor, cid string, status *string) (*chat.Delivery, error)
@@ -126,10 +129,11 @@ func (g *Gateway) handleParticipantsByCIDs(ctx context.Context, s *Socket, c cal
 	return c.respond(protocol.F("users", nonNil(users)), protocol.F("conversations", byConv))
 }
 
-// handleMessage is the top-level message: -> {"ask":{mid, server_mid, t}}
-// after the durable write, then the event to every member's sockets except
-// this one.
-func (g *Gateway) handleMessage(ctx context.Context, s *Socket, c call) ([]byte, error) {
+// submitMessage is the top-level message, pipelined (pipeline.go): it
+// queues the commit, and its wait answers {"ask":{mid, server_mid, t}}
+// once the write is durable; the members' sockets except this one get the
+// event through the sequencer.
+func (g *Gateway) submitMessage(ctx context.Context, s *Socket, c call) (func(context.Context) ([]byte, error), error) {
 	var prm struct {
 		ID                 json.RawMessage     `json:"id"`
 		CID                protocol.FlexString `json:"cid"`
@@ -149,13 +153,21 @@ func (g *Gateway) handleMessage(ctx context.Context, s *Socket, c call) ([]byte,
 	if bytes.Equal(bytes.TrimSpace(prm.Attachments), []byte("null")) {
 		prm.Attachments = nil
 	}
-	ask, err := g.chat.SendMessage(ctx, actor(s, c), chat.NewMessage{
+	// The params are decoded into copies (strings, json.RawMessage), so
+	// the commit keeps nothing of the frame's buffer.
+	wait, err := g.chat.SubmitMessage(ctx, actor(s, c), chat.NewMessage{
 		ClientID: clientID, CID: string(prm.CID), Body: prm.Body, Attachments: prm.Attachments, X: prm.X,
 		RepliedMessageID: string(prm.RepliedMessageID), ForwardedMessageID: string(prm.ForwardedMessageID)})
 	if err != nil {
 		return nil, err
 	}
-	return protocol.Event("ask", ask)
+	return func(ctx context.Context) ([]byte, error) {
+		ask, err := wait(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return protocol.Event("ask", ask)
+	}, nil
 }
 
 // handleMessageList: {cid, limit?, ids?, updated_at?{gt|lt}} -> {"messages":[..]}

@@ -131,7 +131,10 @@ func (n *node) dial(t testing.TB) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, n.ws, nil)
+	// The node's own client: http.DefaultClient could reuse a kept-alive
+	// connection (a refused upgrade's) to an earlier node that had the same
+	// port, and the dial failed with EOF.
+	c, _, err := websocket.Dial(ctx, n.ws, &websocket.DialOptions{HTTPClient: n.http})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

@@ -125,6 +125,19 @@ func (h *hub) userSockets(userID string) []*Socket {
 	return append([]*Socket(nil), h.users[userID]...)
 }
 
+// eachRecipient calls fn for every bound socket of each of userIDs, under
+// the read lock, without copying the lists: the release of a delivery
+// allocates nothing. fn must not block nor call into the hub.
+func (h *hub) eachRecipient(userIDs []string, fn func(*Socket)) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, uid := range userIDs {
+		for _, s := range h.users[uid] {
+			fn(s)
+		}
+	}
+}
+
 // each calls fn for a snapshot of every open socket, outside the lock.
 func (h *hub) each(fn func(*Socket)) {
 	h.mu.RLock()

@@ -12,8 +12,11 @@ import (
 // the queue, and the memory of the node, grow as fast as it can send:
 // 3,000 frames of 60 KB took a node from 80 to 389 MB in 0.4 s.
 //
-// inflight bounds that queue per socket, in frames (Config.MaxInflightFrames)
-// and in bytes read but not handled yet (Config.MaxInflightBytes). Past
+// inflight bounds that queue per socket, in frames (Config.MaxInflightFrames:
+// queued or, for a pipelined message, committing, until answered:
+// pipeline.go) and in bytes read but not handled yet
+// (Config.MaxInflightBytes; a message in flight holds its params, decoded,
+// at most maxPipelined of them). Past
 // either bound the socket is closed with CloseFlood (4002, reconnect
 // allowed) and the frames it still had queued are dropped unhandled. The
 // library offers no way to stop reading one connection of its
@@ -28,7 +31,7 @@ import (
 type inflight struct {
 	read   int64        // owned by the event loop: bytes read from the connection
 	done   atomic.Int64 // read when the last handled frame was queued
-	frames atomic.Int32 // queued, not handled yet
+	frames atomic.Int32 // queued, not handled yet, or pipelined, not answered yet
 	hooked bool         // owned by the event loop: Execute is wrapped (transport.go)
 }
 

@@ -15,19 +15,6 @@ const replayMax = 10000
 // replayPage is how many events are read from the log at a time.
 const replayPage = 200
 
-// sendEvent queues a logged event released in commit order. While the
-// socket replays the log, released events are not sent: the replay reads
-// them from the log in their turn, so the socket sees one ordered stream
-// with neither gap nor repeat.
-func (s *Socket) sendEvent(frame []byte) {
-	s.qmu.Lock()
-	replaying := s.replaying
-	s.qmu.Unlock()
-	if !replaying {
-		s.send(frame)
-	}
-}
-
 // startReplay stops live delivery of logged events to the socket (before it
 // is bound, so that none slips through) and returns the context and
 // generation of a new replay; a replay still running is cancelled.
@@ -57,7 +44,8 @@ func (s *Socket) goLive(gen uint64, frame []byte) {
 		s.replayCancel = nil
 	}
 	if frame != nil {
-		s.send(frame)
+		s.queueLocked(frame)
+		s.flushLocked()
 	}
 }
 
@@ -76,10 +64,8 @@ func (s *Socket) stopReplay() {
 // the backlog goes out as the client reads it. It reports false when ctx
 // ends (the socket closed, or a newer replay started).
 func (s *Socket) waitRoom(ctx context.Context, n int) bool {
-	limit := int64(s.g.cfg.SendQueueBytes / 2)
 	for {
-		p := s.pending()
-		if p == 0 || p+int64(n) <= limit {
+		if p := s.pending(); p == 0 || p+int64(n) <= s.replayRoom() {
 			return true
 		}
 		select {
@@ -89,6 +75,9 @@ func (s *Socket) waitRoom(ctx context.Context, n int) bool {
 		}
 	}
 }
+
+// replayRoom is the most unsent bytes a replay lets a socket have.
+func (s *Socket) replayRoom() int64 { return int64(s.g.cfg.SendQueueBytes / 2) }
 
 // replay sends every logged event of the socket's user after the position
 // since names, in order and paced by the socket's queue, up to what the
@@ -131,14 +120,23 @@ func (g *Gateway) replay(ctx context.Context, gen uint64, s *Socket, a chat.Acto
 				q.handoff(-1, live(until, true))
 				return
 			}
+			// The page goes out in as few writes as the room allows: frames
+			// are gathered while they fit beside the unsent bytes.
+			batch, size := make([][]byte, 0, len(page)), 0
 			for _, e := range page {
-				if !s.waitRoom(ctx, len(e.Frame)) {
+				if size > 0 && s.pending()+int64(size+len(e.Frame)) > s.replayRoom() {
+					s.sendAll(batch)
+					batch, size = batch[:0], 0
+				}
+				if size == 0 && !s.waitRoom(ctx, len(e.Frame)) {
 					return
 				}
-				s.send(e.Frame)
+				batch = append(batch, e.Frame)
+				size += len(e.Frame)
 				cursor, until = e.Pos, e.ID
 				sent++
 			}
+			s.sendAll(batch)
 			if len(page) < replayPage {
 				break
 			}

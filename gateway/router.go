@@ -33,6 +33,11 @@ type route struct {
 	class limitClass
 	// handle returns the encoded reply, or nil for none (typing).
 	handle func(ctx context.Context, s *Socket, c call) ([]byte, error)
+	// submit, instead of handle, makes the method pipelined
+	// (pipeline.go): it starts the request, in request order, and returns
+	// the wait that produces its reply. It must not keep c.req's bytes
+	// (the transport reuses them) nor use c.after.
+	submit func(ctx context.Context, s *Socket, c call) (wait func(ctx context.Context) ([]byte, error), err error)
 }
 
 // routeTable is the explicit method table: names never reach a lookup on
@@ -60,7 +65,7 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationCreate: {auth: true, handle: g.handleConversationCreate},
 		protocol.MethodConversationList:   {auth: true, handle: g.handleConversationList},
 		protocol.MethodParticipantsByCIDs: {auth: true, handle: g.handleParticipantsByCIDs},
-		protocol.MethodMessage:            {auth: true, class: classMessage, handle: g.handleMessage},
+		protocol.MethodMessage:            {auth: true, class: classMessage, submit: g.submitMessage},
 		protocol.MethodMessageList:        {auth: true, handle: g.handleMessageList},
 		protocol.MethodMessageRead:        {auth: true, handle: g.handleMessageRead},
 		protocol.MethodTyping:             {auth: true, class: classTyping, handle: g.handleTyping},

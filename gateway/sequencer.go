@@ -16,6 +16,9 @@ import (
 type Log interface {
 	ResolveCommit(ctx context.Context, seq int64) (chat.Commit, error)
 	LastCommit(ctx context.Context) (int64, error)
+	// Observe is told every released commit, in order, so that chat drops
+	// cached memberships the commit changed (chat.Service.Observe).
+	Observe(c chat.Commit)
 }
 
 // sequencer releases logged events to this node's sockets in commit order:
@@ -29,13 +32,16 @@ type Log interface {
 // HoldBack plus one read of the log, and nothing is skipped.
 //
 // Releasing a commit queues its frames on the recipients' sockets, which
-// never blocks. The lock is held while releasing, so a socket that switches
-// from replaying the log to live delivery (replay.go) does so between two
-// commits.
+// never blocks; after a run of commits (every arrival waiting, up to
+// releaseRun) flush writes them, each socket once (outbox.go). The lock is
+// held while releasing and flushing, so a socket that switches from
+// replaying the log to live delivery (replay.go) does so between two runs,
+// with nothing of the last run left unwritten.
 type sequencer struct {
 	// immutable after newSequencer
 	log        Log
 	deliver    func(d *chat.Delivery)
+	flush      func()
 	holdBack   time.Duration
 	probeEvery time.Duration
 	maxPending int
@@ -65,7 +71,14 @@ type sequencerConfig struct {
 	holdBack   time.Duration // default 250ms
 	probeEvery time.Duration // default 1s
 	maxPending int           // commits held above a missing one; default 1<<20
+	// flush writes what deliver queued, after each run of releases (nil:
+	// deliver writes at once).
+	flush func()
 }
+
+// releaseRun bounds the arrivals one run takes from the queue before what
+// they released is written.
+const releaseRun = 256
 
 func newSequencer(log Log, deliver func(*chat.Delivery), cfg sequencerConfig, logger zerolog.Logger) *sequencer {
 	if cfg.holdBack <= 0 {
@@ -77,7 +90,10 @@ func newSequencer(log Log, deliver func(*chat.Delivery), cfg sequencerConfig, lo
 	if cfg.maxPending <= 0 {
 		cfg.maxPending = 1 << 20
 	}
-	return &sequencer{log: log, deliver: deliver, holdBack: cfg.holdBack, probeEvery: cfg.probeEvery,
+	if cfg.flush == nil {
+		cfg.flush = func() {}
+	}
+	return &sequencer{log: log, deliver: deliver, flush: cfg.flush, holdBack: cfg.holdBack, probeEvery: cfg.probeEvery,
 		maxPending: cfg.maxPending, logger: logger, in: make(chan arrival, 4096), wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), pending: map[int64]arrival{}}
 }
@@ -155,7 +171,7 @@ func (q *sequencer) run() {
 		case <-q.stop:
 			return
 		case a := <-q.in:
-			q.add(a)
+			q.addRun(a)
 		case <-tick.C:
 			if seqs := q.overdue(time.Now()); len(seqs) > 0 && q.resolving.CompareAndSwap(false, true) {
 				work.Go(func() { q.resolve(seqs) })
@@ -168,10 +184,35 @@ func (q *sequencer) run() {
 	}
 }
 
-// add records an arrival and releases what it unblocks.
+// add records an arrival, releases what it unblocks and writes it.
 func (q *sequencer) add(a arrival) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.addLocked(a)
+	q.flush()
+}
+
+// addRun is add for a, then for every arrival already waiting (up to
+// releaseRun in all), and writes what they released once: under load the
+// runs grow, and so do the frames that share a write.
+func (q *sequencer) addRun(a arrival) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.addLocked(a)
+more:
+	for range releaseRun - 1 {
+		select {
+		case a = <-q.in:
+			q.addLocked(a)
+		default:
+			break more
+		}
+	}
+	q.flush()
+}
+
+// addLocked records an arrival and releases what it unblocks.
+func (q *sequencer) addLocked(a arrival) {
 	seq := a.c.Seq
 	if seq < q.next {
 		return // released already (a late packet of a number read from the log)
@@ -199,6 +240,7 @@ func (q *sequencer) releaseLocked(now time.Time) {
 		for i := range a.c.Deliveries {
 			q.deliver(&a.c.Deliveries[i])
 		}
+		q.log.Observe(a.c)
 		q.hold.add(now.Sub(a.at))
 		q.next++
 		moved = true

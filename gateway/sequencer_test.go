@@ -38,6 +38,8 @@ func (l *memLog) ResolveCommit(_ context.Context, seq int64) (chat.Commit, error
 	return chat.Commit{Seq: seq, Void: true}, nil
 }
 
+func (l *memLog) Observe(chat.Commit) {}
+
 func (l *memLog) LastCommit(context.Context) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -60,7 +60,8 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 // stopRelease stops the publisher and the sequencer (after the sockets:
 // nothing is left to release to).
 func (g *Gateway) stopRelease() {
-	g.replays.Wait() // the sockets are closed: their replays end
+	g.replays.Wait()  // the sockets are closed: their replays end
+	g.repliers.Wait() // and the commits of their messages in flight
 	if p := g.pub.Swap(nil); p != nil {
 		p.close()
 	}

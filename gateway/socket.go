@@ -16,7 +16,7 @@ import (
 // Socket is one client websocket. Its frames are handled one at a time in
 // arrival order (the transport guarantees it), so replies leave in request
 // order; events from other goroutines are queued with send, which never
-// blocks.
+// blocks, or, released in commit order, on its outbox (outbox.go).
 type Socket struct {
 	// immutable after construction
 	id   string
@@ -41,6 +41,9 @@ type Socket struct {
 	mu        sync.Mutex
 	principal *auth.Principal // nil while unauthenticated
 	isClosed  bool
+	// replaying is guarded by qmu (below); it sits here, in isClosed's
+	// padding, to keep the socket in its allocation size class.
+	replaying bool
 
 	// inactive is set by activity_status (a backgrounded mobile app).
 	inactive atomic.Bool
@@ -56,12 +59,14 @@ type Socket struct {
 	// which paces a replay (replay.go).
 	sent, written atomic.Int64
 
-	// qmu guards the replay state: while replaying, released events are not
-	// sent live; the replay reads them from the log (replay.go).
+	// qmu guards the replay state (while replaying, released events are not
+	// sent live; the replay reads them from the log: replay.go) and the
+	// outbox, and is held by every write of a text or close frame, so that
+	// the socket's frames leave in the order they were queued (outbox.go).
 	qmu          sync.Mutex
-	replaying    bool
 	replayGen    uint64
 	replayCancel context.CancelFunc
+	out          *outbox // nil while nothing is queued or unsent
 }
 
 var errSocketClosed = errors.New("socket closed")
@@ -93,18 +98,6 @@ func (s *Socket) Principal() *auth.Principal {
 	return s.principal
 }
 
-// send queues one encoded frame. It never blocks: a socket that cannot keep
-// up is closed by the transport (CloseSlowConsumer). Once a send fails the
-// connection is gone, and the frames it still has queued are dropped.
-func (s *Socket) send(frame []byte) {
-	s.sent.Add(int64(wireSize(len(frame))))
-	if err := s.conn.writeText(frame); err != nil {
-		if !s.closing.Swap(true) {
-			s.g.log.Debug().Err(err).Str("conn", s.id).Msg("send failed: dropping the frames still queued")
-		}
-	}
-}
-
 // pending is how many queued bytes the kernel has not taken yet.
 func (s *Socket) pending() int64 {
 	return max(s.sent.Load()-s.written.Load(), 0)
@@ -129,10 +122,16 @@ func (s *Socket) ping() {
 	}
 }
 
-// close sends a close frame with code and closes; cleanup runs in closed.
+// close sends a close frame with code, after the frames already queued,
+// and closes; cleanup runs in closed.
 func (s *Socket) close(code int) {
 	s.closing.Store(true)
-	s.conn.closeWith(code, protocol.CloseReason(code))
+	reason := protocol.CloseReason(code)
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	s.flushLocked()
+	s.sent.Add(int64(wireSize(2 + len(reason))))
+	s.conn.closeWith(code, reason)
 }
 
 // closed runs once the connection is gone: unbind and forget the socket.
@@ -140,6 +139,7 @@ func (s *Socket) closed(code int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.stopReplay()
+	s.dropOutbox()
 	s.mu.Lock()
 	s.isClosed = true
 	p := s.principal

@@ -10,12 +10,14 @@ package gateway
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lesismal/nbio"
@@ -28,21 +30,104 @@ import (
 
 // wsConn is what a Socket needs from a websocket connection.
 type wsConn interface {
-	// writeText queues one text frame without blocking the caller.
-	writeText(frame []byte) error
+	// writeTexts writes frames, in order, as text frames without blocking
+	// the caller (see nbConn.writeTexts); sent counts the bytes before
+	// each write to the connection. It reports how many writes it made.
+	writeTexts(frames [][]byte, chunk int, sent *atomic.Int64) (writes int, err error)
 	// writePing queues a websocket ping.
 	writePing() error
 	// closeWith sends a close frame with code and reason, then closes.
 	closeWith(code int, reason string)
+	// closeStalled closes a connection whose queued bytes made no
+	// progress (the write timeout; logged as CloseSlowConsumer).
+	closeStalled()
 	// remoteAddr is the peer address, host:port.
 	remoteAddr() string
 }
 
-// nbConn adapts *websocket.Conn to wsConn.
+// nbConn adapts *websocket.Conn to wsConn. It is one pointer, so a socket
+// holds it in its interface field without an allocation of its own.
 type nbConn struct{ c *websocket.Conn }
 
-func (n nbConn) writeText(frame []byte) error {
-	return n.c.WriteMessage(websocket.TextMessage, frame)
+// maxFrameHeader is the longest header of an unmasked server frame.
+const maxFrameHeader = 10
+
+// writeTexts encodes frames as unmasked server text frames (opcode 1, FIN,
+// no RSV bit: the upgrader never negotiates permessage-deflate, see
+// newTransport) and writes them to the event loop's connection, small ones
+// together, at most chunk bytes per Write: a run of queued frames costs one
+// write(2) where the library's WriteMessage costs one per frame. The
+// connection's Write never blocks: what the kernel does not take is copied
+// to its queue, bounded by MaxWriteBufferSize (past it the connection is
+// closed, CloseSlowConsumer). A frame longer than one chunk is sent as a
+// fragmented message of chunk-sized frames, as the library does for long
+// messages, so no single write outgrows the queue of a healthy socket;
+// only control frames (ping, pong, close) can come between its fragments,
+// which the protocol allows, because every text frame of a socket is
+// written under its outbox lock (outbox.go). Each frame stays one JSON
+// object: SAMA clients parse one object per frame.
+func (n nbConn) writeTexts(frames [][]byte, chunk int, sent *atomic.Int64) (writes int, err error) {
+	w := n.c.UnderlayerConn()
+	alloc := n.c.Engine.BodyAllocator
+	put := func(b []byte) error {
+		sent.Add(int64(len(b)))
+		writes++
+		_, err := w.Write(b)
+		return err
+	}
+	room := chunk - maxFrameHeader // the longest payload sent whole
+	for len(frames) > 0 {
+		if f := frames[0]; len(f) > room {
+			for op, rest := byte(0x1), f; len(rest) > 0; op = 0x0 {
+				piece := rest[:min(len(rest), room)]
+				rest = rest[len(piece):]
+				if len(rest) == 0 {
+					op |= 0x80 // FIN on the last fragment
+				}
+				pbuf := alloc.Malloc(len(piece) + maxFrameHeader)
+				b := append(appendFrameHeader((*pbuf)[:0], op, len(piece)), piece...)
+				err = put(b)
+				alloc.Free(pbuf)
+				if err != nil {
+					return writes, err
+				}
+			}
+			frames = frames[1:]
+			continue
+		}
+		size, k := 0, 0
+		for ; k < len(frames) && len(frames[k]) <= room; k++ {
+			fs := wireSize(len(frames[k]))
+			if k > 0 && size+fs > chunk {
+				break
+			}
+			size += fs
+		}
+		pbuf := alloc.Malloc(size)
+		b := (*pbuf)[:0]
+		for _, f := range frames[:k] {
+			b = append(appendFrameHeader(b, 0x81, len(f)), f...)
+		}
+		err = put(b)
+		alloc.Free(pbuf)
+		if err != nil {
+			return writes, err
+		}
+		frames = frames[k:]
+	}
+	return writes, nil
+}
+
+// appendFrameHeader appends the header of an unmasked frame: first byte b0
+// (FIN, opcode), then the 7, 16 or 64-bit payload length n.
+func appendFrameHeader(b []byte, b0 byte, n int) []byte {
+	switch {
+	case n < 126:
+		return append(b, b0, byte(n))
+	case n < 1<<16:
+		return append(b, b0, 126, byte(n>>8), byte(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, b0, 127), uint64(n))
 }
 
 func (n nbConn) writePing() error { return n.c.WriteMessage(websocket.PingMessage, nil) }
@@ -51,6 +136,8 @@ func (n nbConn) closeWith(code int, reason string) {
 	_ = n.c.WriteClose(code, reason)
 	_ = n.c.Close()
 }
+
+func (n nbConn) closeStalled() { n.c.CloseWithError(nbio.ErrWriteTimeout) }
 
 func (n nbConn) remoteAddr() string { return n.c.RemoteAddr().String() }
 
@@ -77,6 +164,19 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 	u.MessageLengthLimit = g.cfg.hardFrameLimit()
 	u.CheckOrigin = g.checkOrigin
 	u.HandshakeTimeout = g.cfg.HandshakeTimeout
+	// writeTexts encodes text frames itself, never compressed: compression
+	// stays off (the upgrader's EnableCompression is never called, so a
+	// client's permessage-deflate offer is declined; TestNoDeflate).
+	u.SetPingHandler(func(c *websocket.Conn, data string) {
+		// The library's own handler, plus the pong's bytes in the socket's
+		// count, so that its backlog (sent - written) stays exact.
+		if s, ok := c.Session().(*Socket); ok {
+			s.sent.Add(int64(wireSize(len(data))))
+		}
+		if err := c.WriteMessage(websocket.PongMessage, []byte(data)); err != nil {
+			_ = c.Close()
+		}
+	})
 	u.OnOpen(func(c *websocket.Conn) {
 		s := g.newSocket(nbConn{c})
 		if slot, ok := t.upgrading.LoadAndDelete(c.RemoteAddr().String()); ok {

@@ -283,8 +283,10 @@ func (r *Redis) Activity(ctx context.Context, userID string, value int64) error 
 // holding the user's sockets (read from Redis now) close them; every other
 // live node known from the heartbeats hears it too and forgets the user's
 // cached sessions, so a revoked token cannot connect anywhere from a
-// cache. Failed sends are queued per node and retried. (Plain strings, so
-// the gateway needs no type of ours.)
+// cache. A node that joined less than a heartbeat ago and holds none of
+// the user's sockets may not be listed yet: its cached sessions then last
+// at most auth's SessionCacheTTL. Failed sends are queued per node and
+// retried. (Plain strings, so the gateway needs no type of ours.)
 func (r *Redis) EndSession(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string) error {
 	data := (&packet{kind: kindEnd, users: []string{userID}, device: deviceID, session: sessionID,
 		except: exceptSessionID, reason: reason}).encode()
