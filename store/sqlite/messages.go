@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,13 +65,7 @@ func (s *DB) ConversationMessages(ctx context.Context, conversationID string, q 
 // queryMessages runs a SELECT of sqlrow.MessageCols and scans every row;
 // prepared when its text is fixed.
 func (s *DB) queryMessages(ctx context.Context, fixed bool, q string, args ...any) ([]store.Message, error) {
-	var rows *sql.Rows
-	var err error
-	if fixed {
-		rows, err = s.query(ctx, q, args...)
-	} else {
-		rows, err = s.db.QueryContext(ctx, q, args...)
-	}
+	rows, err := s.rows(ctx, fixed, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query messages: %w", err)
 	}

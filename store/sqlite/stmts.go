@@ -97,6 +97,15 @@ func (s *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	return s.db.QueryContext(ctx, query, args...)
 }
 
+// rows runs a query: prepared when its text is fixed, else (built per
+// call, such as an IN list) as it is.
+func (s *DB) rows(ctx context.Context, fixed bool, q string, args ...any) (*sql.Rows, error) {
+	if fixed {
+		return s.query(ctx, q, args...)
+	}
+	return s.db.QueryContext(ctx, q, args...)
+}
+
 // exec runs a statement of fixed text, prepared.
 func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := s.stmts.get(ctx, query); st != nil {

@@ -125,13 +125,7 @@ func (s *DB) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]stor
 // queryUsers runs a SELECT of sqlrow.UserCols and scans every row;
 // prepared when its text is fixed.
 func (s *DB) queryUsers(ctx context.Context, fixed bool, q string, args ...any) ([]store.User, error) {
-	var rows *sql.Rows
-	var err error
-	if fixed {
-		rows, err = s.query(ctx, q, args...)
-	} else {
-		rows, err = s.db.QueryContext(ctx, q, args...)
-	}
+	rows, err := s.rows(ctx, fixed, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query users: %w", err)
 	}
