@@ -55,6 +55,10 @@ type nodeState struct {
 	live      map[string]bool      // nodes alive at the last beat
 	vanished  map[string]time.Time // nodes gone from the registry, not (yet) known dead
 	mourned   map[string]bool      // dead nodes already recovered from
+	// seen is when each other node was last live at one of our beats: its
+	// last beat was at most DeadAfter before then, so a recovery from its
+	// death starts before it could have died, however late we notice.
+	seen map[string]time.Time
 }
 
 func (r *Redis) loop(ctx context.Context, st *nodeState) {
@@ -111,10 +115,14 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 	}
 	st.lastBeat, st.lastOK = now, time.Now()
 	live := map[string]bool{}
+	if st.seen == nil {
+		st.seen = map[string]time.Time{}
+	}
 	if l, ok := res[2].([]any); ok {
 		for _, x := range l {
 			if node, ok := x.(string); ok {
 				live[node] = true
+				st.seen[node] = st.lastOK
 			}
 		}
 	}
@@ -147,8 +155,11 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 	}
 	for node, at := range st.vanished {
 		switch {
-		case live[node] || slices.Contains(died, node) || time.Since(at) > 10*r.cfg.Heartbeat:
+		case live[node] || slices.Contains(died, node):
 			delete(st.vanished, node)
+		case time.Since(at) > 10*r.cfg.Heartbeat: // left cleanly
+			delete(st.vanished, node)
+			delete(st.seen, node)
 		case r.rdb.Exists(ctx, r.deadKey(node)).Val() == 1:
 			died = append(died, node)
 			delete(st.vanished, node)
@@ -172,6 +183,14 @@ func (r *Redis) recoverFromDeath(st *nodeState, node string) {
 	}
 	st.mourned[node] = true
 	since := time.Now().Add(-r.cfg.DeadAfter - r.cfg.Heartbeat)
+	if seen, ok := st.seen[node]; ok {
+		// A survivor busy for a while notices the death late; the node's
+		// last sighting bounds when it could have died.
+		if early := seen.Add(-r.cfg.DeadAfter - r.cfg.Heartbeat); early.Before(since) {
+			since = early
+		}
+		delete(st.seen, node)
+	}
 	r.log.Warn().Str("dead", node).Time("since", since).Msg("presence: a node died; recovering events it may not have published")
 	r.bus.spawn(func(ctx context.Context) { st.recv.Recover(ctx, since) })
 }
