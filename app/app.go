@@ -195,7 +195,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 		return err
 	}
 	if a.cluster != nil {
-		if err := a.cluster.Start(ctx, receiver{gw, a.accounts}); err != nil {
+		if err := a.cluster.Start(ctx, gw); err != nil {
 			return fmt.Errorf("join cluster: %w", err)
 		}
 	}
@@ -232,20 +232,6 @@ func (a *App) Run(ctx context.Context) (err error) {
 	}
 	ev.Msg("samagate listening (HTTP and websocket)")
 	return nil
-}
-
-// receiver is what this node does with other nodes' packets: the
-// gateway's, except that a session end first makes auth forget the user's
-// cached sessions (auth.Service.SessionEnded), then closes the sockets.
-type receiver struct {
-	*gateway.Gateway
-	accounts *auth.Service
-}
-
-func (r receiver) EndSessionLocal(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string) {
-	r.accounts.SessionEnded(auth.SessionEnd{UserID: userID, DeviceID: deviceID, SessionID: sessionID,
-		ExceptSessionID: exceptSessionID, Reason: reason})
-	r.Gateway.EndSessionLocal(ctx, userID, deviceID, sessionID, exceptSessionID, reason)
 }
 
 // backend is a store with a Close.

@@ -61,10 +61,13 @@ func (g *Gateway) CommitLocal(packet []byte) {
 func (g *Gateway) ActivityLocal(userID string, value int64) { g.notifyActivity(userID, value) }
 
 // EndSessionLocal closes this node's sockets of a session revoked on another
-// node (presence.Receiver).
+// node (presence.Receiver). auth forgets the user's cached sessions first,
+// so the revoked token cannot connect here from the cache.
 func (g *Gateway) EndSessionLocal(ctx context.Context, userID, deviceID, sessionID, exceptSessionID, reason string) {
-	g.endSessionLocal(ctx, auth.SessionEnd{UserID: userID, DeviceID: deviceID, SessionID: sessionID,
-		ExceptSessionID: exceptSessionID, Reason: reason})
+	e := auth.SessionEnd{UserID: userID, DeviceID: deviceID, SessionID: sessionID,
+		ExceptSessionID: exceptSessionID, Reason: reason}
+	g.accounts.SessionEnded(e)
+	g.endSessionLocal(ctx, e)
 }
 
 // PresenceChanged announces users who went offline because their node died,

@@ -195,6 +195,11 @@ type Accounts interface {
 	Sessions(ctx context.Context, p auth.Principal) ([]auth.SessionInfo, error)
 	RevokeSession(ctx context.Context, p auth.Principal, id string) error
 	LogoutEverywhere(ctx context.Context, p auth.Principal, keepCurrent bool) (int, error)
+	// StillLive tells, after a bind, whether a session end raced it.
+	StillLive(ctx context.Context, p *auth.Principal) (bool, error)
+	// SessionEnded is told of a session end announced by another node
+	// (its cached sessions of the user are dropped).
+	SessionEnded(e auth.SessionEnd)
 }
 
 // Presence is what the gateway needs from presence: which users have a

@@ -60,22 +60,12 @@ func (g *Gateway) handleConnect(ctx context.Context, s *Socket, c call) ([]byte,
 	return c.respond(protocol.F("success", true))
 }
 
-// liveChecker is auth's check, after a bind, that no session end raced it
-// (auth.Service.StillLive).
-type liveChecker interface {
-	StillLive(ctx context.Context, p *auth.Principal) (bool, error)
-}
-
 // stillLive unbinds s again when p's session ended between its check and
 // the bind: the end was announced while the socket was not yet there to
 // be closed. It costs a read only when some session of the user ended in
 // that moment.
 func (g *Gateway) stillLive(ctx context.Context, s *Socket, p *auth.Principal) error {
-	lc, ok := g.accounts.(liveChecker)
-	if !ok {
-		return nil
-	}
-	live, err := lc.StillLive(ctx, p)
+	live, err := g.accounts.StillLive(ctx, p)
 	if err == nil && live {
 		return nil
 	}
