@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,6 +240,7 @@ type Gateway struct {
 	outboxes   sync.Pool // *outbox, lent to sockets with frames queued or unsent (outbox.go)
 	writeChunk int       // most bytes of one write to a connection (outbox.go)
 	fan        fanout    // the release run in progress; guarded by the sequencer's lock
+	flushers   int       // goroutines that write one run's sockets (outbox.go): GOMAXPROCS
 
 	// guarded by mu
 	mu        sync.Mutex
@@ -260,6 +262,7 @@ func New(cfg Config, accounts Accounts, presence Presence, chat Chat, log zerolo
 		activity: newActivity(),
 		epoch:    time.Now(),
 		outboxes: sync.Pool{New: newOutbox},
+		flushers: runtime.GOMAXPROCS(0),
 		// A quarter of the send queue (4 to 64 KiB): one write never
 		// overflows the queue of a socket that keeps up.
 		writeChunk: min(64<<10, max(4<<10, cfg.SendQueueBytes/4)),

@@ -23,9 +23,19 @@ type fakeConn struct {
 	stalled bool       // closeStalled was called
 	stuck   bool       // the kernel takes nothing
 	written *atomic.Int64
+	// active, when set, counts the writes in progress across conns; peak
+	// keeps the most seen at once.
+	active, peak *atomic.Int64
 }
 
 func (f *fakeConn) writeTexts(frames [][]byte, _ int, sent *atomic.Int64) (int, error) {
+	if f.active != nil {
+		n := f.active.Add(1)
+		defer f.active.Add(-1)
+		for p := f.peak.Load(); n > p && !f.peak.CompareAndSwap(p, n); p = f.peak.Load() {
+		}
+		time.Sleep(20 * time.Microsecond) // a write(2) takes about 10 µs
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var got []string
@@ -117,6 +127,72 @@ func TestReleaseRunOneWritePerSocket(t *testing.T) {
 	for _, s := range []*Socket{a1, c} {
 		if s.out != nil {
 			t.Fatal("an outbox outlived its flush: idle sockets must hold none")
+		}
+	}
+}
+
+// TestParallelFlush: a run that touched many sockets is written by several
+// goroutines at once, and still every socket gets every frame once, in
+// release order, with the replies sent meanwhile in their place behind
+// what was queued before them.
+func TestParallelFlush(t *testing.T) {
+	g := testGateway(Config{})
+	g.flushers = 4
+	var active, peak atomic.Int64
+	const n = 1000
+	socks, conns, users := make([]*Socket, n), make([]*fakeConn, n), make([]string, n)
+	for i := range n {
+		users[i] = fmt.Sprint("u", i)
+		socks[i], conns[i] = fakeSocket(g, users[i])
+		conns[i].active, conns[i].peak = &active, &peak
+	}
+	replies := make(chan int, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { // replies to every tenth socket while the runs are written
+		for r := range replies {
+			for i := 0; i < n; i += 10 {
+				socks[i].send(fmt.Appendf(nil, "reply%d", r))
+			}
+		}
+	})
+	for run := range 5 {
+		for e := range 3 {
+			g.release(&chat.Delivery{Frame: fmt.Appendf(nil, "r%de%d", run, e), UserIDs: users})
+		}
+		if run == 2 {
+			replies <- run
+		}
+		g.flushReleased()
+	}
+	close(replies)
+	wg.Wait()
+	if peak.Load() < 2 {
+		t.Fatalf("at most %d socket written at once: the run was not written in parallel", peak.Load())
+	}
+	for i, f := range conns {
+		var got, events []string
+		for _, w := range f.get() {
+			got = append(got, w...)
+		}
+		for _, fr := range got {
+			if fr[0] == 'r' && fr[1] != 'e' {
+				events = append(events, fr)
+			}
+		}
+		var want []string
+		for run := range 5 {
+			for e := range 3 {
+				want = append(want, fmt.Sprintf("r%de%d", run, e))
+			}
+		}
+		if !slices.Equal(events, want) {
+			t.Fatalf("socket %d: events %v, want %v", i, events, want)
+		}
+		if i%10 == 0 {
+			at := slices.Index(got, "reply2")
+			if at < 9 || slices.Index(got, "r2e2") > at {
+				t.Fatalf("socket %d: reply at %d in %v, want it after the frames of run 2", i, at, got)
+			}
 		}
 	}
 }

@@ -253,9 +253,15 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 		WriteTimeout:            g.cfg.WriteTimeout,
 	})
 	u.Engine = t.engine
+	// Every write to a connection is counted here, so the socket is found
+	// through the connection's own session pointers (the upgrader's
+	// *websocket.Conn, then OnOpen's *Socket), not the sockets map: a map
+	// lookup per write was 5 % of a node's CPU at 30k deliveries/s.
 	t.engine.Engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
-		if s, ok := t.sockets.Load(c); ok {
-			s.(*Socket).written.Add(int64(n))
+		if wc, ok := c.Session().(*websocket.Conn); ok {
+			if s, ok := wc.Session().(*Socket); ok {
+				s.written.Add(int64(n))
+			}
 		}
 	})
 
