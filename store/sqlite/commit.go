@@ -68,7 +68,7 @@ func (s *DB) commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 	if err != nil {
 		return nil, err
 	}
-	members, err := queryMembers(ctx, tx, plan.Members)
+	members, reads, err := s.queryMembers(ctx, tx, plan.Members)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +81,7 @@ func (s *DB) commit(ctx context.Context, batches []*store.Batch) (*store.Committ
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", mapErr(err))
 	}
+	s.members.Keep(reads)
 	plan.SetPositions(batches, seq)
 	setOutcomes(batches, outcomes)
 	return &store.Committed{Seq: seq, Members: members, MembershipChanged: plan.Changed}, nil
@@ -234,23 +235,53 @@ func commitErr(err error) error {
 }
 
 // queryMembers reads the members of conversations (ids) as the transaction
-// sees them.
-func queryMembers(ctx context.Context, tx *wtx, ids []string) (map[string][]store.Member, error) {
+// sees them: each conversation's members_version, then the members of those
+// whose version the cache does not hold. The lists read are returned apart,
+// for the cache once the transaction has committed (sqlrow.MemberCache).
+func (s *DB) queryMembers(ctx context.Context, tx *wtx, ids []string) (map[string][]store.Member, []sqlrow.MemberRead, error) {
 	out := map[string][]store.Member{}
 	if len(ids) == 0 {
-		return out, nil
+		return out, nil, nil
 	}
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return nil, fmt.Errorf("members: %w", err)
+		return nil, nil, fmt.Errorf("members: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+sqlrow.MemberCols+` FROM participants
+	rows, err := tx.QueryContext(ctx, `SELECT id, members_version FROM conversations WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, nil, fmt.Errorf("member versions: %w", err)
+	}
+	versions, err := sqlrow.Versions(rows)
+	_ = rows.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	missing := s.members.Lookup(versions, out)
+	if len(missing) == 0 {
+		return out, nil, nil
+	}
+	if list, err = json.Marshal(missing); err != nil {
+		return nil, nil, fmt.Errorf("members: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT `+sqlrow.MemberCols+` FROM participants
 		WHERE conversation_id IN (SELECT value FROM json_each(?)) ORDER BY conversation_id, user_id`, string(list))
 	if err != nil {
-		return nil, fmt.Errorf("members: %w", err)
+		return nil, nil, fmt.Errorf("members: %w", err)
 	}
-	defer rows.Close()
-	return sqlrow.Members(rows)
+	read, err := sqlrow.Members(rows)
+	_ = rows.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	reads := make([]sqlrow.MemberRead, 0, len(missing))
+	for _, cid := range missing {
+		ms := read[cid]
+		reads = append(reads, sqlrow.MemberRead{ConversationID: cid, Version: versions[cid], Members: ms})
+		if len(ms) > 0 {
+			out[cid] = ms
+		}
+	}
+	return out, reads, nil
 }
 
 // ResolveCommit implements store.Messages. The write transaction waits for
@@ -267,6 +298,7 @@ func (s *DB) ResolveCommit(ctx context.Context, seq int64) (*store.Committed, er
 	}
 	out := &store.Committed{Seq: seq}
 	var changed string
+	var reads []sqlrow.MemberRead
 	if err := tx.QueryRowContext(ctx, `SELECT void, COALESCE(changed, '') FROM commits WHERE seq = ?`, seq).Scan(&out.Void, &changed); err != nil {
 		return nil, fmt.Errorf("resolve commit %d: %w", seq, err)
 	}
@@ -282,13 +314,14 @@ func (s *DB) ResolveCommit(ctx context.Context, seq int64) (*store.Committed, er
 		if out.Events, err = scanEvents(rows); err != nil {
 			return nil, err
 		}
-		if out.Members, err = queryMembers(ctx, tx, conversationsOf(out.Events)); err != nil {
+		if out.Members, reads, err = s.queryMembers(ctx, tx, conversationsOf(out.Events)); err != nil {
 			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("resolve commit %d: %w", seq, err)
 	}
+	s.members.Keep(reads)
 	return out, nil
 }
 

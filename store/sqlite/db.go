@@ -13,10 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/samagate/samagate/store"
+	"github.com/samagate/samagate/store/sqlrow"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -34,11 +37,20 @@ type Config struct {
 
 // DB is the SQLite store.
 type DB struct {
-	db    *sql.DB
-	stmts *stmts
+	db      *sql.DB
+	stmts   *stmts
+	members *sqlrow.MemberCache // member lists by members_version (commit.go)
+	closing sync.Once
+	stopCP  chan struct{} // closed by Close: the checkpoint goroutine stops
+	cpDone  chan struct{} // closed when it has
 }
 
 var _ store.Store = (*DB)(nil)
+
+// memberCacheSize bounds the conversations whose member lists a node keeps
+// for its commits (about 4 KiB for a group of 50; the entries of the
+// conversations written to lately).
+const memberCacheSize = 4096
 
 // Open opens (creating if needed) the database and applies the embedded
 // migrations in order.
@@ -53,7 +65,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("create database dir: %w", err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
+		"wal_autocheckpoint(" + strconv.Itoa(walBackstop) + ")"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -63,18 +76,26 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &DB{db: db, stmts: newStmts(db)}
+	s := &DB{db: db, stmts: newStmts(db), members: sqlrow.NewMemberCache(memberCacheSize)}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	s.stopCP, s.cpDone = make(chan struct{}), make(chan struct{})
+	go s.checkpoints(s.stopCP, s.cpDone)
 	return s, nil
 }
 
 // Close closes the prepared statements and the database.
 func (s *DB) Close() error {
-	s.stmts.close()
-	return s.db.Close()
+	var err error
+	s.closing.Do(func() {
+		close(s.stopCP)
+		<-s.cpDone
+		s.stmts.close()
+		err = s.db.Close()
+	})
+	return err
 }
 
 // migrate applies every embedded migration not yet recorded.

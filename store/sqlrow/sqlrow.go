@@ -222,6 +222,23 @@ func Members(rows Rows) (map[string][]store.Member, error) {
 	return out, nil
 }
 
+// Versions reads rows of (conversation id, members_version).
+func Versions(rows Rows) (map[string]int64, error) {
+	out := map[string]int64{}
+	for rows.Next() {
+		var cid string
+		var v int64
+		if err := rows.Scan(&cid, &v); err != nil {
+			return nil, fmt.Errorf("scan member version: %w", err)
+		}
+		out[cid] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("member versions: %w", err)
+	}
+	return out, nil
+}
+
 // MemberIDs reads rows of (conversation id, user id), by conversation, in
 // row order.
 func MemberIDs(rows Rows) (map[string][]string, error) {

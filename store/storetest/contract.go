@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"CommitPositions":    commitPositions,
 		"CommitMembers":      commitMembers,
 		"CommitMembership":   commitMembership,
+		"CommitMembersFresh": commitMembersFresh,
 		"Events":             eventsQuery,
 		"EventPositions":     eventPositions,
 		"ClientIDs":          clientIDs,
