@@ -27,6 +27,7 @@ type fanoutConfig struct {
 	pacers      int
 	concurrency int
 	readers     int
+	poll        time.Duration
 	sources     string
 	fixture     string
 	prepareOnly bool
@@ -57,6 +58,7 @@ func runFanout(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&c.pacers, "pacers", 4, "goroutines writing the publishers' messages")
 	fs.IntVar(&c.concurrency, "concurrency", 64, "sockets opened in parallel")
 	fs.IntVar(&c.readers, "readers", 2, "goroutines reading the sockets (one epoll each)")
+	fs.DurationVar(&c.poll, "poll", time.Millisecond, "readers poll their epoll and sleep this long when it is drained, instead of blocking in it (0: block): the gateway's writes do not wake the client, as on a network; adds up to this to every latency")
 	fs.StringVar(&c.sources, "sources", "127.0.0.1-127.0.0.9", "client source addresses")
 	fs.StringVar(&c.fixture, "fixture", "", "users and groups file: used if present (the gateway must have that database), else prepared and saved")
 	fs.BoolVar(&c.prepareOnly, "prepare-only", false, "prepare (and save -fixture), then stop")
@@ -99,7 +101,7 @@ func runFanout(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, t := range c.rates {
 		st.rates = append(st.rates, &rateStats{target: t})
 	}
-	socks, err := connectGroups(ctx, st, fx, cl.addrs, srcs, c.concurrency, c.readers, stderr)
+	socks, err := connectGroups(ctx, st, fx, cl.addrs, srcs, c.concurrency, c.readers, c.poll, stderr)
 	if err != nil {
 		return err
 	}

@@ -197,7 +197,7 @@ type fanoutSockets struct {
 // connectGroups opens and authenticates every member's socket (member m of
 // group g on node (g+m) mod nodes, so each group spans the nodes and so do
 // the publishers) and starts readers reactors reading them.
-func connectGroups(ctx context.Context, s *fanoutState, fx *fixture, addrs []string, srcs []net.IP, concurrency, readers int, stderr io.Writer) (*fanoutSockets, error) {
+func connectGroups(ctx context.Context, s *fanoutState, fx *fixture, addrs []string, srcs []net.IP, concurrency, readers int, poll time.Duration, stderr io.Writer) (*fanoutSockets, error) {
 	g, m := fx.Groups, fx.Members
 	conns := make([]*rconn, g*m)
 	closeAll := func() {
@@ -243,6 +243,9 @@ func connectGroups(ctx context.Context, s *fanoutState, fx *fixture, addrs []str
 	fs := &fanoutSockets{pubs: make([]*publisher, g)}
 	for range readers {
 		r, err := newReactor(s.onFrame, s.onClosed)
+		if r != nil {
+			r.poll = poll
+		}
 		if err != nil {
 			closeAll()
 			for _, r := range fs.reactors {
