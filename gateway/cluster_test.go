@@ -184,3 +184,38 @@ func TestClusterSessionRevoke(t *testing.T) {
 	web.expectClose(4100)
 	tablet.expectClose(4100)
 }
+
+// TestClusterRemovedMember: a member removed on one node stops being one
+// on the others at once, though they had her membership cached from her
+// own use: her typing there is refused and reaches no one, and so is her
+// message. (The nodes learn of the change from the commit's packet.)
+func TestClusterRemovedMember(t *testing.T) {
+	ns := startCluster(t, 2, nil)
+	n1, n2 := ns[0], ns[1]
+	a, b, c := n1.signUp(t, "alice"), n2.signUp(t, "bob"), n2.signUp(t, "carol")
+	a1, b2, c2 := n1.connected(t, a, "web"), n2.connected(t, b, "web"), n2.connected(t, c, "web")
+
+	got := a1.roundTrip(fmt.Sprintf(`{"request":{"conversation_create":{"type":"g","name":"trio","participants":[%q,%q]},"id":"cc"}}`, b.id, c.id),
+		`{"response":{"id":"cc","conversation":{"...":true,"_id":"<string>"}}}`)
+	cid := str(t, got, "response.conversation._id")
+	for _, cl := range []*client{b2, c2} {
+		cl.expect(`{"system_message":{"...":true,"x":{"conversation_created":{"...":true}}}}`)
+	}
+	// Node 2 learns carol's membership from her typing.
+	c2.send(fmt.Sprintf(`{"typing":{"cid":%q}}`, cid))
+	typing := fmt.Sprintf(`{"typing":{"cid":%q,"c_type":"g","from":%q,"t":"<number>"}}`, cid, c.id)
+	a1.expect(typing)
+	b2.expect(typing)
+	settle(t, a1, b2, c2)
+
+	a1.roundTrip(fmt.Sprintf(`{"request":{"conversation_update":{"id":%q,"participants":{"remove":[%q]}},"id":"rm"}}`, cid, c.id),
+		`{"response":{"id":"rm","conversation":{"...":true}}}`)
+	c2.expect(`{"system_message":{"...":true,"x":{"conversation_kicked":{"...":true}}}}`)
+	b2.expect(`{"system_message":{"...":true,"x":{"conversation_updated":{"...":true}}}}`)
+	b2.expect(`{"message":{"...":true,"body":"carol has been removed from the conversation"}}`)
+
+	c2.roundTrip(fmt.Sprintf(`{"typing":{"cid":%q}}`, cid), `{"typing":{"error":{"status":403,"message":"Forbidden."}}}`)
+	c2.roundTrip(fmt.Sprintf(`{"message":{"id":"late","cid":%q,"body":"still here?"}}`, cid),
+		`{"message":{"id":"late","error":{"status":403,"message":"Forbidden."}}}`)
+	settle(t, a1, b2, c2)
+}

@@ -17,18 +17,28 @@ import (
 // The same packet carries live-only events (typing), which have no number
 // and no position: seq 0 and the live flag; they skip the order.
 //
-// Layout: version (1), uvarint seq, flags (bit 0: void, bit 1: live), uvarint count,
-// then per event: uvarint pos, string eid, uvarint users+1 (0: the same
-// users as the previous event), the users as strings, then the frame as a
-// string. A string is a uvarint length and the bytes.
+// A commit that changed conversations (members, roles, fields, deletion)
+// also names them, so that every node's membership cache forgets them as
+// it releases the commit (chat.Service.Observe), exactly as the node that
+// made it does: without that, a node would go on answering from what it
+// held before, e.g. send a removed member's typing to the group.
+//
+// Layout: version (1), uvarint seq, flags (bit 0: void, bit 1: live, bit 2:
+// changed), uvarint count, then per event: uvarint pos, string eid, uvarint
+// users+1 (0: the same users as the previous event), the users as strings,
+// then the frame as a string; with the changed flag, then a uvarint count
+// and the changed conversation ids as strings. A string is a uvarint
+// length and the bytes. A node of an older version refuses the changed
+// flag and reads such a commit from the log instead (sequencer.go).
 const commitPacketVersion = 1
 
 var errBadCommitPacket = errors.New("bad commit packet")
 
 // Packet flags.
 const (
-	flagVoid = 1
-	flagLive = 2
+	flagVoid    = 1
+	flagLive    = 2
+	flagChanged = 4
 )
 
 // encodeLive lays out a live-only event as a packet.
@@ -41,6 +51,9 @@ func encodeCommit(c *chat.Commit) []byte {
 	var flags byte
 	if c.Void {
 		flags |= flagVoid
+	}
+	if len(c.MembershipChanged) > 0 {
+		flags |= flagChanged
 	}
 	return encode(c, flags)
 }
@@ -69,6 +82,12 @@ func encode(c *chat.Commit, flags byte) []byte {
 		}
 		prev = d.UserIDs
 		b = appendBytes(b, d.Frame)
+	}
+	if flags&flagChanged != 0 {
+		b = binary.AppendUvarint(b, uint64(len(c.MembershipChanged)))
+		for _, cid := range c.MembershipChanged {
+			b = appendBytes(b, []byte(cid))
+		}
 	}
 	return b
 }
@@ -135,7 +154,7 @@ func decodeCommit(data []byte) (c chat.Commit, live bool, err error) {
 	flags := r.b[0]
 	r.b = r.b[1:]
 	live = flags&flagLive != 0
-	if flags > flagVoid|flagLive || live != (seq == 0) || (live && flags&flagVoid != 0) {
+	if flags > flagVoid|flagLive|flagChanged || live != (seq == 0) || (live && flags&(flagVoid|flagChanged) != 0) {
 		return chat.Commit{}, false, errBadCommitPacket
 	}
 	c = chat.Commit{Seq: int64(seq), Void: flags&flagVoid != 0}
@@ -166,6 +185,20 @@ func decodeCommit(data []byte) (c chat.Commit, live bool, err error) {
 			r.err = errBadCommitPacket
 		}
 		c.Deliveries = append(c.Deliveries, d)
+	}
+	if flags&flagChanged != 0 {
+		k := r.count(2) // a length and at least one byte each
+		if r.err == nil && k == 0 {
+			r.err = errBadCommitPacket
+		}
+		for range k {
+			if cid := r.bytes(); r.err == nil && len(cid) > 0 {
+				c.MembershipChanged = append(c.MembershipChanged, string(cid))
+			} else {
+				r.err = errBadCommitPacket
+				break
+			}
+		}
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = errBadCommitPacket

@@ -19,6 +19,10 @@ func samplePackets() []chat.Commit {
 			{Pos: chat.LastPos(41) + 3, EventID: "e3", UserIDs: []string{"u9"}, Frame: []byte(`{"message_read":{}}`)},
 			{Pos: chat.LastPos(41) + 4, EventID: "e4", UserIDs: []string{}, Frame: []byte{}},
 		}},
+		{Seq: 43, MembershipChanged: []string{"c1", "c2"}, Deliveries: []chat.Delivery{
+			{Pos: chat.LastPos(42) + 1, EventID: "e5", UserIDs: members, Frame: []byte(`{"system_message":{}}`)},
+		}},
+		{Seq: 44, MembershipChanged: []string{"c3"}},
 	}
 }
 
@@ -31,7 +35,7 @@ func TestCommitPacketRoundTrip(t *testing.T) {
 		if err != nil || live {
 			t.Fatalf("commit %d: %v", c.Seq, err)
 		}
-		if got.Seq != c.Seq || got.Void != c.Void || len(got.Deliveries) != len(c.Deliveries) {
+		if got.Seq != c.Seq || got.Void != c.Void || len(got.Deliveries) != len(c.Deliveries) || !reflect.DeepEqual(got.MembershipChanged, c.MembershipChanged) {
 			t.Fatalf("commit %d: got %+v", c.Seq, got)
 		}
 		for i, d := range c.Deliveries {
@@ -67,7 +71,10 @@ func TestCommitPacketMalformed(t *testing.T) {
 		"huge count":       {1, 5, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
 		"seq zero":         {1, 0, 0, 0},
 		"live with a seq":  {1, 1, flagLive, 0},
-		"unknown flag":     {1, 1, 4, 0},
+		"unknown flag":     {1, 1, 8, 0},
+		"no changed list":  {1, 1, flagChanged, 0, 0},
+		"empty changed id": {1, 1, flagChanged, 0, 1, 0},
+		"live changed":     {1, 0, flagLive | flagChanged, 0, 1, 1, 'c'},
 		"foreign position": encodeCommit(&chat.Commit{Seq: 3, Deliveries: []chat.Delivery{{Pos: chat.LastPos(9), EventID: "e", UserIDs: []string{"u"}}}}),
 		"first same users": {1, 3, 0, 1, 0x80, 0x80, 0x0c, 1, 'e', 0, 0},
 	} {
@@ -92,7 +99,8 @@ func FuzzCommitPacket(f *testing.F) {
 			re = encodeLive(&c.Deliveries[0])
 		}
 		again, live2, err := decodeCommit(re)
-		if err != nil || live2 != live || again.Seq != c.Seq || again.Void != c.Void || len(again.Deliveries) != len(c.Deliveries) {
+		if err != nil || live2 != live || again.Seq != c.Seq || again.Void != c.Void || len(again.Deliveries) != len(c.Deliveries) ||
+			!reflect.DeepEqual(again.MembershipChanged, c.MembershipChanged) {
 			t.Fatalf("re-decode of %q: %+v %v", b, again, err)
 		}
 	})
