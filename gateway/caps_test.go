@@ -17,7 +17,7 @@ func (n *node) tryDial(t *testing.T, header http.Header) (*websocket.Conn, int) 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, resp, err := websocket.Dial(ctx, n.ws, &websocket.DialOptions{HTTPHeader: header, HTTPClient: n.http})
+	c, resp, err := websocket.Dial(ctx, n.ws, &websocket.DialOptions{HTTPHeader: header, HTTPClient: n.wsHTTP})
 	if err != nil {
 		if resp == nil {
 			t.Fatalf("dial: %v", err)

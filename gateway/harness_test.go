@@ -38,6 +38,11 @@ type node struct {
 	// connection to an earlier node that had the same port, and a POST on
 	// it fails with EOF.
 	http *http.Client
+	// wsHTTP dials websockets, each on a connection of its own, as a
+	// browser does: a handshake sent on a kept-alive connection the node
+	// was closing as idle at that moment failed with EOF (the cluster-mode
+	// suite, about once in a few thousand dials).
+	wsHTTP *http.Client
 }
 
 // clusterEnv, when set to 1, runs every test of this package against a node
@@ -110,7 +115,8 @@ func runNode(t testing.TB, cfg app.Config) *node {
 		t.Fatalf("run app: %v", err)
 	}
 	n := &node{t: t, app: a, base: "http://" + a.Addr().String(), ws: "ws://" + a.Addr().String() + "/",
-		http: &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}}
+		http:   &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
+		wsHTTP: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}}
 	t.Cleanup(n.http.CloseIdleConnections)
 	t.Cleanup(func() {
 		if err := a.Close(); err != nil {
@@ -131,10 +137,10 @@ func (n *node) dial(t testing.TB) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// The node's own client: http.DefaultClient could reuse a kept-alive
-	// connection (a refused upgrade's) to an earlier node that had the same
-	// port, and the dial failed with EOF.
-	c, _, err := websocket.Dial(ctx, n.ws, &websocket.DialOptions{HTTPClient: n.http})
+	// The node's own client (http.DefaultClient could reuse a kept-alive
+	// connection to an earlier node that had the same port), and a fresh
+	// connection per dial (node.wsHTTP).
+	c, _, err := websocket.Dial(ctx, n.ws, &websocket.DialOptions{HTTPClient: n.wsHTTP})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
