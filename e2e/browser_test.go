@@ -123,12 +123,21 @@ func TestTwoUsersChatInBrowser(t *testing.T) {
 // users share no storage or cookies) and returns its tab's context.
 func newBrowser(t *testing.T, parent context.Context) context.Context {
 	t.Helper()
+	// The profile is not t.TempDir: Chromium's helper processes may still
+	// write to it for a moment after the browser is stopped, and the
+	// testing package fails a test whose temp dir it cannot remove at once
+	// ("directory not empty", seen in CI). It is removed after the browser,
+	// retried for a few seconds.
+	profile, err := os.MkdirTemp("", "samagate-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
 	opts = append(opts,
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -137,11 +146,33 @@ func newBrowser(t *testing.T, parent context.Context) context.Context {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
 	tab, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		removeAllRetry(t, profile, 5*time.Second)
+	})
 	if err := chromedp.Run(tab); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return tab
+}
+
+// removeAllRetry removes dir, trying again while files still appear in it
+// (processes that are going away), for up to limit.
+func removeAllRetry(t *testing.T, dir string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		err := os.RemoveAll(dir)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("remove the browser profile: %v", err)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitText polls until the element's text contains want.
