@@ -148,6 +148,7 @@ type Service struct {
 	local    *MemoryThrottle // this node's counts; the fallback of a shared throttle
 	dummy    string          // hash verified for unknown users, so timing does not tell
 	sessions *sessionCache   // live sessions recently read, for connects
+	tokens   *tokenCache     // access tokens verified lately (tokencache.go)
 	activity *activityWriter // last-disconnect times waiting for a flush
 
 	hashes atomic.Int64 // argon2id hashes run
@@ -166,6 +167,7 @@ func New(st store.Store, keys *Keys, cfg Config, log zerolog.Logger) (*Service, 
 		log:      log,
 		hashing:  newHashQueue(cfg.HashConcurrency, cfg.HashQueue, cfg.HashWait),
 		sessions: newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize),
+		tokens:   newTokenCache(),
 		activity: newActivityWriter(),
 		throttle: cfg.Throttler,
 		local:    NewMemoryThrottle(cfg.Throttle, cfg.Now),

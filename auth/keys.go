@@ -298,6 +298,14 @@ func (k *Keys) verifyKey(kid, alg string) (any, error) {
 	}
 }
 
+// usable reports whether kid is a key this node knows (without reloading),
+// of alg, and not retired: what verifyKey would accept now.
+func (k *Keys) usable(kid, alg string) bool {
+	list := k.snapshot()
+	x, ok := find(list, kid)
+	return ok && x.alg() == alg && !k.retired(list, x)
+}
+
 // lookup finds kid, reloading the keys once when it is unknown.
 func (k *Keys) lookup(kid string) (key, bool) {
 	if x, ok := find(k.snapshot(), kid); ok {

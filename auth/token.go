@@ -73,9 +73,17 @@ func signToken(c jwt.Claims, k key) (string, error) {
 // node may have rotated), iss, aud and exp. Expired tokens give
 // ErrTokenExpired, anything else ErrIncorrectToken.
 func (s *Service) parseToken(token string, c jwt.Claims, algs ...string) error {
-	_, err := jwt.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		return s.keys.verifyKey(kid, t.Method.Alg())
+	_, _, err := s.parseTokenKey(token, c, algs...)
+	return err
+}
+
+// parseTokenKey is parseToken that also tells the key that signed the
+// token.
+func (s *Service) parseTokenKey(token string, c jwt.Claims, algs ...string) (kid, alg string, err error) {
+	_, err = jwt.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
+		kid, _ = t.Header["kid"].(string)
+		alg = t.Method.Alg()
+		return s.keys.verifyKey(kid, alg)
 	},
 		jwt.WithValidMethods(algs),
 		jwt.WithIssuer(s.cfg.Issuer),
@@ -85,23 +93,28 @@ func (s *Service) parseToken(token string, c jwt.Claims, algs ...string) error {
 	)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return protocol.ErrTokenExpired
+		return "", "", protocol.ErrTokenExpired
 	case err != nil:
-		return protocol.ErrIncorrectToken
+		return "", "", protocol.ErrIncorrectToken
 	}
-	return nil
+	return kid, alg, nil
 }
 
 // parseAccess verifies an access token (HS256 or EdDSA; see parseToken)
-// and its type.
+// and its type; a token verified lately is answered from the token cache.
 func (s *Service) parseAccess(token string) (*accessClaims, error) {
+	if c, ok := s.tokens.get(token, s.cfg.Now(), s.keys); ok {
+		return c, nil
+	}
 	var c accessClaims
-	if err := s.parseToken(token, &c, AlgHS256, AlgEdDSA); err != nil {
+	kid, alg, err := s.parseTokenKey(token, &c, AlgHS256, AlgEdDSA)
+	if err != nil {
 		return nil, err
 	}
 	if c.Type != "access" || c.SID == "" || c.UID == "" {
 		return nil, protocol.ErrIncorrectToken
 	}
+	s.tokens.put(token, &c, kid, alg)
 	return &c, nil
 }
 
