@@ -85,3 +85,37 @@ func TestTokenCache(t *testing.T) {
 		t.Fatalf("%d tokens kept, bound %d", n, tokenCacheSize)
 	}
 }
+
+// BenchmarkParseAccess: an access token checked in full (signature,
+// header and claims decoded) and answered from the token cache.
+func BenchmarkParseAccess(b *testing.B) {
+	keys, err := NewKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{}.withDefaults()
+	k := keys.signing()
+	c := accessClaims{UID: "01J0000000000000000000000", SID: "01J0000000000000000000001", DeviceID: "web-1", Type: "access",
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: cfg.Issuer, Audience: jwt.ClaimStrings{cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	tok.Header["kid"] = k.Kid
+	signed, err := tok.SignedString(k.Secret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, cached := range []bool{false, true} {
+		name := map[bool]string{false: "full", true: "cached"}[cached]
+		b.Run(name, func(b *testing.B) {
+			s := &Service{cfg: cfg, keys: keys}
+			if cached {
+				s.tokens = newTokenCache()
+			}
+			for b.Loop() {
+				if _, err := s.parseAccess(signed); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

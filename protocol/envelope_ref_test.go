@@ -145,3 +145,30 @@ func TestDecodeCopies(t *testing.T) {
 		t.Fatalf("after the frame was overwritten: id %s, params %s", req.ID, req.Params)
 	}
 }
+
+// BenchmarkDecodeEnvelope: a connect frame with a real-sized token and a
+// message frame, read by Decode and by the map-based decoder it replaced.
+func BenchmarkDecodeEnvelope(b *testing.B) {
+	frames := map[string][]byte{
+		"connect": []byte(`{"request":{"connect":{"token":"eyJhbGciOiJIUzI1NiIsImtpZCI6IjAxSjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwIiwidHlwIjoiSldUIn0.` +
+			`eyJfaWQiOiIwMUowMDAwMDAwMDAwMDAwMDAwMDAwMDAwMCIsInNpZCI6IjAxSjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwIiwidHlwZSI6ImFjY2VzcyJ9.` +
+			`c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl","device_id":"web-1"},"id":"c1"}}`),
+		"message": []byte(`{"message":{"id":"m1","cid":"01J0000000000000000000000","body":"` + string(bytes.Repeat([]byte("x"), 100)) + `"}}`),
+	}
+	for name, f := range frames {
+		b.Run(name+"/scanner", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Decode(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/maps", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := decodeWithMaps(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
