@@ -24,19 +24,29 @@ const checkpointEvery = 200 * time.Millisecond
 // itself (SQLite's wal_autocheckpoint): 40 MiB of 4 KiB pages.
 const walBackstop = 10000
 
-// checkpoints runs until stop is closed, then closes done.
+// checkpoints runs until stop is closed, then closes done. A turn with no
+// write since the last checkpoint does nothing, so an idle node costs a
+// timer and nothing more. (A write outside exec and begin is left to the
+// next write's turn or to the backstop.)
 func (s *DB) checkpoints(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(checkpointEvery)
 	defer tick.Stop()
+	last := int64(-1)
 	for {
 		select {
 		case <-stop:
 			return
 		case <-tick.C:
+			w := s.writes.Load()
+			if w == last {
+				continue
+			}
 			// An error (a busy database, a closing one) is left to the
 			// next turn or to the backstop.
-			_, _ = s.checkpoint(context.Background(), "PASSIVE")
+			if _, err := s.checkpoint(context.Background(), "PASSIVE"); err == nil {
+				last = w
+			}
 		}
 	}
 }

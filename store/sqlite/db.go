@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samagate/samagate/store"
@@ -40,6 +41,7 @@ type DB struct {
 	db      *sql.DB
 	stmts   *stmts
 	members *sqlrow.MemberCache // member lists by members_version (commit.go)
+	writes  atomic.Int64        // write statements and transactions begun: the checkpoints skip a quiet store
 	closing sync.Once
 	stopCP  chan struct{} // closed by Close: the checkpoint goroutine stops
 	cpDone  chan struct{} // closed when it has

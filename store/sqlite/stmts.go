@@ -108,6 +108,7 @@ func (s *DB) rows(ctx context.Context, fixed bool, q string, args ...any) (*sql.
 
 // exec runs a statement of fixed text, prepared.
 func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s.writes.Add(1)
 	if st := s.stmts.get(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -125,6 +126,7 @@ type wtx struct {
 
 // begin starts a write transaction (the DSN's _txlock=immediate).
 func (s *DB) begin(ctx context.Context) (*wtx, error) {
+	s.writes.Add(1)
 	t, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
