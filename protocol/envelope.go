@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Request is one decoded inbound frame.
@@ -93,12 +94,15 @@ type member struct {
 type objectMembers []member
 
 func (m objectMembers) get(key string) json.RawMessage {
-	for _, x := range m {
-		if x.key == key {
-			return x.val
-		}
+	if i := m.index(key); i >= 0 {
+		return m[i].val
 	}
 	return nil
+}
+
+// index is the position of key, or -1.
+func (m objectMembers) index(key string) int {
+	return slices.IndexFunc(m, func(x member) bool { return x.key == key })
 }
 
 // onlyMethod returns the one member whose key is not "id".
@@ -143,7 +147,7 @@ func members(data []byte) (out objectMembers, ok bool) {
 		start := i
 		i = skipValue(data, i)
 		val := json.RawMessage(data[start:i:i])
-		if k := slicesIndex(out, key); k >= 0 {
+		if k := out.index(key); k >= 0 {
 			out[k].val = val
 		} else {
 			out = append(out, member{key: key, val: val})
@@ -155,15 +159,6 @@ func members(data []byte) (out objectMembers, ok bool) {
 		i = skipSpace(data, i+1) // the comma
 	}
 	return out, true
-}
-
-func slicesIndex(m objectMembers, key string) int {
-	for k, x := range m {
-		if x.key == key {
-			return k
-		}
-	}
-	return -1
 }
 
 // unquoteKey turns a quoted key into its string as decoding into a map
@@ -213,38 +208,36 @@ func skipString(data []byte, i int) int {
 }
 
 // skipValue returns the index after the value that starts at i (valid
-// JSON: strings, nested objects and arrays, literals and numbers).
+// JSON): a string, an object or array with everything nested in it, or a
+// literal or number, which ends at the first delimiter.
 func skipValue(data []byte, i int) int {
-	depth := 0
-	for i < len(data) {
-		switch c := data[i]; c {
-		case '"':
-			i = skipString(data, i)
-		case '{', '[':
-			depth++
-			i++
-		case '}', ']':
-			if depth == 0 {
-				return i
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				i = skipString(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
 			}
-			depth--
-			i++
-		case ',':
-			if depth == 0 {
-				return i
-			}
-			i++
-		case ' ', '\t', '\r', '\n':
-			if depth == 0 {
-				return i
-			}
-			i++
-		default:
 			i++
 		}
-		if depth == 0 && i > 0 && (data[i-1] == '"' || data[i-1] == '}' || data[i-1] == ']') {
+		return i
+	}
+	for i < len(data) {
+		switch data[i] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
 			return i
 		}
+		i++
 	}
 	return i
 }

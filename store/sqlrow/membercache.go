@@ -83,10 +83,3 @@ func (c *MemberCache) Keep(reads []MemberRead) {
 		c.m[r.ConversationID] = cachedMembers{version: r.Version, members: slices.Clone(r.Members)}
 	}
 }
-
-// Len is the number of conversations held.
-func (c *MemberCache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}
