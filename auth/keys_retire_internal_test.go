@@ -11,35 +11,43 @@ import (
 	"github.com/samagate/samagate/store/sqlite"
 )
 
+// rotatedFileKeys makes a key file in dir, rotates it once and returns the
+// keys (the longest token lifetime an hour), the old and the current
+// signing key, and the keys' clock, set to the current key's creation.
+func rotatedFileKeys(t *testing.T, dir string) (keys *Keys, old, cur key, now *time.Time) {
+	t.Helper()
+	first, err := LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old = first.signing()
+	if keys, err = RotateKeys(dir); err != nil {
+		t.Fatal(err)
+	}
+	cur = keys.signing()
+	at := cur.Created
+	keys.now = func() time.Time { return at }
+	keys.setMaxTokenLifetime(time.Hour)
+	return keys, old, cur, &at
+}
+
 // TestRetireFileKeys (item 15): a superseded key verifies until the
 // longest token lifetime (plus a minute of skew) has passed since its
 // successor was created, then verifies nothing and Retire deletes it from
 // the key file; the newest key is never retired.
 func TestRetireFileKeys(t *testing.T) {
 	dir := t.TempDir()
-	first, err := LoadOrCreateKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := first.signing()
-	keys, err := RotateKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur := keys.signing()
-	now := cur.Created
-	keys.now = func() time.Time { return now }
-	keys.setMaxTokenLifetime(time.Hour)
+	keys, old, cur, now := rotatedFileKeys(t, dir)
 	verifies := func(k key) bool { _, err := keys.verifyKey(k.Kid, AlgHS256); return err == nil }
 
-	now = cur.Created.Add(time.Hour) // tokens of the old key may still be valid
+	*now = cur.Created.Add(time.Hour) // tokens of the old key may still be valid
 	if !verifies(old) || !verifies(cur) {
 		t.Fatal("within the lifetime: both keys must verify")
 	}
 	if n, err := keys.Retire(context.Background()); err != nil || n != 0 {
 		t.Fatalf("retire within the lifetime: got %d, %v", n, err)
 	}
-	now = cur.Created.Add(time.Hour + retireSkew + time.Second)
+	*now = cur.Created.Add(time.Hour + retireSkew + time.Second)
 	if verifies(old) {
 		t.Fatal("the old key still verifies after the longest token lifetime")
 	}
@@ -51,7 +59,7 @@ func TestRetireFileKeys(t *testing.T) {
 	if err != nil || len(file) != 1 || file[0].Kid != cur.Kid {
 		t.Fatalf("key file after retire: got %d keys (%v), want only %s", len(file), err, cur.Kid)
 	}
-	now = now.Add(365 * 24 * time.Hour)
+	*now = now.Add(365 * 24 * time.Hour)
 	if !verifies(cur) {
 		t.Fatal("the newest key was retired")
 	}

@@ -14,22 +14,10 @@ import (
 // cached token is refused once it expires and once its key is retired,
 // exactly as without the cache.
 func TestTokenCache(t *testing.T) {
-	dir := t.TempDir()
-	first, err := LoadOrCreateKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := first.signing()
-	keys, err := RotateKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur := keys.signing()
-	now := cur.Created.Add(30 * time.Minute)
-	keys.now = func() time.Time { return now }
-	keys.setMaxTokenLifetime(time.Hour)
+	keys, old, cur, now := rotatedFileKeys(t, t.TempDir())
+	*now = cur.Created.Add(30 * time.Minute)
 	cfg := Config{}.withDefaults()
-	cfg.Now = func() time.Time { return now }
+	cfg.Now = func() time.Time { return *now }
 	s := &Service{cfg: cfg, keys: keys, tokens: newTokenCache()}
 	sign := func(k key, exp time.Time) string {
 		c := accessClaims{UID: "u", SID: "s", DeviceID: "d", Type: "access",
@@ -63,7 +51,7 @@ func TestTokenCache(t *testing.T) {
 
 	// The old key is retired once its successor is older than the longest
 	// token lifetime (plus skew): its cached token goes with it.
-	now = cur.Created.Add(time.Hour + retireSkew + time.Second)
+	*now = cur.Created.Add(time.Hour + retireSkew + time.Second)
 	if _, err := s.parseAccess(tok); !errors.Is(err, protocol.ErrIncorrectToken) {
 		t.Fatalf("cached token of a retired key: %v, want ErrIncorrectToken", err)
 	}
@@ -72,7 +60,7 @@ func TestTokenCache(t *testing.T) {
 	if _, err := s.parseAccess(short); err != nil {
 		t.Fatalf("token of the current key: %v", err)
 	}
-	now = now.Add(time.Minute)
+	*now = now.Add(time.Minute)
 	if _, err := s.parseAccess(short); !errors.Is(err, protocol.ErrTokenExpired) {
 		t.Fatalf("cached token at its expiry: %v, want ErrTokenExpired", err)
 	}
