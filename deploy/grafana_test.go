@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	sdkdashboard "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
@@ -110,13 +113,42 @@ var grafanaVars = regexp.MustCompile(`\$__(rate_interval|interval|range)\b|\$\{_
 
 var labelValues = regexp.MustCompile(`^label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*[a-zA-Z_][a-zA-Z0-9_]*\s*\)$`)
 
-// checkDashboard parses the dashboard, every query in it with Prometheus's
-// own PromQL parser, and reports a query that does not parse, a metric that
+// decodeGrafana decodes the dashboard strictly with the Grafana Foundation
+// SDK: Grafana's dashboard schema, generated from Grafana's own definitions,
+// with the options of each panel type and the Prometheus query model. It
+// rejects an unknown or misspelt field, a value of the wrong type and a
+// missing required field, where Grafana itself would silently drop or
+// default them at import.
+func decodeGrafana(raw []byte) error {
+	plugins.RegisterDefaultPlugins()
+	var d sdkdashboard.Dashboard
+	if err := d.UnmarshalJSONStrict(raw); !noBuildErrors(err) {
+		return fmt.Errorf("%s: %w", dashboardPath, err)
+	}
+	if err := d.Validate(); !noBuildErrors(err) {
+		return fmt.Errorf("%s: %w", dashboardPath, err)
+	}
+	return nil
+}
+
+// noBuildErrors reports whether err is nil, or an empty cog.BuildErrors
+// (the SDK returns its error list as an error even when it is empty).
+func noBuildErrors(err error) bool {
+	var be cog.BuildErrors
+	return err == nil || (errors.As(err, &be) && len(be) == 0)
+}
+
+// checkDashboard decodes the dashboard strictly (decodeGrafana), parses
+// every query in it with Prometheus's own PromQL parser, and reports a
+// query that does not parse, a metric that
 // samagate does not export (histograms' _bucket, _sum and _count series
 // count as their family), a query not on the datasource variable, and a
 // subject of the issue the dashboard does not show. It returns the metrics
 // queried.
 func checkDashboard(raw []byte, exported, histograms []string) (queried []string, err error) {
+	if err := decodeGrafana(raw); err != nil {
+		return nil, err
+	}
 	var d dashboard
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("%s: %w", dashboardPath, err)
@@ -262,6 +294,32 @@ func TestDashboardCheckCatches(t *testing.T) {
 		{"PromQL that does not parse", `sum by (code, reason) (rate(samagate_socket_closes_total{`, `sum by (code, reason) (rate(samagate_socket_closes_total{{`, `parse error: unexpected left brace`},
 		{"variable of an unknown metric", `"query": "label_values(samagate_build_info, instance)"`, `"query": "label_values(samagate_buildinfo, instance)"`, "variable instance: metric samagate_buildinfo is not one"},
 		{"fixed data source", `"expr": "sum by (state) (samagate_sockets{instance=~\"$instance\"})",`, `"expr": "sum by (state) (samagate_sockets{instance=~\"$instance\"})", "datasource": {"type": "prometheus", "uid": "P1809F7CD0C75ACF3"},`, `"Sockets by state", query A: data source is not ${datasource}`},
+		{"misspelt field", `"graphTooltip": 1,`, `"graphTootip": 1,`, `Dashboard: unexpected field 'graphTootip'`},
+		{"misspelt panel option", `"showPercentChange": false,
+        "percentChangeColorMode": "standard"
+      },
+      "targets": [
+        {
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
+          "expr": "count(`, `"showPercentChange": false,
+        "percentChangeColorMode": "standard",
+        "colourMode": "value"
+      },
+      "targets": [
+        {
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
+          "expr": "count(`, `unexpected field 'colourMode'`},
+		{"wrong type", `"schemaVersion": 39,`, `"schemaVersion": "39",`, `schemaVersion: json: cannot unmarshal string`},
+		{"missing required field", `"w": 24,
+        "x": 0,
+        "y": 0`, `"x": 0,
+        "y": 0`, `gridPos.w: required field is missing`},
 		{"subject dropped", `histogram_quantile(0.99, sum by (le, method)`, `histogram_quantile(0.9, sum by (le, method)`, "does not show p99 request latency"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
