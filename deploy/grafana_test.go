@@ -121,6 +121,10 @@ var labelValues = regexp.MustCompile(`^label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]
 // default them at import.
 func decodeGrafana(raw []byte) error {
 	plugins.RegisterDefaultPlugins()
+	// The SDK prefers its dashboardv2 (Grafana 12's new resource format);
+	// the file is the classic dashboard JSON every Grafana imports, which is
+	// this type.
+	//lint:ignore SA1019 the classic dashboard JSON model is what the file is.
 	var d sdkdashboard.Dashboard
 	if err := d.UnmarshalJSONStrict(raw); !noBuildErrors(err) {
 		return fmt.Errorf("%s: %w", dashboardPath, err)
