@@ -45,7 +45,7 @@ func (m *manifests) check() error {
 	if d.Spec.Selector == nil {
 		p.add(where, "no selector")
 	} else if sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil || sel.Empty() || !sel.Matches(labels.Set(tmpl.Labels)) {
-		p.add(where, "selector %v does not select the pod template's labels %v (%v)", d.Spec.Selector, tmpl.Labels, err)
+		p.add(where, "selector %v does not select the pod template's labels %v", d.Spec.Selector, tmpl.Labels)
 	}
 	if len(tmpl.Spec.Containers) != 1 {
 		p.add(where, "want one container, got %d", len(tmpl.Spec.Containers))
@@ -119,10 +119,18 @@ func (m *manifests) check() error {
 		p.add(where, "memory limit %v below its request %v", lim, req.Memory())
 	}
 
+	m.checkServices(&p, tmpl.Labels, ports)
+	m.checkPDBs(&p, tmpl.Labels, d.Spec.Replicas)
+	return errors.Join(p...)
+}
+
+// checkServices: each Service selects the Deployment's pods (labels pods)
+// and targets ports the container declares.
+func (m *manifests) checkServices(p *problems, pods map[string]string, ports map[string]int32) {
 	for _, s := range m.services {
 		where := "Service " + s.Name
-		if len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(tmpl.Labels)) {
-			p.add(where, "selector %v does not select the Deployment's pods %v", s.Spec.Selector, tmpl.Labels)
+		if len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(pods)) {
+			p.add(where, "selector %v does not select the Deployment's pods %v", s.Spec.Selector, pods)
 		}
 		if len(s.Spec.Ports) == 0 {
 			p.add(where, "no ports")
@@ -143,22 +151,27 @@ func (m *manifests) check() error {
 	if len(m.services) == 0 {
 		p.add("deploy/k8s", "no Service")
 	}
+}
+
+// checkPDBs: one budget, selecting the pods, that lets a drain evict a pod
+// and never all of them (want is the Deployment's replicas).
+func (m *manifests) checkPDBs(p *problems, pods map[string]string, want *int32) {
 	if len(m.pdbs) != 1 {
 		p.add("deploy/k8s", "want one PodDisruptionBudget, got %d", len(m.pdbs))
 	}
 	for _, b := range m.pdbs {
 		where := "PodDisruptionBudget " + b.Name
-		if sel, err := metav1.LabelSelectorAsSelector(b.Spec.Selector); b.Spec.Selector == nil || err != nil || sel.Empty() || !sel.Matches(labels.Set(tmpl.Labels)) {
-			p.add(where, "selector does not select the Deployment's pods %v", tmpl.Labels)
+		if sel, err := metav1.LabelSelectorAsSelector(b.Spec.Selector); b.Spec.Selector == nil || err != nil || sel.Empty() || !sel.Matches(labels.Set(pods)) {
+			p.add(where, "selector does not select the Deployment's pods %v", pods)
 		}
 		if (b.Spec.MinAvailable == nil) == (b.Spec.MaxUnavailable == nil) {
 			p.add(where, "set exactly one of minAvailable and maxUnavailable")
 			continue
 		}
-		if d.Spec.Replicas == nil {
+		if want == nil {
 			continue
 		}
-		replicas := int(*d.Spec.Replicas)
+		replicas := int(*want)
 		var allowed int
 		if b.Spec.MaxUnavailable != nil {
 			allowed, _ = intstr.GetScaledValueFromIntOrPercent(b.Spec.MaxUnavailable, replicas, false)
@@ -170,7 +183,6 @@ func (m *manifests) check() error {
 			p.add(where, "allows %d of %d pods down at once: a drain would block forever or take every pod", allowed, replicas)
 		}
 	}
-	return errors.Join(p...)
 }
 
 // checkMeta checks names and labels as the API server would, and that no
