@@ -113,6 +113,10 @@ type Config struct {
 	// sets the header. Default false.
 	TrustProxyHeaders bool
 
+	// Observer, when set, is told of every request, socket close and
+	// replay (metrics.Registry implements it). Default nil: none.
+	Observer Observer
+
 	// writeHook, when set, is told the frames and the writes to the
 	// connection of every flush of a socket's outbox (outbox.go). A test
 	// seam only, set by export_test.go, to count frames per write.
@@ -241,6 +245,8 @@ type Gateway struct {
 	writeChunk int       // most bytes of one write to a connection (outbox.go)
 	fan        fanout    // the release run in progress; guarded by the sequencer's lock
 	flushers   int       // goroutines that write one run's sockets (outbox.go): GOMAXPROCS
+	obs        Observer  // cfg.Observer, or a no-op
+	counts     counts    // totals read by Stats
 
 	// guarded by mu
 	mu        sync.Mutex
@@ -281,6 +287,10 @@ func New(cfg Config, accounts Accounts, presence Presence, chat Chat, log zerolo
 		g.origins[o] = true
 	}
 	g.routes = g.routeTable()
+	g.obs = cfg.Observer
+	if g.obs == nil {
+		g.obs = noObserver{}
+	}
 	return g
 }
 

@@ -46,6 +46,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.DurationVar(&c.Redis.Heartbeat, "node-heartbeat", time.Second, "how often a node beats, pings its bus channel and looks for dead nodes")
 	fs.DurationVar(&c.Redis.DeadAfter, "node-dead-after", 5*time.Second, "silence after which a node's devices are removed and announced offline")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go profiles (net/http/pprof, /debug/pprof/) on this address; keep it private; empty: off")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (may equal --debug-addr); keep it private; empty: off")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "console", "log format: console or json")
 

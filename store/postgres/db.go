@@ -191,3 +191,16 @@ func affected(tag pgconn.CommandTag, what string) error {
 
 // mapScan maps the error of a shared row scan (sqlrow) to store errors.
 func mapScan[T any](v T, err error) (T, error) { return v, mapErr(err) }
+
+// PoolStats is a snapshot of the connection pool, for metrics.
+type PoolStats struct {
+	Total, Idle, Acquired int32
+	// AcquireWait is the total time callers waited for a connection.
+	AcquireWait time.Duration
+}
+
+// PoolStats reads the pool's counters (cheap: no round trip).
+func (d *DB) PoolStats() PoolStats {
+	st := d.pool.Stat()
+	return PoolStats{Total: st.TotalConns(), Idle: st.IdleConns(), Acquired: st.AcquiredConns(), AcquireWait: st.AcquireDuration()}
+}
