@@ -11,8 +11,13 @@ import (
 	"github.com/samagate/samagate/protocol"
 )
 
+// successReply is the reply {"success":true}.
+type successReply struct {
+	Success bool `json:"success"`
+}
+
 // success is the reply of the routes that answer {"success":true}.
-var success = map[string]bool{"success": true}
+var success = successReply{Success: true}
 
 // clientID is a message's id as the client chose it, which must be a JSON
 // string (as on the websocket).
