@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/samagate/samagate/adminapi"
 	"github.com/samagate/samagate/auth"
 	"github.com/samagate/samagate/auth/redisthrottle"
 	"github.com/samagate/samagate/chat"
@@ -132,6 +133,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 		return errors.New("run: already running")
 	}
 	cfg := a.cfg
+	started := time.Now()
 	defer func() {
 		if err != nil {
 			a.closeLocked(context.Background())
@@ -186,7 +188,9 @@ func (a *App) Run(ctx context.Context) (err error) {
 	// the gateway exists only after chat, so the sink looks it up late.
 	chatCfg := cfg.Chat
 	chatCfg.Observer = a.metrics
+	rates := adminapi.NewRates(nil) // the admin API's message rates
 	chatCfg.Sink = func(c chat.Commit) {
+		rates.Committed(c)
 		if gw != nil {
 			gw.Committed(c)
 		}
@@ -238,6 +242,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 	if httpCfg.Fallback == nil {
 		httpCfg.Fallback = web.Handler() // the demo chat page at GET /
 	}
+	httpCfg.Admin = a.adminAPI(pres, gw, rates, started)
 	api := httpauth.New(a.accounts, httpCfg, a.log.With().Str("component", "http").Logger())
 
 	var lc net.ListenConfig
