@@ -107,11 +107,14 @@ func (g *Gateway) drain(ctx context.Context, window time.Duration) {
 		})
 	}
 	start := time.Now()
-	timer := time.NewTimer(0)
-	<-timer.C
+	var timer *time.Timer
 	for i, s := range socks {
 		if wait := time.Until(start.Add(at[i])); wait > time.Millisecond && ctx.Err() == nil {
-			timer.Reset(wait)
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait) // stopped or fired: its channel is empty (Go 1.23 timers)
+			}
 			select {
 			case <-timer.C:
 			case <-ctx.Done():
