@@ -250,7 +250,8 @@ func (a *App) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if err := gw.Serve(ln, api); err != nil {
+	ready := a.newReadiness(gw)
+	if err := gw.Serve(ln, ready.handler(api)); err != nil { // GET /ready before the routes of httpauth
 		_ = ln.Close()
 		return err
 	}
@@ -268,12 +269,25 @@ func (a *App) Run(ctx context.Context) (err error) {
 		ev = ev.Str("node", a.cluster.NodeID())
 	}
 	ev.Msg("samagate listening (HTTP and websocket)")
+	ready.started.Store(true)
 	return nil
 }
 
-// backend is a store with a Close.
+// newReadiness builds the GET /ready check of the node's store, Redis and
+// drain (ready.go).
+func (a *App) newReadiness(gw *gateway.Gateway) *readiness {
+	var redis pinger
+	node := ""
+	if a.cluster != nil {
+		redis, node = a.cluster, a.cluster.NodeID()
+	}
+	return newReadiness(a.db, redis, gw, node, a.log.With().Str("component", "ready").Logger())
+}
+
+// backend is a store with a Close, and a Ping for readiness.
 type backend interface {
 	store.Store
+	Ping(ctx context.Context) error
 	Close() error
 }
 
@@ -370,8 +384,10 @@ func (a *App) OrderHoldBack() (p50, p99 time.Duration, n int64) {
 	return a.gw.OrderHoldBack()
 }
 
-// Close shuts the node down gracefully: sockets are told to reconnect, then
-// the store is closed. It waits at most the gateway's ShutdownTimeout.
+// Close shuts the node down gracefully: it turns not-ready and refuses new
+// sockets, tells its sockets to reconnect (1012) spread over the gateway's
+// DrainWindow, finishes the commits in flight, leaves the cluster and
+// closes the store. It waits at most DrainWindow + ShutdownTimeout.
 func (a *App) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -379,6 +395,7 @@ func (a *App) Close() error {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	timeout += max(a.cfg.Gateway.DrainWindow, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return a.closeLocked(ctx)

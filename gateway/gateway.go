@@ -52,8 +52,15 @@ type Config struct {
 	AllowedOrigins []string
 	// MaxHTTPBodyBytes bounds plain HTTP request bodies. Default 1 MiB.
 	MaxHTTPBodyBytes int64
-	// ShutdownTimeout bounds graceful shutdown. Default 10s.
+	// ShutdownTimeout bounds graceful shutdown after the drain window: the
+	// commits in flight, leaving the cluster, closing the store. Default 10s.
 	ShutdownTimeout time.Duration
+	// DrainWindow is the time over which Shutdown spreads the closes of the
+	// node's sockets (CloseServiceRestart, each at a jittered moment), so
+	// that its clients reconnect to the other nodes a few at a time. Zero
+	// (the default here; the samagate command's default is 10s) closes
+	// them all at once.
+	DrainWindow time.Duration
 	// OrderHoldBack is the longest a logged event waits for a commit with a
 	// lower number before that commit is read from the log (its packet was
 	// lost, or its writer is slow, failed or died). Default 250ms.

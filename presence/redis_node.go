@@ -414,6 +414,14 @@ func (r *Redis) Close(ctx context.Context) error {
 	return nil
 }
 
+// Ping checks that Redis answers, for readiness checks.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
 // Crash stops the node as a crash would: no entry is removed from Redis,
 // so the other nodes must notice the silence and reap it. For fault tests.
 func (r *Redis) Crash() {

@@ -112,6 +112,15 @@ func (s *DB) Close() error {
 	return nil
 }
 
+// Ping checks that the database answers (one pooled connection, a round
+// trip), for readiness checks.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
 // migrate applies every embedded migration not yet recorded, each in its own
 // transaction.
 func (s *DB) migrate(ctx context.Context) error {
