@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/samagate/samagate/adminapi"
 	"github.com/samagate/samagate/auth"
 	"github.com/samagate/samagate/auth/redisthrottle"
 	"github.com/samagate/samagate/chat"
 	"github.com/samagate/samagate/gateway"
 	"github.com/samagate/samagate/httpauth"
+	"github.com/samagate/samagate/metrics"
 	"github.com/samagate/samagate/presence"
 	"github.com/samagate/samagate/store"
 	"github.com/samagate/samagate/store/postgres"
@@ -65,6 +67,14 @@ type Config struct {
 	// listener of its own (for profiles under load). Keep it on loopback or
 	// a private network. Default off.
 	DebugAddr string
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on a
+	// listener of its own (the same one as DebugAddr when they are equal).
+	// Keep it on a private network. Default off; the node counts anyway
+	// (a few atomic adds per request), so turning it on needs no restart
+	// of anything but the listener.
+	MetricsAddr string
+	// Build names the binary in samagate_build_info.
+	Build metrics.BuildInfo
 }
 
 func (c Config) withDefaults() Config {
@@ -103,7 +113,8 @@ type App struct {
 	accounts *auth.Service
 	chat     *chat.Service
 
-	debug     *debugServer       // nil unless Config.DebugAddr is set
+	metrics   *metrics.Registry
+	ops       []*opsServer       // the metrics and debug listeners, when set
 	stopPrune context.CancelFunc // ends auth's background work (Run); nil when not running
 	pruneDone chan struct{}      // closed when auth's Run has returned
 }
@@ -122,20 +133,30 @@ func (a *App) Run(ctx context.Context) (err error) {
 		return errors.New("run: already running")
 	}
 	cfg := a.cfg
+	started := time.Now()
 	defer func() {
 		if err != nil {
 			a.closeLocked(context.Background())
 		}
 	}()
+	a.metrics = metrics.New(cfg.Build)
 	keys, err := a.openStore(ctx)
 	if err != nil {
 		return err
+	}
+	if pg, ok := a.db.(*postgres.DB); ok {
+		a.metrics.ReadPostgresPool(func() metrics.PostgresPoolStats {
+			st := pg.PoolStats()
+			return metrics.PostgresPoolStats{Total: int64(st.Total), Idle: int64(st.Idle), Acquired: int64(st.Acquired),
+				AcquireWaitSeconds: st.AcquireWait.Seconds()}
+		})
 	}
 
 	// auth tells the gateway when a session ends; the gateway exists only
 	// after auth, so the hook looks it up late.
 	var gw *gateway.Gateway
 	authCfg := cfg.Auth
+	authCfg.Observer = a.metrics
 	next := authCfg.OnSessionEnd
 	authCfg.OnSessionEnd = func(ctx context.Context, e auth.SessionEnd) {
 		if gw != nil {
@@ -166,7 +187,10 @@ func (a *App) Run(ctx context.Context) (err error) {
 	// chat's committer hands every commit to the gateway's ordered release;
 	// the gateway exists only after chat, so the sink looks it up late.
 	chatCfg := cfg.Chat
+	chatCfg.Observer = a.metrics
+	rates := adminapi.NewRates(nil) // the admin API's message rates
 	chatCfg.Sink = func(c chat.Commit) {
+		rates.Committed(c)
 		if gw != nil {
 			gw.Committed(c)
 		}
@@ -180,14 +204,29 @@ func (a *App) Run(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		if a.cluster, err = presence.NewRedis(rdb, cfg.Redis, a.log.With().Str("component", "presence").Logger()); err != nil {
+		rcfg := cfg.Redis
+		rcfg.Observer = a.metrics
+		if a.cluster, err = presence.NewRedis(rdb, rcfg, a.log.With().Str("component", "presence").Logger()); err != nil {
 			_ = rdb.Close()
 			return err
 		}
+		a.metrics.ReadRedisPool(func() metrics.RedisPoolStats {
+			st := rdb.PoolStats()
+			return metrics.RedisPoolStats{Total: int64(st.TotalConns), Idle: int64(st.IdleConns), Stale: int64(st.StaleConns),
+				Timeouts: int64(st.Timeouts)}
+		})
 		pres = a.cluster
 	}
-	gw = gateway.New(cfg.gatewayConfig(), a.accounts, pres, a.chat, a.log.With().Str("component", "gateway").Logger())
+	gwCfg := cfg.gatewayConfig()
+	gwCfg.Observer = a.metrics
+	gw = gateway.New(gwCfg, a.accounts, pres, a.chat, a.log.With().Str("component", "gateway").Logger())
 	a.gw = gw // closed by closeLocked if a later step fails
+	a.metrics.ReadGateway(func() metrics.GatewayStats {
+		st := gw.Stats()
+		return metrics.GatewayStats{Unauthenticated: st.Unauthenticated, Bound: st.Bound, Users: st.Users,
+			Devices: st.Devices, QueuedBytes: st.QueuedBytes, Deliveries: st.Deliveries, LiveEvents: st.LiveEvents,
+			Writes: st.Writes, Draining: st.Draining}
+	})
 	if a.cluster != nil {
 		gw.UseCluster(a.cluster)
 	}
@@ -203,6 +242,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 	if httpCfg.Fallback == nil {
 		httpCfg.Fallback = web.Handler() // the demo chat page at GET /
 	}
+	httpCfg.Admin = a.adminAPI(pres, gw, rates, started)
 	api := httpauth.New(a.accounts, httpCfg, a.log.With().Str("component", "http").Logger())
 
 	var lc net.ListenConfig
@@ -210,16 +250,14 @@ func (a *App) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if err := gw.Serve(ln, api); err != nil {
+	ready := a.newReadiness(gw)
+	if err := gw.Serve(ln, ready.handler(api)); err != nil { // GET /ready before the routes of httpauth
 		_ = ln.Close()
 		return err
 	}
 	a.addr = ln.Addr()
-	if cfg.DebugAddr != "" {
-		if a.debug, err = startDebug(ctx, cfg.DebugAddr); err != nil {
-			return err
-		}
-		a.log.Warn().Str("debug_addr", a.debug.addr.String()).Msg("profiling endpoints served at /debug/pprof/ (--debug-addr): keep them private")
+	if err := a.startOps(ctx); err != nil {
+		return err
 	}
 	ev := a.log.Info().Str("addr", a.addr.String())
 	if cfg.DatabaseURL == "" {
@@ -231,12 +269,25 @@ func (a *App) Run(ctx context.Context) (err error) {
 		ev = ev.Str("node", a.cluster.NodeID())
 	}
 	ev.Msg("samagate listening (HTTP and websocket)")
+	ready.started.Store(true)
 	return nil
 }
 
-// backend is a store with a Close.
+// newReadiness builds the GET /ready check of the node's store, Redis and
+// drain (ready.go).
+func (a *App) newReadiness(gw *gateway.Gateway) *readiness {
+	var redis pinger
+	node := ""
+	if a.cluster != nil {
+		redis, node = a.cluster, a.cluster.NodeID()
+	}
+	return newReadiness(a.db, redis, gw, node, a.log.With().Str("component", "ready").Logger())
+}
+
+// backend is a store with a Close, and a Ping for readiness.
 type backend interface {
 	store.Store
+	Ping(ctx context.Context) error
 	Close() error
 }
 
@@ -300,13 +351,16 @@ func (a *App) Accounts() *auth.Service {
 }
 
 // DebugAddr is the address of the profiling listener, or nil when off.
-func (a *App) DebugAddr() net.Addr {
+func (a *App) DebugAddr() net.Addr { return a.opsAddr(a.cfg.DebugAddr) }
+
+// MetricsAddr is the address of the metrics listener, or nil when off.
+func (a *App) MetricsAddr() net.Addr { return a.opsAddr(a.cfg.MetricsAddr) }
+
+// Metrics is the node's registry (nil before Run).
+func (a *App) Metrics() *metrics.Registry {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.debug == nil {
-		return nil
-	}
-	return a.debug.addr
+	return a.metrics
 }
 
 // Online is the number of open sockets.
@@ -330,8 +384,10 @@ func (a *App) OrderHoldBack() (p50, p99 time.Duration, n int64) {
 	return a.gw.OrderHoldBack()
 }
 
-// Close shuts the node down gracefully: sockets are told to reconnect, then
-// the store is closed. It waits at most the gateway's ShutdownTimeout.
+// Close shuts the node down gracefully: it turns not-ready and refuses new
+// sockets, tells its sockets to reconnect (1012) spread over the gateway's
+// DrainWindow, finishes the commits in flight, leaves the cluster and
+// closes the store. It waits at most DrainWindow + ShutdownTimeout.
 func (a *App) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -339,6 +395,7 @@ func (a *App) Close() error {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	timeout += max(a.cfg.Gateway.DrainWindow, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return a.closeLocked(ctx)
@@ -346,12 +403,12 @@ func (a *App) Close() error {
 
 func (a *App) closeLocked(ctx context.Context) error {
 	var errs []error
-	if a.debug != nil {
-		if err := a.debug.close(ctx); err != nil {
+	for _, o := range a.ops {
+		if err := o.close(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		a.debug = nil
 	}
+	a.ops = nil
 	if a.gw != nil {
 		if err := a.gw.Shutdown(ctx); err != nil {
 			errs = append(errs, err)

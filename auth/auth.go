@@ -80,6 +80,9 @@ type Config struct {
 	// refresh-token reuse), so live sockets of them can be closed. It must
 	// not block long.
 	OnSessionEnd func(ctx context.Context, e SessionEnd)
+	// Observer, when set, is told the result of every password login
+	// (metrics). Default nil: none.
+	Observer Observer
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }

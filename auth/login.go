@@ -39,6 +39,14 @@ func orgOrDefault(org string) string {
 // reserve an attempt before the password is hashed. Unknown users and wrong
 // passwords get the same error after the same work.
 func (s *Service) LoginPassword(ctx context.Context, l PasswordLogin) (*Grant, error) {
+	g, err := s.loginPassword(ctx, l)
+	if o := s.cfg.Observer; o != nil {
+		o.Login(LoginResult(err))
+	}
+	return g, err
+}
+
+func (s *Service) loginPassword(ctx context.Context, l PasswordLogin) (*Grant, error) {
 	if l.DeviceID == "" {
 		return nil, protocol.ErrDeviceIDRequired
 	}

@@ -49,6 +49,15 @@ type Config struct {
 	// 16 MB, or 40 MB if all were groups of 50. Negative turns the cache
 	// off (every check reads the store).
 	MemberCache int
+	// Observer, when set, is told of every group commit (metrics).
+	Observer Observer
+}
+
+// Observer is told of every group commit of the event log: how many
+// requests it wrote, how long the store took, and its error. It must not
+// block (it runs on the committer's goroutine).
+type Observer interface {
+	Committed(batches int, took time.Duration, err error)
 }
 
 // Actor is who acts: a user of an organization, through one socket (Conn,
@@ -133,7 +142,7 @@ func New(ctx context.Context, st store.Store, cfg Config, log zerolog.Logger) (*
 		s.cache = newMemberCache(cfg.MemberCache)
 	}
 	sink := cfg.Sink
-	s.gc = newCommitter(st, cfg.GroupCommitMax, cfg.CommitTimeout, func(c Commit) {
+	s.gc = newCommitter(st, cfg.GroupCommitMax, cfg.CommitTimeout, cfg.Observer, func(c Commit) {
 		s.Observe(c) // before the senders are released and the gateway sees it
 		sink(c)
 	})

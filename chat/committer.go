@@ -29,6 +29,7 @@ type committer struct {
 	maxSize int
 	timeout time.Duration
 	sink    func(Commit)
+	obs     Observer // nil: none
 	reqs    chan *commitReq
 	stop    chan struct{}
 	done    chan struct{}
@@ -59,8 +60,8 @@ const (
 	reqAbandoned
 )
 
-func newCommitter(st store.Messages, maxSize int, timeout time.Duration, sink func(Commit)) *committer {
-	c := &committer{st: st, maxSize: maxSize, timeout: timeout, sink: sink, reqs: make(chan *commitReq, maxSize),
+func newCommitter(st store.Messages, maxSize int, timeout time.Duration, obs Observer, sink func(Commit)) *committer {
+	c := &committer{st: st, maxSize: maxSize, timeout: timeout, obs: obs, sink: sink, reqs: make(chan *commitReq, maxSize),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
@@ -251,8 +252,12 @@ func (c *committer) writeOnce(reqs []*commitReq) error {
 		batches[i] = r.b
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	start := time.Now()
 	done, err := c.st.Commit(ctx, batches)
 	cancel()
+	if c.obs != nil {
+		c.obs.Committed(len(batches), time.Since(start), err)
+	}
 	if err != nil {
 		if ab := (*store.AbortedError)(nil); errors.As(err, &ab) {
 			c.sink(Commit{Seq: ab.Seq, Void: true})

@@ -77,6 +77,19 @@ type device struct {
 	caughtUp   int            // catch-ups completed
 	reconnects int
 	acks       chan ack
+	drops      []drop        // bound sockets lost
+	downSince  time.Time     // when the last bound socket was lost; zero while bound
+	maxDown    time.Duration // longest time from losing a bound socket to the next connect
+	arrivals   []time.Time   // when each message arrived
+}
+
+// drop is a bound socket of a device that ended: when, with which close
+// code (0 when the connection failed without one), on which node, and when
+// the device was connected again (zero if never).
+type drop struct {
+	at, back time.Time
+	code     websocket.StatusCode
+	node     int
 }
 
 func newDevice(user, id, token string, urls []string, start int, acks chan ack) *device {
@@ -87,7 +100,7 @@ func newDevice(user, id, token string, urls []string, start int, acks chan ack) 
 func (d *device) run(ctx context.Context) {
 	node := d.start
 	for ctx.Err() == nil {
-		if err := d.session(ctx, d.urls[node]); err != nil && ctx.Err() == nil {
+		if err := d.session(ctx, node); err != nil && ctx.Err() == nil {
 			node = (node + 1) % len(d.urls) // the next node; a dead one fails fast
 			d.mu.Lock()
 			d.reconnects++
@@ -100,10 +113,10 @@ func (d *device) run(ctx context.Context) {
 	}
 }
 
-// session connects once and reads until the socket fails.
-func (d *device) session(ctx context.Context, url string) error {
+// session connects once to the node and reads until the socket fails.
+func (d *device) session(ctx context.Context, node int) error {
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	c, _, err := websocket.Dial(dctx, url, nil)
+	c, _, err := websocket.Dial(dctx, d.urls[node], nil)
 	cancel()
 	if err != nil {
 		return err
@@ -130,6 +143,10 @@ func (d *device) session(ctx context.Context, url string) error {
 		if err != nil {
 			d.mu.Lock()
 			d.conn = nil
+			if connected && ctx.Err() == nil {
+				d.downSince = time.Now()
+				d.drops = append(d.drops, drop{at: d.downSince, code: websocket.CloseStatus(err), node: node})
+			}
 			d.mu.Unlock()
 			return err
 		}
@@ -144,6 +161,11 @@ func (d *device) session(ctx context.Context, url string) error {
 			connected = true
 			d.mu.Lock()
 			d.conn = c
+			if !d.downSince.IsZero() {
+				d.maxDown = max(d.maxDown, time.Since(d.downSince))
+				d.downSince = time.Time{}
+				d.drops[len(d.drops)-1].back = time.Now()
+			}
 			d.mu.Unlock()
 			continue
 		}
@@ -168,6 +190,7 @@ func (d *device) handle(f map[string]map[string]any) {
 		case "message":
 			id, _ := body["_id"].(string)
 			d.got[id]++ // a second copy is a duplicate: the test fails on it
+			d.arrivals = append(d.arrivals, time.Now())
 		case "catch_up":
 			d.caughtUp++
 			continue
@@ -191,4 +214,87 @@ func (d *device) send(ctx context.Context, cid string, n int) {
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_ = c.Write(wctx, websocket.MessageText, []byte(frame))
+}
+
+// createConversation has members[0] create a conversation of typ with the
+// other members (ids maps logins to user ids), and returns its id.
+func createConversation(t *testing.T, httpBase, wsURL string, ids map[string]string, typ, name string, members ...string) string {
+	t.Helper()
+	var pids []string
+	for _, m := range members[1:] {
+		pids = append(pids, ids[m])
+	}
+	prm, _ := json.Marshal(map[string]any{"type": typ, "name": name, "participants": pids})
+	tok := login(t, httpBase, members[0], "setup")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for _, f := range []string{
+		fmt.Sprintf(`{"request":{"connect":{"token":%q,"device_id":"setup"},"id":"cn"}}`, tok),
+		fmt.Sprintf(`{"request":{"conversation_create":%s,"id":"cc"}}`, prm),
+	} {
+		if err := c.Write(ctx, websocket.MessageText, []byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			Response struct {
+				ID           string         `json:"id"`
+				Conversation map[string]any `json:"conversation"`
+			} `json:"response"`
+		}
+		if json.Unmarshal(data, &r) == nil && r.Response.ID == "cc" {
+			return r.Response.Conversation["_id"].(string)
+		}
+	}
+}
+
+// checkDelivery checks that every acknowledged message (acks, closed) is on
+// every device of its conversation's members (convs: cid -> logins) but the
+// sender's exactly once, and that no device got any message twice.
+func checkDelivery(t *testing.T, acks <-chan ack, convs map[string][]string, byUser map[string][]*device, devices []*device) (acked, expected, once, missing, dups int) {
+	t.Helper()
+	for _, d := range devices {
+		d.mu.Lock()
+		for id, n := range d.got {
+			if n > 1 {
+				dups++
+				t.Errorf("%s got message %s %d times", d.id, id, n)
+			}
+		}
+		d.mu.Unlock()
+	}
+	for a := range acks {
+		acked++
+		for _, m := range convs[a.cid] {
+			for _, d := range byUser[m] {
+				if d == a.from {
+					continue // the sending device has the ask
+				}
+				expected++
+				d.mu.Lock()
+				n := d.got[a.id]
+				d.mu.Unlock()
+				switch n {
+				case 0:
+					missing++
+					if missing <= 10 {
+						t.Errorf("%s never got message %s from %s", d.id, a.id, a.from.id)
+					}
+				case 1:
+					once++
+				}
+			}
+		}
+	}
+	return acked, expected, once, missing, dups
 }

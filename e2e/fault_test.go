@@ -68,43 +68,7 @@ func TestClusterFaults(t *testing.T) {
 	}
 	convs := map[string][]string{} // cid -> participant logins
 	create := func(typ, name string, members ...string) {
-		var pids []string
-		for _, m := range members[1:] {
-			pids = append(pids, ids[m])
-		}
-		prm, _ := json.Marshal(map[string]any{"type": typ, "name": name, "participants": pids})
-		tok := login(t, https[0], members[0], "setup")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, _, err := websocket.Dial(ctx, wss[0], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
-		for _, f := range []string{
-			fmt.Sprintf(`{"request":{"connect":{"token":%q,"device_id":"setup"},"id":"cn"}}`, tok),
-			fmt.Sprintf(`{"request":{"conversation_create":%s,"id":"cc"}}`, prm),
-		} {
-			if err := c.Write(ctx, websocket.MessageText, []byte(f)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for {
-			_, data, err := c.Read(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r struct {
-				Response struct {
-					ID           string         `json:"id"`
-					Conversation map[string]any `json:"conversation"`
-				} `json:"response"`
-			}
-			if json.Unmarshal(data, &r) == nil && r.Response.ID == "cc" {
-				convs[r.Response.Conversation["_id"].(string)] = members
-				return
-			}
-		}
+		convs[createConversation(t, https[0], wss[0], ids, typ, name, members...)] = members
 	}
 	create("g", "all", "user0", "user1", "user2", "user3", "user4", "user5", "user6", "user7", "user8")
 	create("g", "a", "user0", "user1", "user2")
@@ -199,41 +163,13 @@ func TestClusterFaults(t *testing.T) {
 	wg.Wait()
 	close(acks)
 
-	var acked, expected, once, missing, dups, reconnects, catchUps int
+	acked, expected, once, missing, dups := checkDelivery(t, acks, convs, byUser, devices)
+	var reconnects, catchUps int
 	for _, d := range devices {
 		d.mu.Lock()
 		reconnects += d.reconnects
 		catchUps += d.caughtUp
-		for id, n := range d.got {
-			if n > 1 {
-				dups++
-				t.Errorf("%s got message %s %d times", d.id, id, n)
-			}
-		}
 		d.mu.Unlock()
-	}
-	for a := range acks {
-		acked++
-		for _, m := range convs[a.cid] {
-			for _, d := range byUser[m] {
-				if d == a.from {
-					continue // the sending device has the ask
-				}
-				expected++
-				d.mu.Lock()
-				n := d.got[a.id]
-				d.mu.Unlock()
-				switch n {
-				case 0:
-					missing++
-					if missing <= 10 {
-						t.Errorf("%s never got message %s from %s", d.id, a.id, a.from.id)
-					}
-				case 1:
-					once++
-				}
-			}
-		}
 	}
 	t.Logf("messages acked: %d; deliveries expected: %d; exactly once: %d; missing: %d; duplicated: %d", acked, expected, once, missing, dups)
 	t.Logf("device reconnects: %d; catch-ups from the exact last event: %d; dead node's user announced offline %v after the kill",

@@ -113,4 +113,5 @@ func (g *Gateway) notifyActivity(userID string, value int64) {
 	for _, s := range watchers {
 		s.send(frame)
 	}
+	g.counts.live.Add(int64(len(watchers)))
 }

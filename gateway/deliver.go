@@ -61,6 +61,7 @@ func (g *Gateway) deliverLive(d *chat.Delivery) {
 		for _, s := range g.hub.userSockets(uid) {
 			if s.id != d.Except {
 				s.send(d.Frame)
+				g.counts.live.Add(1)
 			}
 		}
 	}

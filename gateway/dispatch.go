@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/samagate/samagate/auth"
 	"github.com/samagate/samagate/protocol"
@@ -16,11 +17,13 @@ import (
 // messages still in flight (pipeline.go).
 func (s *Socket) handleFrame(data []byte) {
 	g := s.g
-	if len(data) == 0 || s.closing.Load() {
+	if len(data) == 0 || s.isClosing() {
 		return // SAMA ignores empty frames; a closing socket's frames are dropped
 	}
+	start := time.Now()
 	if len(data) > g.cfg.MaxFrameBytes {
 		s.reply(protocol.ErrorFrame(nil, protocol.ErrTooLarge))
+		g.obs.Request(methodInvalid, protocol.ErrTooLarge.Status, time.Since(start))
 		s.badFrame()
 		return
 	}
@@ -32,40 +35,52 @@ func (s *Socket) handleFrame(data []byte) {
 		} else {
 			s.reply(protocol.ErrorFrame(req.ID, we))
 		}
+		g.obs.Request(methodInvalid, we.Status, time.Since(start))
 		s.badFrame()
 		return
 	}
 	s.badFrames = 0
 	r, ok := g.routes[req.Method]
+	method := r.name
+	if !ok {
+		method = methodUnknown
+	}
 	p := s.Principal()
 	if !s.admit(p, r.class) {
 		s.reply(req.ErrorReply(protocol.ErrRateLimited))
+		g.obs.Request(method, protocol.ErrRateLimited.Status, time.Since(start))
 		return
 	}
 	if !ok {
-		s.reply(req.ErrorReply(protocol.UnknownMethodError(req.Method)))
+		we := protocol.UnknownMethodError(req.Method)
+		s.reply(req.ErrorReply(we))
+		g.obs.Request(method, we.Status, time.Since(start))
 		return
 	}
 	if r.auth && p == nil {
 		s.reply(req.ErrorReply(protocol.ErrUnauthorized))
+		g.obs.Request(method, protocol.ErrUnauthorized.Status, time.Since(start))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
 	var post []func()
 	c := call{req: req, p: p, post: &post}
 	if r.submit != nil {
-		s.submit(ctx, cancel, r, c) // its reply comes in its turn
+		s.submit(ctx, cancel, r, c, start) // its reply comes in its turn
 		return
 	}
 	defer cancel()
 	s.settle(0) // read-your-writes: every message before this request is answered
 	reply, err := s.run(ctx, r, c)
-	if err != nil {
+	switch {
+	case err != nil:
 		s.send(s.errorReply(req, err))
-		return
-	}
-	if reply != nil {
+		g.obs.Request(method, protocol.ToWire(err).Status, time.Since(start))
+	case reply != nil:
 		s.send(reply)
+		g.obs.Request(method, 200, time.Since(start))
+	default:
+		g.obs.Request(method, 0, time.Since(start))
 	}
 	for _, f := range post {
 		s.runPost(req.Method, f)

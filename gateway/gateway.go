@@ -52,8 +52,15 @@ type Config struct {
 	AllowedOrigins []string
 	// MaxHTTPBodyBytes bounds plain HTTP request bodies. Default 1 MiB.
 	MaxHTTPBodyBytes int64
-	// ShutdownTimeout bounds graceful shutdown. Default 10s.
+	// ShutdownTimeout bounds graceful shutdown after the drain window: the
+	// commits in flight, leaving the cluster, closing the store. Default 10s.
 	ShutdownTimeout time.Duration
+	// DrainWindow is the time over which Shutdown spreads the closes of the
+	// node's sockets (CloseServiceRestart, each at a jittered moment), so
+	// that its clients reconnect to the other nodes a few at a time. Zero
+	// (the default here; the samagate command's default is 10s) closes
+	// them all at once.
+	DrainWindow time.Duration
 	// OrderHoldBack is the longest a logged event waits for a commit with a
 	// lower number before that commit is read from the log (its packet was
 	// lost, or its writer is slow, failed or died). Default 250ms.
@@ -112,6 +119,10 @@ type Config struct {
 	// proxy added), else the TCP peer. Enable it only behind a proxy that
 	// sets the header. Default false.
 	TrustProxyHeaders bool
+
+	// Observer, when set, is told of every request, socket close and
+	// replay (metrics.Registry implements it). Default nil: none.
+	Observer Observer
 
 	// writeHook, when set, is told the frames and the writes to the
 	// connection of every flush of a socket's outbox (outbox.go). A test
@@ -241,6 +252,8 @@ type Gateway struct {
 	writeChunk int       // most bytes of one write to a connection (outbox.go)
 	fan        fanout    // the release run in progress; guarded by the sequencer's lock
 	flushers   int       // goroutines that write one run's sockets (outbox.go): GOMAXPROCS
+	obs        Observer  // cfg.Observer, or a no-op
+	counts     counts    // totals read by Stats
 
 	// guarded by mu
 	mu        sync.Mutex
@@ -281,6 +294,10 @@ func New(cfg Config, accounts Accounts, presence Presence, chat Chat, log zerolo
 		g.origins[o] = true
 	}
 	g.routes = g.routeTable()
+	g.obs = cfg.Observer
+	if g.obs == nil {
+		g.obs = noObserver{}
+	}
 	return g
 }
 

@@ -39,7 +39,7 @@ type inflight struct {
 // false: the socket is over its byte bound (and closed) or closing, and
 // the bytes must be dropped. Event loop goroutine.
 func (s *Socket) onRead(n int) bool {
-	if s.closing.Load() {
+	if s.isClosing() {
 		return false
 	}
 	s.in.read += int64(n)
@@ -55,7 +55,7 @@ func (s *Socket) onRead(n int) bool {
 // (the socket is closed) or closing, and the frame must be dropped. Event
 // loop goroutine.
 func (s *Socket) onQueue() (int64, bool) {
-	if s.closing.Load() {
+	if s.isClosing() {
 		return 0, false
 	}
 	n := s.in.frames.Add(1)

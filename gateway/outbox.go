@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/samagate/samagate/protocol"
 	"sync"
 	"time"
 )
@@ -109,13 +110,14 @@ func (s *Socket) flushLocked() {
 		return
 	}
 	writes, err := s.conn.writeTexts(o.frames, s.g.writeChunk, &s.sent)
+	s.g.counts.writes.Add(int64(writes))
 	if h := s.g.cfg.writeHook; h != nil {
 		h(len(o.frames), writes)
 	}
 	clear(o.frames)
 	o.frames = o.frames[:0]
 	if err != nil {
-		if !s.closing.Swap(true) {
+		if s.markClosing(closeSendFailed) {
 			s.g.log.Debug().Err(err).Str("conn", s.id).Msg("send failed: dropping the frames still queued")
 		}
 	} else if o.stall == nil && s.pending() > 0 {
@@ -148,7 +150,7 @@ func (s *Socket) checkStall() {
 	default:
 		o.stall = nil
 		s.releaseOutboxLocked()
-		s.closing.Store(true)
+		s.markClosing(protocol.CloseSlowConsumer)
 		s.g.log.Info().Str("conn", s.id).Int64("unsent", s.pending()).Dur("timeout", s.g.cfg.WriteTimeout).
 			Msg("socket made no write progress: closed as a slow consumer")
 		s.conn.closeStalled()
@@ -215,6 +217,7 @@ const flushShare = 64
 // twice in the list is flushed whole by whichever gets it first.
 func (g *Gateway) flushReleased() {
 	f := &g.fan
+	g.counts.deliveries.Add(int64(f.frames))
 	n := len(f.dirty)
 	if parts := min(g.flushers, n/flushShare); parts > 1 {
 		per := (n + parts - 1) / parts

@@ -315,7 +315,7 @@ func TestPipelineDepth(t *testing.T) {
 		defer close(done)
 		for range maxPipelined + 1 {
 			ctx, cancel := context.WithCancel(context.Background())
-			s.submit(ctx, cancel, r, call{req: protocol.Request{Method: "message"}})
+			s.submit(ctx, cancel, r, call{req: protocol.Request{Method: "message"}}, time.Now())
 		}
 	}()
 	waitUntil(t, "a full pipeline", func() bool { return submitted.Load() == maxPipelined })

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/samagate/samagate/protocol"
 )
@@ -51,6 +52,8 @@ type pendingReply struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	req    protocol.Request // detached from the frame's buffer
+	method string           // its route's name (metrics)
+	start  time.Time        // when its frame was taken up (metrics)
 }
 
 // reply writes the reply to the frame being handled: behind the replies
@@ -90,16 +93,17 @@ func (s *Socket) settle(n int) {
 // submit handles a pipelined request (route.submit): it starts it, in
 // request order, and leaves its reply to the replier. It owns ctx (cancel
 // runs once the reply is written).
-func (s *Socket) submit(ctx context.Context, cancel context.CancelFunc, r route, c call) {
+func (s *Socket) submit(ctx context.Context, cancel context.CancelFunc, r route, c call, start time.Time) {
 	s.settle(maxPipelined - 1)
 	wait, err := s.runSubmit(ctx, r, c)
 	if err != nil {
 		cancel()
 		s.reply(s.errorReply(c.req, err))
+		s.g.obs.Request(r.name, protocol.ToWire(err).Status, time.Since(start))
 		return
 	}
 	s.in.frames.Add(1) // its slot of the in-flight bound, until the ask is written
-	e := &pendingReply{wait: wait, ctx: ctx, cancel: cancel, req: detach(c.req)}
+	e := &pendingReply{wait: wait, ctx: ctx, cancel: cancel, req: detach(c.req), method: r.name, start: start}
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
 	o := s.outboxLocked()
@@ -142,8 +146,10 @@ func (s *Socket) replyLoop() {
 
 		frame := e.frame
 		if e.wait != nil {
-			frame = s.await(e)
+			var status int
+			frame, status = s.await(e)
 			e.cancel()
+			s.g.obs.Request(e.method, status, time.Since(e.start))
 		}
 		s.qmu.Lock()
 		s.queueLocked(frame)
@@ -161,20 +167,20 @@ func (s *Socket) replyLoop() {
 	}
 }
 
-// await runs a submitted request's wait and returns its reply; a panic is
-// logged and answered with a 500.
-func (s *Socket) await(e *pendingReply) (frame []byte) {
+// await runs a submitted request's wait and returns its reply and its
+// status; a panic is logged and answered with a 500.
+func (s *Socket) await(e *pendingReply) (frame []byte, status int) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.logPanic(e.req.Method, v)
-			frame = s.errorReply(e.req, errHandlerPanic)
+			frame, status = s.errorReply(e.req, errHandlerPanic), protocol.ErrInternal.Status
 		}
 	}()
 	reply, err := e.wait(e.ctx)
 	if err != nil {
-		return s.errorReply(e.req, err)
+		return s.errorReply(e.req, err), protocol.ToWire(err).Status
 	}
-	return reply
+	return reply, 200
 }
 
 // errorReply encodes err as the reply to req; a server error is logged.

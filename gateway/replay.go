@@ -87,6 +87,11 @@ func (s *Socket) replayRoom() int64 { return int64(s.g.cfg.SendQueueBytes / 2) }
 // (startReplay). If the log cannot be read it goes live with
 // "truncated":true, and the device re-lists.
 func (g *Gateway) replay(ctx context.Context, gen uint64, s *Socket, a chat.Actor, since string) {
+	start, sent := time.Now(), 0
+	defer func() {
+		g.counts.deliveries.Add(int64(sent))
+		g.obs.Replayed(sent, time.Since(start))
+	}()
 	live := func(until string, truncated bool) func() {
 		return func() {
 			frame, err := protocol.Event("catch_up", catchUp(until, truncated))
@@ -107,7 +112,7 @@ func (g *Gateway) replay(ctx context.Context, gen uint64, s *Socket, a chat.Acto
 		q.handoff(-1, live(since, true))
 		return
 	}
-	until, sent := since, 0
+	until := since
 	for {
 		target := q.released()
 		for sent < replayMax {

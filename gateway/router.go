@@ -25,6 +25,8 @@ func (c call) respond(fields ...protocol.Field) ([]byte, error) {
 
 // route is one entry of the method table.
 type route struct {
+	// name is the method, the label of its metrics (set by routeTable).
+	name string
 	// auth: the socket must be bound (else 401 Unauthorized., checked before
 	// the params, as SAMA does).
 	auth bool
@@ -43,7 +45,7 @@ type route struct {
 // routeTable is the explicit method table: names never reach a lookup on
 // anything but this map (SAMA's object router crashed on "constructor").
 func (g *Gateway) routeTable() map[string]route {
-	return map[string]route{
+	t := map[string]route{
 		protocol.MethodPing:          {handle: g.handlePing},
 		protocol.MethodConnect:       {handle: g.handleConnect},
 		protocol.MethodUserLogin:     {handle: g.handleUserLogin},
@@ -77,6 +79,11 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationSearch: {auth: true, handle: g.handleConversationSearch},
 		protocol.MethodConversationUpdate: {auth: true, handle: g.handleConversationUpdate},
 	}
+	for name, r := range t {
+		r.name = name
+		t[name] = r
+	}
+	return t
 }
 
 func (g *Gateway) handlePing(_ context.Context, _ *Socket, c call) ([]byte, error) {

@@ -30,9 +30,10 @@ type Socket struct {
 	reqTAT    int64 // the socket's request bucket (ratelimit.go)
 	badFrames int32
 
-	// closing is set when the server closes the socket or a send fails:
-	// frames still queued are dropped unhandled.
-	closing atomic.Bool
+	// closing is set when the server closes the socket (to the close code
+	// it sent) or a send fails (closeSendFailed): frames still queued are
+	// dropped unhandled. Zero while open.
+	closing atomic.Int32
 	// in bounds the frames read but not handled yet (inflight.go).
 	in inflight
 
@@ -125,7 +126,7 @@ func (s *Socket) ping() {
 // close sends a close frame with code, after the frames already queued,
 // and closes; cleanup runs in closed.
 func (s *Socket) close(code int) {
-	s.closing.Store(true)
+	s.markClosing(code)
 	reason := protocol.CloseReason(code)
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
@@ -134,8 +135,27 @@ func (s *Socket) close(code int) {
 	s.conn.closeWith(code, reason)
 }
 
+// closeSendFailed marks a socket whose write failed: the connection is
+// gone, and its own cause names the close.
+const closeSendFailed = -1
+
+// markClosing records that the socket is closing, and why: the first
+// reason stays. It reports whether this was the first.
+func (s *Socket) markClosing(code int) bool {
+	return s.closing.CompareAndSwap(0, int32(code))
+}
+
+// isClosing reports whether the socket is closing.
+func (s *Socket) isClosing() bool { return s.closing.Load() != 0 }
+
 // closed runs once the connection is gone: unbind and forget the socket.
+// code is the connection's cause; the code the server sent, if it closed
+// the socket, is the one counted.
 func (s *Socket) closed(code int) {
+	if sent := s.closing.Load(); sent > 0 {
+		code = int(sent)
+	}
+	s.g.obs.SocketClosed(closeLabel(code))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.stopReplay()

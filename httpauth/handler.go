@@ -8,6 +8,7 @@
 //	POST    /logout   Bearer access + refresh cookie -> {"success":true}, cookie cleared
 //	OPTIONS <any>     CORS preflight -> 204 (403 for a disallowed Origin)
 //	GET     /health   {"status":"ok","hostname":"<host>"}
+//	<any>   /admin/*  header admin-api-key: POST /admin/organization, then Config.Admin (admin.go)
 //	GET     <other>   Config.Fallback when set, else 404 "Route not found"
 //	<other>           404 "Route not found"
 //
@@ -97,6 +98,9 @@ type Config struct {
 	// AdminAPIKey enables the admin routes (header admin-api-key, as SAMA's
 	// HTTP_ADMIN_API_KEY). Empty: every admin call is 401.
 	AdminAPIKey string
+	// Admin serves the admin routes beyond POST /admin/organization, after
+	// the key check (AdminRoutes). Default nil: they are 404.
+	Admin AdminRoutes
 	// Fallback serves GET and HEAD requests no route matches (the app mounts
 	// its web page here). Default nil: 404 "Route not found".
 	Fallback http.Handler

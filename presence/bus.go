@@ -154,6 +154,7 @@ func (b *bus) spawnLocked(ctx context.Context, f func(ctx context.Context)) {
 	if b.closed {
 		return
 	}
+	b.r.cfg.Observer.BusRecovered() // every background job is a recovery from the log
 	b.work.Add(1)
 	go func() {
 		defer b.work.Done()
@@ -205,7 +206,10 @@ func (b *bus) close() {
 func (r *Redis) publish(ctx context.Context, node string, data []byte) error {
 	var err error
 	for attempt, wait := 0, 20*time.Millisecond; attempt < 3; attempt, wait = attempt+1, wait*4 {
-		if err = r.rdb.SPublish(ctx, r.channel(node), data).Err(); err == nil {
+		start := time.Now()
+		err = r.rdb.SPublish(ctx, r.channel(node), data).Err()
+		r.cfg.Observer.BusPublished(time.Since(start), err)
+		if err == nil {
 			return nil
 		}
 		if attempt == 2 {
@@ -265,7 +269,10 @@ func (r *Redis) Broadcast(ctx context.Context, payloads ...[]byte) error {
 			pipe.SPublish(ctx, r.channel(node), data)
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	start := time.Now()
+	_, err := pipe.Exec(ctx)
+	r.cfg.Observer.BusPublished(time.Since(start), err)
+	if err != nil {
 		return fmt.Errorf("bus broadcast: %w", err)
 	}
 	return nil

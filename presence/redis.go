@@ -63,7 +63,27 @@ type RedisConfig struct {
 	// KeyTTL is the backstop expiry of every key; the owners refresh it every
 	// KeyTTL/6. Default 1h.
 	KeyTTL time.Duration
+	// Observer, when set, is told of bus publishes, recoveries, heartbeats
+	// and reaps (metrics). Default nil: none.
+	Observer Observer
 }
+
+// Observer is told of the cluster's bus and heartbeat events, for metrics
+// (*metrics.Registry implements it). It must not block.
+type Observer interface {
+	BusPublished(took time.Duration, err error)
+	BusRecovered()
+	Heartbeat(ok bool)
+	NodeReaped()
+}
+
+// noObserver is the Observer of a node without metrics.
+type noObserver struct{}
+
+func (noObserver) BusPublished(time.Duration, error) {}
+func (noObserver) BusRecovered()                     {}
+func (noObserver) Heartbeat(bool)                    {}
+func (noObserver) NodeReaped()                       {}
 
 func (c RedisConfig) withDefaults() RedisConfig {
 	if c.Prefix == "" {
@@ -77,6 +97,9 @@ func (c RedisConfig) withDefaults() RedisConfig {
 	}
 	if c.KeyTTL <= 0 {
 		c.KeyTTL = time.Hour
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	return c
 }

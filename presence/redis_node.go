@@ -95,9 +95,11 @@ func (r *Redis) loop(ctx context.Context, st *nodeState) {
 func (r *Redis) beat(ctx context.Context, st *nodeState) {
 	res, err := r.lua.beat.Run(ctx, r.rdb, []string{r.nodesKey()}, r.node, r.cfg.DeadAfter.Milliseconds(), r.ttlMS()).Slice()
 	if err != nil || len(res) != 4 {
+		r.cfg.Observer.Heartbeat(false)
 		r.log.Warn().Err(err).Msg("presence: heartbeat failed")
 		return
 	}
+	r.cfg.Observer.Heartbeat(true)
 	prev, _ := res[0].(string)
 	now := strconv.FormatInt(toInt(res[1]), 10)
 	if prev != st.lastBeat {
@@ -213,6 +215,7 @@ func (r *Redis) reap(ctx context.Context, node string, recv Receiver) {
 	if err != nil || !ok {
 		return
 	}
+	r.cfg.Observer.NodeReaped()
 	users, offline, err := r.dropNode(ctx, node)
 	if err != nil {
 		r.log.Warn().Err(err).Str("node", node).Msg("presence: reap")
@@ -407,6 +410,14 @@ func (r *Redis) Close(ctx context.Context) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("leave cluster: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that Redis answers, for readiness checks.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
 	}
 	return nil
 }

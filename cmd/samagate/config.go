@@ -46,6 +46,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.DurationVar(&c.Redis.Heartbeat, "node-heartbeat", time.Second, "how often a node beats, pings its bus channel and looks for dead nodes")
 	fs.DurationVar(&c.Redis.DeadAfter, "node-dead-after", 5*time.Second, "silence after which a node's devices are removed and announced offline")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go profiles (net/http/pprof, /debug/pprof/) on this address; keep it private; empty: off")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (may equal --debug-addr); keep it private; empty: off")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "console", "log format: console or json")
 
@@ -56,7 +57,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.DurationVar(&g.PingInterval, "ping-interval", 25*time.Second, "websocket ping interval")
 	fs.DurationVar(&g.KeepaliveTimeout, "keepalive-timeout", 75*time.Second, "close a socket silent for this long (no frame, no pong)")
 	fs.IntVar(&g.MaxBadFrames, "max-bad-frames", 20, "undecodable frames in a row before a socket is closed")
-	fs.DurationVar(&g.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "bound of graceful shutdown")
+	fs.DurationVar(&g.DrainWindow, "drain-window", 10*time.Second, "on SIGTERM, spread the closes (1012, reconnect) of this node's sockets over this long, jittered; 0: all at once")
+	fs.DurationVar(&g.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "bound of graceful shutdown after the drain window (commits in flight, leaving the cluster, closing the store)")
 	fs.StringVar(&origins, "ws-origins", "", "comma-separated browser origins allowed to open websockets (empty: any)")
 	fs.DurationVar(&g.OrderHoldBack, "order-holdback", 250*time.Millisecond, "longest an event waits for a commit with a lower number before that commit is read from the log")
 	fs.DurationVar(&g.LogProbeInterval, "log-probe-interval", time.Second, "how often a node reads the newest commit number of the log (finds commits whose packets were lost)")
@@ -145,6 +147,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 		return c, o, fmt.Errorf("pg-max-conns must be 1..10000 and pg-min-conns 0..pg-max-conns (got %d and %d)", pgMax, pgMin)
 	}
 	c.Postgres.MaxConns, c.Postgres.MinConns = int32(pgMax), int32(pgMin)
+	if g.DrainWindow < 0 || g.ShutdownTimeout <= 0 {
+		return c, o, fmt.Errorf("drain-window must be 0 or more and shutdown-timeout more than 0 (got %s and %s)", g.DrainWindow, g.ShutdownTimeout)
+	}
 	if hashMem < 8 || hashMem > 4<<20 || hashTime < 1 || hashTime > 100 {
 		return c, o, fmt.Errorf("hash-memory-kib must be 8..4194304 and hash-time 1..100 (got %d and %d)", hashMem, hashTime)
 	}

@@ -27,6 +27,13 @@ func TestParseConfigDefaults(t *testing.T) {
 	if c.Gateway.MaxFrameBytes != 64<<10 || c.Auth.AccessTTL != 3*time.Hour {
 		t.Fatalf("defaults: got frame %d ttl %s", c.Gateway.MaxFrameBytes, c.Auth.AccessTTL)
 	}
+	if c.Gateway.DrainWindow != 10*time.Second || c.Gateway.ShutdownTimeout != 10*time.Second {
+		t.Fatalf("defaults: got drain window %s, shutdown timeout %s; want 10s and 10s", c.Gateway.DrainWindow, c.Gateway.ShutdownTimeout)
+	}
+	c, _, err = parseConfig(nil, env(map[string]string{"SAMAGATE_DRAIN_WINDOW": "3s"}), &bytes.Buffer{})
+	if err != nil || c.Gateway.DrainWindow != 3*time.Second {
+		t.Fatalf("SAMAGATE_DRAIN_WINDOW=3s: got %s, %v", c.Gateway.DrainWindow, err)
+	}
 }
 
 func TestParseConfigEnvAndFlags(t *testing.T) {
@@ -91,6 +98,8 @@ func TestParseConfigErrors(t *testing.T) {
 		"rate zero":        {args: []string{"--socket-rate", "0:10"}},
 		"rate bad burst":   {args: []string{"--user-rate", "10:0"}},
 		"rate not number":  {env: map[string]string{"SAMAGATE_USER_TYPING_RATE": "fast:5"}},
+		"drain negative":   {args: []string{"--drain-window", "-1s"}},
+		"shutdown zero":    {env: map[string]string{"SAMAGATE_SHUTDOWN_TIMEOUT": "0s"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

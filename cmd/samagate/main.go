@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/samagate/samagate/app"
 	"github.com/samagate/samagate/gateway"
+	"github.com/samagate/samagate/metrics"
 )
 
 func main() {
@@ -52,6 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	go releaseMemoryOnSignal(ctx, log)
 
+	cfg.Build = buildInfo()
 	a := app.New(cfg, log)
 	if err := a.Run(ctx); err != nil {
 		return err
@@ -59,6 +61,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
 	return a.Close()
+}
+
+// buildInfo names this binary for samagate_build_info: the module version,
+// else the VCS revision the go command stamped, else "devel".
+func buildInfo() metrics.BuildInfo {
+	b := metrics.BuildInfo{Version: "devel", GoVersion: runtime.Version()}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		b.Version = v
+		return b
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			b.Version = s.Value[:12]
+		}
+	}
+	return b
 }
 
 // newLogger builds the one logger passed down to every package.

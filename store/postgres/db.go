@@ -112,6 +112,15 @@ func (s *DB) Close() error {
 	return nil
 }
 
+// Ping checks that the database answers (one pooled connection, a round
+// trip), for readiness checks.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
 // migrate applies every embedded migration not yet recorded, each in its own
 // transaction.
 func (s *DB) migrate(ctx context.Context) error {
@@ -191,3 +200,16 @@ func affected(tag pgconn.CommandTag, what string) error {
 
 // mapScan maps the error of a shared row scan (sqlrow) to store errors.
 func mapScan[T any](v T, err error) (T, error) { return v, mapErr(err) }
+
+// PoolStats is a snapshot of the connection pool, for metrics.
+type PoolStats struct {
+	Total, Idle, Acquired int32
+	// AcquireWait is the total time callers waited for a connection.
+	AcquireWait time.Duration
+}
+
+// PoolStats reads the pool's counters (cheap: no round trip).
+func (d *DB) PoolStats() PoolStats {
+	st := d.pool.Stat()
+	return PoolStats{Total: st.TotalConns(), Idle: st.IdleConns(), Acquired: st.AcquiredConns(), AcquireWait: st.AcquireDuration()}
+}

@@ -77,3 +77,50 @@ func TestDebugAddr(t *testing.T) {
 		t.Fatal("the debug listener still answers after Close")
 	}
 }
+
+// TestMetricsAddr: --metrics-addr serves Prometheus metrics on its own
+// listener only, is off by default, and shares the debug listener when
+// both name the same address.
+func TestMetricsAddr(t *testing.T) {
+	start := func(metrics, debug string) *app.App {
+		cfg := app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), MetricsAddr: metrics, DebugAddr: debug}
+		cfg.Auth.Hash = auth.HashParams{MemoryKiB: 64, Time: 1, Threads: 1}
+		a := app.New(cfg, zerolog.New(io.Discard))
+		if err := a.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = a.Close() })
+		return a
+	}
+	off := start("", "")
+	if off.MetricsAddr() != nil {
+		t.Fatalf("metrics listener without --metrics-addr: %v", off.MetricsAddr())
+	}
+	if _, body := get(t, "http://"+off.Addr().String()+"/metrics"); strings.Contains(body, "samagate_") {
+		t.Fatal("the public port serves the metrics")
+	}
+
+	on := start("127.0.0.1:0", "")
+	status, body := get(t, "http://"+on.MetricsAddr().String()+"/metrics")
+	if status != http.StatusOK || !strings.Contains(body, "samagate_build_info{") || !strings.Contains(body, `samagate_sockets{state="bound"} 0`) {
+		t.Fatalf("metrics: %d %.300q", status, body)
+	}
+	if _, body := get(t, "http://"+on.Addr().String()+"/metrics"); strings.Contains(body, "samagate_") {
+		t.Fatal("the public port serves the metrics")
+	}
+	if on.DebugAddr() != nil {
+		t.Fatal("a debug listener without --debug-addr")
+	}
+
+	both := start("127.0.0.1:0", "127.0.0.1:0")
+	if both.MetricsAddr().String() != both.DebugAddr().String() {
+		t.Fatalf("one address, two listeners: %v and %v", both.MetricsAddr(), both.DebugAddr())
+	}
+	base := "http://" + both.MetricsAddr().String()
+	if status, body := get(t, base+"/metrics"); status != http.StatusOK || !strings.Contains(body, "go_goroutines") {
+		t.Fatalf("shared listener, metrics: %d", status)
+	}
+	if status, body := get(t, base+"/debug/pprof/"); status != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Fatalf("shared listener, profiles: %d", status)
+	}
+}
