@@ -13,42 +13,26 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	sdkdashboard "github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/samagate/samagate/metrics"
 )
 
 const dashboardPath = "grafana/samagate.json"
 
-// exportedMetrics is every metric family name samagate exports.
-//
-// TODO(issue 12): take them from the code once package metrics is on main:
-//
-//	return metrics.New(metrics.BuildInfo{}).Names()
-//
-// Until then this is the list of the metrics spec, with the standard Go and
-// process collectors' names the dashboard uses.
+// exportedMetrics is every metric family name samagate exports, from the
+// code: a node's registry lists its families (samagate_*, go_*, process_*).
 func exportedMetrics() []string {
-	return []string{
-		"samagate_sockets", "samagate_users_online", "samagate_devices_online",
-		"samagate_frames_received_total", "samagate_frames_sent_total",
-		"samagate_request_duration_seconds", "samagate_request_errors_total",
-		"samagate_socket_closes_total", "samagate_send_queue_bytes",
-		"samagate_deliveries_total", "samagate_socket_writes_total",
-		"samagate_replay_events", "samagate_replay_duration_seconds", "samagate_draining",
-		"samagate_commit_batch_size", "samagate_commit_duration_seconds",
-		"samagate_logins_total",
-		"samagate_bus_publish_duration_seconds", "samagate_bus_publish_failures_total",
-		"samagate_bus_recoveries_total", "samagate_node_heartbeats_total", "samagate_dead_nodes_reaped_total",
-		"samagate_redis_pool_connections", "samagate_redis_pool_timeouts_total",
-		"samagate_postgres_pool_connections", "samagate_postgres_pool_acquire_wait_seconds_total",
-		"samagate_build_info",
-		"go_goroutines", "process_cpu_seconds_total", "process_resident_memory_bytes",
-		"process_open_fds", "process_max_fds",
-	}
+	return metrics.New(metrics.BuildInfo{}).Names()
 }
 
 // exportedHistograms are the histograms of exportedMetrics: Prometheus
 // stores a histogram as its _bucket, _sum and _count series, never under the
 // family's own name, and those suffixes mean nothing on other metrics.
+// Names() does not give types, and a histogram with labels shows no type
+// until it has a child, so the list is kept here and TestExportedHistograms
+// checks it against the registry.
 var exportedHistograms = []string{
 	"samagate_request_duration_seconds", "samagate_replay_events", "samagate_replay_duration_seconds",
 	"samagate_commit_batch_size", "samagate_commit_duration_seconds", "samagate_bus_publish_duration_seconds",
@@ -336,5 +320,26 @@ func TestDashboardCheckCatches(t *testing.T) {
 			}
 			t.Logf("caught: %v", err)
 		})
+	}
+}
+
+// TestExportedHistograms: exportedHistograms are families of the registry,
+// and every family the registry gathers as a histogram is listed.
+func TestExportedHistograms(t *testing.T) {
+	r := metrics.New(metrics.BuildInfo{})
+	for _, h := range exportedHistograms {
+		if !slices.Contains(r.Names(), h) {
+			t.Errorf("%s is not a metric of the registry", h)
+		}
+	}
+	fams, err := r.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		isHist := f.GetType() == dto.MetricType_HISTOGRAM
+		if isHist != slices.Contains(exportedHistograms, f.GetName()) {
+			t.Errorf("%s is a %v: update exportedHistograms", f.GetName(), f.GetType())
+		}
 	}
 }
