@@ -136,7 +136,7 @@ func (g *Gateway) drain(ctx context.Context, window time.Duration) {
 // came), the replies of its messages in flight are written as their
 // commits finish (at most until ctx ends), then it gets CloseServiceRestart.
 func (s *Socket) drainClose(ctx context.Context) {
-	s.closing.Store(true)
+	s.markClosing(protocol.CloseServiceRestart)
 	s.settleCtx(ctx)
 	s.close(protocol.CloseServiceRestart)
 }
