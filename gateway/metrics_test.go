@@ -65,6 +65,8 @@ func TestMetricsScrape(t *testing.T) {
 	a1, a2 := n.connected(t, a, "laptop"), n.connected(t, a, "phone")
 	b1 := n.connected(t, b, "laptop")
 	slow := n.dial(t)
+	gone := n.dial(t) // a browser leaving the page
+	_ = gone.c.Close(websocket.StatusGoingAway, "")
 	waitFor(t, "four sockets", func() bool { return n.app.Online() == 4 })
 
 	mid := n.scrape(t)

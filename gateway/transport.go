@@ -195,6 +195,7 @@ func newTransport(ln net.Listener, g *Gateway, next http.Handler) *transport {
 		// nbio runs the frames of one connection one at a time, in order.
 		s.handleFrame(data)
 	})
+	u.SetCloseHandler(echoClose)
 	u.OnClose(func(c *websocket.Conn, err error) {
 		if nc := pollerConn(c); nc != nil {
 			t.sockets.Delete(nc)
@@ -366,9 +367,12 @@ func headerHasToken(v, token string) bool {
 // closeCause turns the library's close error into a samagate close code, used
 // as the label in logs and metrics.
 func closeCause(err error) int {
+	var ce *websocket.CloseError
 	switch {
 	case err == nil:
 		return 1000
+	case errors.As(err, &ce):
+		return ce.Code // the peer's close frame (echoClose)
 	case errors.Is(err, nbio.ErrOverflow), errors.Is(err, nbio.ErrWriteTimeout):
 		return protocol.CloseSlowConsumer
 	case errors.Is(err, nbio.ErrReadTimeout):
@@ -377,6 +381,23 @@ func closeCause(err error) int {
 		return protocol.CloseTooBig
 	}
 	return 1006
+}
+
+// echoClose answers a peer's close frame with the same code, as the
+// library's own handler does, after recording the code as the connection's
+// close error: the library records it only when it is not 1000, and a
+// normal close was then reported as whatever ended the connection next
+// (the peer's TCP close: 1006), about once in a few hundred closes.
+func echoClose(c *websocket.Conn, code int, reason string) {
+	c.SetCloseError(&websocket.CloseError{Code: code, Reason: reason}) // the first error recorded stays
+	if code == 1005 {                                                  // the peer sent no code: none is echoed
+		_ = c.WriteMessage(websocket.CloseMessage, nil)
+		return
+	}
+	payload := make([]byte, 2+len(reason))
+	binary.BigEndian.PutUint16(payload, uint16(code))
+	copy(payload[2:], reason)
+	_ = c.WriteMessage(websocket.CloseMessage, payload)
 }
 
 // keepaliveTimeoutDefault leaves room for two missed pings.
