@@ -399,29 +399,6 @@ func (g *Gateway) releaseAddr(a *addrSlot) { g.hub.releaseAddr(a) }
 // Online is the number of open sockets on this node.
 func (g *Gateway) Online() int { return g.hub.count() }
 
-// pingLoop sends a websocket ping to every socket each PingInterval; a peer
-// that stops answering is closed by the keep-alive read deadline. The same
-// pass closes sockets whose session expires before the next one (expiry.go)
-// and forgets per-user rate buckets that are full again.
-func (g *Gateway) pingLoop(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(g.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			now := time.Now()
-			g.hub.each(func(s *Socket) {
-				s.ping()
-				s.watchExpiry(now)
-			})
-			g.perUser.sweep(g.clock())
-		}
-	}
-}
-
 // clock is the rate limiters' time: ns since the gateway was built, on the
 // monotonic clock.
 func (g *Gateway) clock() int64 { return int64(time.Since(g.epoch)) }
