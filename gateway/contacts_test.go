@@ -213,7 +213,7 @@ func TestContactErrors(t *testing.T) {
 
 	// The address book is capped (5 here): a batch past it stores nothing.
 	four := strings.TrimSuffix(strings.Repeat(`{"first_name":"Al","phone":[{"value":"1"}]},`, 4), ",")
-	limit := `{"status":422,"message":"You've reached the maximum contact limit."}`
+	limit := `{"status":422,"message":"You've reached the maximum contact limit.","errors":{"contacts":["You've reached the maximum contact limit."]}}`
 	as.roundTrip(`{"request":{"contact_batch_add":{"contacts":[`+four+`,{"first_name":"Al","phone":[{"value":"1"}]}]},"id":"c1"}}`, `{"response":{"id":"c1","error":`+limit+`}}`)
 	as.roundTrip(`{"request":{"contact_batch_add":{"contacts":[`+four+`]},"id":"c2"}}`, `{"response":{"id":"c2","contacts":[{"...":true},{"...":true},{"...":true},{"...":true}]}}`)
 	as.roundTrip(`{"request":{"contact_add":{"first_name":"Al","phone":[{"value":"1"}]},"id":"c3"}}`, `{"response":{"id":"c3","error":`+limit+`}}`)
