@@ -11,18 +11,22 @@ import (
 
 // AddContacts implements store.Contacts. SQLite runs one write
 // transaction at a time, so the count and the inserts cannot interleave
-// with another batch of the same owner.
+// with another batch of the same owner. Its statements run on the
+// transaction's own connection, unprepared: preparing one for the pool
+// would wait for a free connection while every other one may be held by a
+// transaction waiting for this one's lock.
 func (s *DB) AddContacts(ctx context.Context, ownerID string, cs []store.Contact, max int) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("add contacts: %w", err)
 		}
 	}()
-	tx, err := s.begin(ctx)
+	wtx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer func() { _ = wtx.Rollback() }()
+	tx := wtx.Tx
 	var exists bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, ownerID).Scan(&exists); err != nil {
 		return err

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,5 +169,40 @@ func contactMatches(t *testing.T, s store.Store) {
 	many[1100] = "ann@x.io"
 	if byEmail, _, err = s.ContactMatches(ctx, store.DefaultOrg, many, nil); err != nil || byEmail["ann@x.io"] != a.ID {
 		t.Fatalf("many keys: got %v, %v", byEmail, err)
+	}
+}
+
+// contactsCapConcurrent: batches of one owner racing (as from several
+// nodes) never take the address book past its cap together.
+func contactsCapConcurrent(t *testing.T, s store.Store) {
+	u := mustCreate(t, s, newUser(store.DefaultOrg, "alice", "", ""))
+	const writers, per, capN = 8, 3, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored := 0 // guarded by mu
+	for w := range writers {
+		wg.Go(func() {
+			cs := make([]store.Contact, per)
+			for i := range cs {
+				cs[i] = newContact(u, fmt.Sprintf("w%d-%d", w, i), time.Now().UTC(), nil, nil)
+			}
+			err := s.AddContacts(ctx, u.ID, cs, capN)
+			switch {
+			case err == nil:
+				mu.Lock()
+				stored += per
+				mu.Unlock()
+			case !errors.Is(err, store.ErrLimit):
+				t.Errorf("writer %d: %v", w, err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.ListContacts(ctx, u.ID, store.ContactQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != stored || stored != capN/per*per {
+		t.Fatalf("got %d contacts, %d reported stored, want %d", len(got), stored, capN/per*per)
 	}
 }

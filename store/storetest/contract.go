@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"Contacts":       contactsCRUD,
 		"ContactsCap":    contactsCap,
 		"ContactMatches": contactMatches,
+		"ContactsRace":   contactsCapConcurrent,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
