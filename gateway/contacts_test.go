@@ -263,3 +263,24 @@ func TestContactsPrivate(t *testing.T) {
 	}
 	as.roundTrip(`{"request":{"contact_list":{},"id":"l"}}`, `{"response":{"id":"l","contacts":[{"...":true,"_id":"`+id+`","first_name":"Mixed"}]}}`)
 }
+
+// TestContactsAcrossNodes: an address book and its matches are the same
+// from every node of a cluster, whichever node the owner or the matched
+// user uses.
+func TestContactsAcrossNodes(t *testing.T) {
+	ns := startCluster(t, 2, nil)
+	alice := ns[0].signUp(t, "alice")
+	a1, a2 := ns[0].connected(t, alice, "laptop"), ns[1].connected(t, alice, "phone")
+	got := a1.roundTrip(`{"request":{"contact_add":{"first_name":"Bob","email":[{"value":"bob@example.com"}]},"id":"a"}}`,
+		`{"response":{"id":"a","contact":`+contactJSON(alice.id, "Bob", "", "", `[{"value":"bob@example.com"}]`, "")+`}}`)
+	id := str(t, got, "response.contact._id")
+	bob := ns[1].signUpWith(t, "default", "bob", "bob@example.com", "")
+	a2.roundTrip(`{"request":{"contact_list":{},"id":"l"}}`, `{"response":{"id":"l","contacts":[`+
+		contactJSON(alice.id, "Bob", "", "", fmt.Sprintf(`[{"value":"bob@example.com","matched_user_id":%q}]`, bob.id), "")+`]}}`)
+	bs := ns[1].connected(t, bob, "web")
+	bs.roundTrip(`{"request":{"user_edit":{"email":"bob@new.example.com"},"id":"e"}}`, `{"response":{"id":"e","user":{"...":true}}}`)
+	a1.roundTrip(`{"request":{"contact_update":{"id":"`+id+`","last_name":"Builder"},"id":"u"}}`, `{"response":{"id":"u","contact":`+
+		contactJSON(alice.id, "Bob", "Builder", "", `[{"value":"bob@example.com"}]`, "")+`}}`)
+	a2.roundTrip(`{"request":{"contact_delete":{"id":"`+id+`"},"id":"d"}}`, `{"response":{"id":"d","success":true}}`)
+	a1.roundTrip(`{"request":{"contact_list":{},"id":"l2"}}`, `{"response":{"id":"l2","contacts":[]}}`)
+}
