@@ -19,6 +19,7 @@ import (
 	"github.com/samagate/samagate/auth"
 	"github.com/samagate/samagate/auth/redisthrottle"
 	"github.com/samagate/samagate/chat"
+	"github.com/samagate/samagate/contacts"
 	"github.com/samagate/samagate/gateway"
 	"github.com/samagate/samagate/httpauth"
 	"github.com/samagate/samagate/metrics"
@@ -57,6 +58,8 @@ type Config struct {
 	HTTP    httpauth.Config
 	Auth    auth.Config
 	Chat    chat.Config
+	// Contacts bounds address books (contact_* methods).
+	Contacts contacts.Config
 	// JWTAlg signs access tokens: auth.AlgHS256 (default) or auth.AlgEdDSA;
 	// RotateSigningKey puts a fresh signing key in front at start;
 	// ExternalJWT trusts another issuer's tokens (auth.ExternalIssuer).
@@ -219,6 +222,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 	}
 	gwCfg := cfg.gatewayConfig()
 	gwCfg.Observer = a.metrics
+	gwCfg.Contacts = contacts.New(a.db, cfg.Contacts)
 	gw = gateway.New(gwCfg, a.accounts, pres, a.chat, a.log.With().Str("component", "gateway").Logger())
 	a.gw = gw // closed by closeLocked if a later step fails
 	a.metrics.ReadGateway(func() metrics.GatewayStats {

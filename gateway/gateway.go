@@ -124,6 +124,10 @@ type Config struct {
 	// replay (metrics.Registry implements it). Default nil: none.
 	Observer Observer
 
+	// Contacts serves the contact_* methods (set by app). Default nil:
+	// they answer "Method not supported.".
+	Contacts Contacts
+
 	// writeHook, when set, is told the frames and the writes to the
 	// connection of every flush of a socket's outbox (outbox.go). A test
 	// seam only, set by export_test.go, to count frames per write.

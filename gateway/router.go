@@ -78,6 +78,13 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationDelete: {auth: true, handle: g.handleConversationDelete},
 		protocol.MethodConversationSearch: {auth: true, handle: g.handleConversationSearch},
 		protocol.MethodConversationUpdate: {auth: true, handle: g.handleConversationUpdate},
+
+		// contacts (issue 13)
+		protocol.MethodContactAdd:      {auth: true, handle: g.handleContactAdd},
+		protocol.MethodContactBatchAdd: {auth: true, handle: g.handleContactBatchAdd},
+		protocol.MethodContactUpdate:   {auth: true, handle: g.handleContactUpdate},
+		protocol.MethodContactList:     {auth: true, handle: g.handleContactList},
+		protocol.MethodContactDelete:   {auth: true, handle: g.handleContactDelete},
 	}
 	for name, r := range t {
 		r.name = name

@@ -491,7 +491,7 @@ func TestUnknownMethodError(t *testing.T) {
 		method string
 		want   *Error
 	}{
-		{"contact_add", ErrNotSupported},
+		{"contact_match", ErrNotSupported},
 		{"create_files", ErrNotSupported},
 		{"push_subscription_create", ErrNotSupported},
 		{"message_reactions_update", ErrNotSupported},

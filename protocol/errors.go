@@ -86,6 +86,16 @@ var (
 	ErrParticipantLimit     = &Error{Status: 422, Message: "You've reached the maximum participant limit.", Errors: map[string][]string{"participants": {"You've reached the maximum participant limit."}}}
 )
 
+// Contacts (issue 13): SAMA's wording; ErrContactLimit is samagate's cap on
+// one user's address book.
+var (
+	ErrContactNotFound     = &Error{Status: 422, Message: "Contact not found.", Errors: map[string][]string{"id": {"Contact not found."}}}
+	ErrContactIDMissed     = &Error{Status: 422, Message: "Contact id is missed.", Errors: map[string][]string{"id": {"Contact id is missed."}}}
+	ErrContactNameMissed   = &Error{Status: 422, Message: "'first_name' or 'last_name' is missed.", Errors: map[string][]string{"first_name": {"'first_name' or 'last_name' is missed."}, "last_name": {"'first_name' or 'last_name' is missed."}}}
+	ErrContactEmailOrPhone = &Error{Status: 422, Message: "Email or phone is missed.", Errors: map[string][]string{"email": {"Email or phone is missed."}, "phone": {"Email or phone is missed."}}}
+	ErrContactLimit        = &Error{Status: 422, Message: "You've reached the maximum contact limit.", Errors: map[string][]string{"contacts": {"You've reached the maximum contact limit."}}}
+)
+
 // FieldRequired is SAMA's generic "'<x>' field is required." (422).
 func FieldRequired(field string) *Error {
 	return &Error{Status: 422, Message: fmt.Sprintf("'%s' field is required.", field),

@@ -104,13 +104,30 @@ const (
 	MethodConversationUpdate = "conversation_update"
 )
 
+// Contacts (issue 13): a user's private address book. A contact is
+// {_id, user_id, organization_id, first_name?, last_name?, company?,
+// email?:[{type?, value, matched_user_id?}], phone?:[..], created_at, updated_at};
+// matched_user_id names the user of the caller's organization whose e-mail
+// or phone the entry is, at the time of the reply.
+const (
+	// MethodContactAdd {first_name?, last_name?, company?, email?, phone?} -> {"contact":{..}}.
+	MethodContactAdd = "contact_add"
+	// MethodContactBatchAdd {contacts:[{..}]} -> {"contacts":[..]}, all or none.
+	MethodContactBatchAdd = "contact_batch_add"
+	// MethodContactUpdate {id, first_name?, last_name?, company?, email?, phone?} -> {"contact":{..}}.
+	MethodContactUpdate = "contact_update"
+	// MethodContactList {limit?, updated_at?: <date> | {gt?, lt?}} -> {"contacts":[..]} newest change first.
+	MethodContactList = "contact_list"
+	// MethodContactDelete {id} -> {"success":true}.
+	MethodContactDelete = "contact_delete"
+)
+
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get
 // ErrNotSupported rather than ErrUnknownMethod (PROTOCOL.md "Methods in scope").
 var outOfScope = map[string]bool{
 	"user_send_otp": true, "user_reset_password": true,
-	"contact_add": true, "contact_batch_add": true, "contact_update": true, "contact_list": true,
-	"contact_delete": true, "contact_match": true,
-	"create_files": true, "get_file_urls": true,
+	"contact_match": true,
+	"create_files":  true, "get_file_urls": true,
 	"block_user": true, "unblock_user": true, "list_blocked_users": true, "block_list_enable": true,
 	"push_subscription_create": true, "push_subscription_list": true, "push_subscription_delete": true,
 	"push_event_create": true,

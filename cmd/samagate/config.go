@@ -117,6 +117,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.DurationVar(&ch.Retention, "event-retention", 7*24*time.Hour, "how long the event log keeps events for catch-up")
 	fs.DurationVar(&ch.CommitTimeout, "commit-timeout", 10*time.Second, "deadline of one commit of the event log")
 
+	ct := &c.Contacts
+	fs.IntVar(&ct.MaxPerUser, "max-contacts", 10_000, "most contacts in one user's address book (-1: no cap)")
+	fs.IntVar(&ct.MaxBatch, "max-contact-batch", 100, "most contacts of one contact_batch_add")
+
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: samagate [flags]\n\nRuns the samagate messaging gateway. Every flag can also be set\nwith the environment variable shown; flags win.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {

@@ -159,3 +159,21 @@ func TestHelpListsEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConfigContacts: the address-book caps are flags and variables.
+func TestParseConfigContacts(t *testing.T) {
+	c, _, err := parseConfig(nil, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Contacts.MaxPerUser != 10_000 || c.Contacts.MaxBatch != 100 {
+		t.Fatalf("contacts defaults: got %+v", c.Contacts)
+	}
+	c, _, err = parseConfig([]string{"--max-contacts", "-1"}, env(map[string]string{"SAMAGATE_MAX_CONTACT_BATCH": "20"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Contacts.MaxPerUser != -1 || c.Contacts.MaxBatch != 20 {
+		t.Fatalf("contacts flags: got %+v", c.Contacts)
+	}
+}

@@ -56,6 +56,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"UseOnce":            useOnce,
 		"PruneSessions":      pruneSessions,
 		"DeleteSigningKey":   deleteSigningKey,
+		// contacts (issue 13)
+		"Contacts":       contactsCRUD,
+		"ContactsCap":    contactsCap,
+		"ContactMatches": contactMatches,
+		"ContactsRace":   contactsCapConcurrent,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
