@@ -78,6 +78,10 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationDelete: {auth: true, handle: g.handleConversationDelete},
 		protocol.MethodConversationSearch: {auth: true, handle: g.handleConversationSearch},
 		protocol.MethodConversationUpdate: {auth: true, handle: g.handleConversationUpdate},
+
+		protocol.MethodConversationSubscribe:   {auth: true, handle: g.handleConversationSubscribe},
+		protocol.MethodConversationUnsubscribe: {auth: true, handle: g.handleConversationUnsubscribe},
+		protocol.MethodAdminsByCIDs:            {auth: true, handle: g.handleAdminsByCIDs},
 	}
 	for name, r := range t {
 		r.name = name
