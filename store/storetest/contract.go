@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"UseOnce":            useOnce,
 		"PruneSessions":      pruneSessions,
 		"DeleteSigningKey":   deleteSigningKey,
+
+		"ChannelFanout":  channelFanout,
+		"ChannelLookups": channelLookups,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
