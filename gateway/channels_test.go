@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/samagate/samagate/app"
 )
@@ -224,4 +225,45 @@ func TestChannelErrors(t *testing.T) {
 			c.roundTrip(s.send, s.want)
 		})
 	}
+}
+
+// TestChannelNoGroupLimitAndCatchUp: the group limit does not bound a
+// channel's subscribers, and a subscriber who was offline gets the posts
+// from the event log (exactly those made since they subscribed).
+func TestChannelNoGroupLimitAndCatchUp(t *testing.T) {
+	n := startNode(t, func(c *app.Config) { c.Chat.MaxParticipants = 2 })
+	owner := n.signUp(t, "owner")
+	co := n.connected(t, owner, "d")
+	var subs []account
+	for i := range 4 {
+		subs = append(subs, n.signUp(t, fmt.Sprint("sub", i)))
+	}
+	co.roundTrip(fmt.Sprintf(`{"request":{"conversation_create":{"type":"g","name":"big","participants":[%q,%q,%q]},"id":"g"}}`, subs[0].id, subs[1].id, subs[2].id),
+		`{"response":{"id":"g","error":{"status":422,"message":"There are too many users in the group conversation.","errors":"<any>"}}}`)
+	got := co.roundTrip(`{"request":{"conversation_create":{"type":"c","name":"big news"},"id":"c"}}`,
+		`{"response":{"id":"c","conversation":{"...":true,"_id":"<string>","subscribers_count":1}}}`)
+	cid := str(t, got, "response.conversation._id")
+	for i, s := range subs {
+		c := n.connected(t, s, "d")
+		c.roundTrip(fmt.Sprintf(`{"request":{"conversation_subscribe":{"cid":%q},"id":"s%d"}}`, cid, i), fmt.Sprintf(`{"response":{"id":"s%d","success":true}}`, i))
+		_ = c.c.Close(1000, "")
+	}
+	co.roundTrip(fmt.Sprintf(`{"request":{"conversation_list":{"ids":[%q]},"id":"l"}}`, cid),
+		fmt.Sprintf(`{"response":{"id":"l","conversations":[{"...":true,"_id":%q,"subscribers_count":5}]}}`, cid))
+	var mids []string
+	for i := range 2 {
+		got := co.roundTrip(fmt.Sprintf(`{"message":{"id":"p%d","cid":%q,"body":"post %d"}}`, i, cid, i), `{"ask":{"...":true,"server_mid":"<string>"}}`)
+		mids = append(mids, str(t, got, "ask.server_mid"))
+	}
+	back := n.connected(t, subs[3], "d")
+	got = back.roundTrip(`{"request":{"op_log_list":{"created_at":{"lt":"`+time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)+`"}},"id":"ol"}}`,
+		`{"response":{"id":"ol","logs":[{"...":true},{"...":true}]}}`)
+	for i, l := range got["response"].(map[string]any)["logs"].([]any) {
+		m := l.(map[string]any)["packet"].(map[string]any)["message"].(map[string]any)
+		if m["_id"] != mids[i] || m["c_type"] != "c" {
+			t.Fatalf("log %d: %v, want post %s", i, m, mids[i])
+		}
+	}
+	back.roundTrip(fmt.Sprintf(`{"request":{"message_list":{"cid":%q},"id":"ml"}}`, cid),
+		fmt.Sprintf(`{"response":{"id":"ml","messages":[{"...":true,"_id":%q},{"...":true,"_id":%q}]}}`, mids[1], mids[0]))
 }
