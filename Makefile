@@ -36,9 +36,14 @@ bench-idle: ## idle memory per authenticated socket at 15,000 connections
 	go build -o bin/samagate ./cmd/samagate
 	go run ./cmd/samagate-bench idle -spawn bin/samagate -n 15000
 
-.PHONY: bench-fanout bench-connect
+.PHONY: bench-fanout bench-connect bench-channel
 bench-fanout: ## delivery latency at 30k-120k deliveries/s (100 groups × 100 sockets), 1 node (SQLite) and 2 nodes (PostgreSQL + Redis): bench/fanout.jsonl, bench/fanout.svg; BEFORE=<rev> interleaves that revision (no -race)
 	bash scripts/bench-fanout.sh fanout
+
+bench-channel: ## one post to a channel of 10,000 connected subscribers: time until the last socket has it, gateway RSS during the fan-out (1 node, SQLite): bench/channel.jsonl
+	go build -o bin/samagate ./cmd/samagate
+	go run ./cmd/samagate-bench channel -spawn bin/samagate -gateway-args "--hash-memory-kib=64 --hash-time=1" \
+		-subscribers 10000 -posts 3 -out bench/channel.jsonl
 
 bench-connect: ## connects/s, latency and gateway CPU per 1,000 connects (200 dialers), 1 and 2 nodes: bench/connect.jsonl; BEFORE=<rev> interleaves that revision
 	bash scripts/bench-fanout.sh connect

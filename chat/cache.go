@@ -51,6 +51,9 @@ type convEntry struct {
 	id, org, typ    string
 	owner, opponent string
 	members         []uint64 // hashes of the member ids, sorted
+	// posters are a channel's owner and admins, by id (exact, unlike
+	// members): only they write into it. Nil for other types.
+	posters []string
 }
 
 // newMemberCache holds at most limit conversations (at least two per
@@ -73,6 +76,9 @@ func (c *memberCache) entry(cv *store.Conversation, ps []store.Participant) *con
 		members: make([]uint64, 0, len(ps))}
 	for _, p := range ps {
 		e.members = append(e.members, maphash.String(c.seed, p.UserID))
+		if cv.Type == store.TypeChannel && (p.Role == store.RoleOwner || p.Role == store.RoleAdmin) {
+			e.posters = append(e.posters, p.UserID)
+		}
 	}
 	slices.Sort(e.members)
 	return e

@@ -23,6 +23,9 @@ type Conversation struct {
 	UpdatedAt   string   `json:"updated_at"`
 	LastMessage *Message `json:"last_message,omitempty"`
 	Unread      int      `json:"unread_messages_count"`
+	// SubscribersCount is a channel's member count, its owner and admins
+	// included (SAMA); absent for other types.
+	SubscribersCount *int `json:"subscribers_count,omitempty"`
 }
 
 func conversationView(c *store.Conversation) *Conversation {
@@ -37,17 +40,19 @@ type NewConversation struct {
 }
 
 // CreateConversation creates a private (one per pair; an existing one is
-// returned with missing members restored) or group conversation and tells
-// the participants with the system_message x.conversation_created.
+// returned with missing members restored), group or channel conversation
+// and tells the participants with the system_message
+// x.conversation_created. A channel needs a name but no participants;
+// the users of the organization it lists become its first subscribers.
 func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConversation) (*Conversation, error) {
 	switch {
 	case in.Type == "":
 		return nil, protocol.ErrConvTypeMissed
-	case in.Type != store.TypePrivate && in.Type != store.TypeGroup:
+	case in.Type != store.TypePrivate && in.Type != store.TypeGroup && in.Type != store.TypeChannel:
 		return nil, protocol.ErrConvTypeIncorrect
-	case in.Type == store.TypeGroup && in.Name == "":
+	case in.Type != store.TypePrivate && in.Name == "":
 		return nil, protocol.ErrConvNameMissing
-	case len(in.Participants) == 0:
+	case len(in.Participants) == 0 && in.Type != store.TypeChannel:
 		return nil, protocol.ErrSelectUsers
 	case len(in.Participants) > s.cfg.MaxParticipants:
 		return nil, protocol.ErrTooManyInGroup
@@ -93,8 +98,8 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("find private conversation: %w", err)
 		}
-	case store.TypeGroup:
-		if len(others) == 0 {
+	case store.TypeGroup, store.TypeChannel:
+		if len(others) == 0 && in.Type == store.TypeGroup {
 			return nil, protocol.ErrParticipantsMissing
 		}
 		for _, id := range others {
@@ -111,6 +116,10 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 		return nil, fmt.Errorf("create conversation: %w", err)
 	}
 	view := conversationView(c)
+	if c.Type == store.TypeChannel {
+		n := len(ps)
+		view.SubscribersCount = &n
+	}
 	eid := s.ids.Next(now)
 	frame, err := event("system_message", map[string]any{
 		"_id": c.ID, "from": a.UserID, "t": now.Unix(), "x": map[string]any{"conversation_created": view}, "cid": c.ID, "eid": eid,
@@ -171,6 +180,13 @@ func (s *Service) ListConversations(ctx context.Context, a Actor, q Conversation
 		v.Unread = st.Unread
 		out = append(out, *v)
 	}
+	views := make([]*Conversation, len(out))
+	for i := range out {
+		views[i] = &out[i]
+	}
+	if err := s.countSubscribers(ctx, views...); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -217,7 +233,7 @@ func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) er
 	}
 	b := &store.Batch{Changes: []store.ConversationChange{{ConversationID: c.ID, Remove: []string{a.UserID}}},
 		Touch: map[string]time.Time{c.ID: s.cfg.Now().UTC()}}
-	if len(ps) > 1 {
+	if len(ps) > 1 && c.Type != store.TypeChannel { // a channel's subscribers are not told of each other
 		if err := s.addNotices(ctx, a, c, b, noticeLeft, []string{a.UserID}); err != nil {
 			return err
 		}
@@ -230,8 +246,10 @@ func (s *Service) LeaveConversation(ctx context.Context, a Actor, cid string) er
 }
 
 // SearchConversations is conversation_search: ids of the caller's own
-// conversations by name prefix (SAMA searched the whole organization with
-// an unescaped regular expression).
+// conversations and of the organization's channels (subscribed or not:
+// that is how a user finds a channel) by name prefix, taken literally
+// (SAMA searched every conversation of the organization with an unescaped
+// regular expression).
 func (s *Service) SearchConversations(ctx context.Context, a Actor, name string, updatedAfter time.Time, limit int) ([]string, error) {
 	if name == "" {
 		return nil, protocol.FieldRequired("name")

@@ -42,6 +42,15 @@ func (s *Service) EditMessage(ctx context.Context, a Actor, id, body string) err
 	if m.From != a.UserID {
 		return protocol.ErrForbidden
 	}
+	if c.Type == store.TypeChannel { // an admin who was demoted edits no more
+		p, err := s.st.Participant(ctx, c.ID, a.UserID)
+		if err != nil {
+			return fmt.Errorf("load participant: %w", err)
+		}
+		if !isPoster(p) {
+			return protocol.ErrForbidden
+		}
+	}
 	now := s.cfg.Now().UTC()
 	m.Body, m.UpdatedAt = body, now
 	rewritten, err := messageEvent(m, c.Type)
@@ -78,7 +87,7 @@ func (s *Service) DeleteMessages(ctx context.Context, a Actor, cid string, ids [
 	if err != nil {
 		return fmt.Errorf("load participant: %w", err)
 	}
-	moderator := c.Type == store.TypeGroup && (p.Role == store.RoleOwner || p.Role == store.RoleAdmin)
+	moderator := c.Type != store.TypePrivate && isPoster(p)
 	ms, err := s.st.ConversationMessages(ctx, c.ID, store.MessageQuery{IDs: ids, Limit: len(ids)})
 	if err != nil {
 		return fmt.Errorf("load messages: %w", err)

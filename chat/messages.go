@@ -127,6 +127,9 @@ func (s *Service) SubmitMessage(ctx context.Context, a Actor, in NewMessage) (wa
 	if err != nil {
 		return nil, err
 	}
+	if err := mayPost(a, c); err != nil {
+		return nil, err
+	}
 	if in.RepliedMessageID != "" {
 		if _, err := s.st.Message(ctx, c.id, in.RepliedMessageID); errors.Is(err, store.ErrNotFound) {
 			return nil, protocol.ErrIncorrectRepliedID
@@ -222,6 +225,9 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) error {
 	if err != nil {
 		return err
 	}
+	if err := notInChannel(c); err != nil {
+		return err
+	}
 	mark, err := s.st.ReadMark(ctx, c.id, a.UserID)
 	if err != nil {
 		return fmt.Errorf("read mark: %w", err)
@@ -259,6 +265,9 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, cid string) error {
 func (s *Service) Typing(ctx context.Context, a Actor, cid string, status *string) (*Delivery, error) {
 	c, err := s.writer(ctx, a, cid)
 	if err != nil {
+		return nil, err
+	}
+	if err := notInChannel(c); err != nil {
 		return nil, err
 	}
 	p := map[string]any{"cid": c.id, "c_type": c.typ, "from": a.UserID, "t": s.cfg.Now().Unix()}

@@ -100,6 +100,9 @@ func (s *Service) SystemMessage(ctx context.Context, a Actor, in NewSystemMessag
 		if err != nil {
 			return nil, err
 		}
+		if err := mayPost(a, c); err != nil {
+			return nil, err
+		}
 		p["cid"] = c.id
 		if err := add(c.id, ""); err != nil {
 			return nil, err

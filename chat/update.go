@@ -151,7 +151,7 @@ func (s *Service) loadForUpdate(ctx context.Context, a Actor, in ConversationUpd
 	switch {
 	case me == nil:
 		return nil, protocol.ErrForbidden
-	case c.Type == store.TypeGroup && me.Role != store.RoleOwner && me.Role != store.RoleAdmin:
+	case c.Type != store.TypePrivate && me.Role != store.RoleOwner && me.Role != store.RoleAdmin:
 		return nil, protocol.ErrForbidden
 	case c.Type == store.TypePrivate && membership:
 		return nil, protocol.ErrForbidden
@@ -186,7 +186,7 @@ func (s *Service) planUpdate(ctx context.Context, a Actor, cur *convState, in Co
 	}
 	p.change.Roles = planRoles(cur.c.OwnerID, in)
 	size := len(cur.ps) + len(p.added) - len(p.removed)
-	if len(p.added) > 0 {
+	if len(p.added) > 0 && cur.c.Type != store.TypeChannel { // a channel's subscribers are not limited
 		if size > s.cfg.MaxParticipants {
 			return nil, protocol.ErrParticipantLimit
 		}
@@ -198,6 +198,10 @@ func (s *Service) planUpdate(ctx context.Context, a Actor, cur *convState, in Co
 	}
 	next.UpdatedAt = p.now
 	p.view = conversationView(&next)
+	if next.Type == store.TypeChannel {
+		n := size
+		p.view.SubscribersCount = &n
+	}
 	return p, nil
 }
 
@@ -219,19 +223,31 @@ func planFields(next *store.Conversation, in ConversationUpdate, ch *store.Conve
 }
 
 // planAdds adds the users of the organization among in.AddParticipants who
-// are not members yet.
+// are not members yet; in a channel, also those among in.AddAdmins, who
+// join as admins (SAMA: making a non-subscriber an admin subscribes them).
 func (s *Service) planAdds(ctx context.Context, a Actor, cur *convState, in ConversationUpdate, p *updatePlan) error {
-	if len(in.AddParticipants) == 0 {
+	if err := s.planAddsAs(ctx, a, cur, in.AddParticipants, store.RoleMember, p); err != nil {
+		return err
+	}
+	if cur.c.Type == store.TypeChannel {
+		return s.planAddsAs(ctx, a, cur, in.AddAdmins, store.RoleAdmin, p)
+	}
+	return nil
+}
+
+// planAddsAs adds the users of ids who are not members yet with role.
+func (s *Service) planAddsAs(ctx context.Context, a Actor, cur *convState, ids []string, role string, p *updatePlan) error {
+	if len(ids) == 0 {
 		return nil
 	}
-	users, err := s.st.UsersByIDs(ctx, a.OrgID, in.AddParticipants)
+	users, err := s.st.UsersByIDs(ctx, a.OrgID, ids)
 	if err != nil {
 		return fmt.Errorf("load users: %w", err)
 	}
 	for _, u := range users {
 		if cur.member(u.ID) == nil && !slices.Contains(p.added, u.ID) {
 			p.added = append(p.added, u.ID)
-			p.change.Add = append(p.change.Add, store.Participant{UserID: u.ID, JoinedAt: p.now})
+			p.change.Add = append(p.change.Add, store.Participant{UserID: u.ID, Role: role, JoinedAt: p.now})
 		}
 	}
 	return nil

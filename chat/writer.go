@@ -25,7 +25,17 @@ func (s *Service) writer(ctx context.Context, a Actor, cid string) (*convEntry, 
 		if err != nil {
 			return nil, err
 		}
-		return &convEntry{id: c.ID, org: c.OrgID, typ: c.Type, owner: c.OwnerID, opponent: c.OpponentID}, nil
+		e := &convEntry{id: c.ID, org: c.OrgID, typ: c.Type, owner: c.OwnerID, opponent: c.OpponentID}
+		if c.Type == store.TypeChannel {
+			p, err := s.st.Participant(ctx, c.ID, a.UserID)
+			if err != nil {
+				return nil, fmt.Errorf("load participant: %w", err)
+			}
+			if p.Role == store.RoleOwner || p.Role == store.RoleAdmin {
+				e.posters = []string{a.UserID}
+			}
+		}
+		return e, nil
 	}
 	if e := s.cache.get(cid); e != nil {
 		if e.org != a.OrgID {

@@ -80,11 +80,14 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationUpdate: {auth: true, handle: g.handleConversationUpdate},
 
 		// contacts (issue 13)
-		protocol.MethodContactAdd:      {auth: true, handle: g.handleContactAdd},
-		protocol.MethodContactBatchAdd: {auth: true, handle: g.handleContactBatchAdd},
-		protocol.MethodContactUpdate:   {auth: true, handle: g.handleContactUpdate},
-		protocol.MethodContactList:     {auth: true, handle: g.handleContactList},
-		protocol.MethodContactDelete:   {auth: true, handle: g.handleContactDelete},
+		protocol.MethodContactAdd:              {auth: true, handle: g.handleContactAdd},
+		protocol.MethodContactBatchAdd:         {auth: true, handle: g.handleContactBatchAdd},
+		protocol.MethodContactUpdate:           {auth: true, handle: g.handleContactUpdate},
+		protocol.MethodContactList:             {auth: true, handle: g.handleContactList},
+		protocol.MethodContactDelete:           {auth: true, handle: g.handleContactDelete},
+		protocol.MethodConversationSubscribe:   {auth: true, handle: g.handleConversationSubscribe},
+		protocol.MethodConversationUnsubscribe: {auth: true, handle: g.handleConversationUnsubscribe},
+		protocol.MethodAdminsByCIDs:            {auth: true, handle: g.handleAdminsByCIDs},
 	}
 	for name, r := range t {
 		r.name = name

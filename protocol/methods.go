@@ -102,6 +102,16 @@ const (
 	// -> {"conversation":{..}} or {"deleted":true}; members get system_message
 	// x.conversation_updated, removed users x.conversation_kicked.
 	MethodConversationUpdate = "conversation_update"
+
+	// MethodConversationSubscribe {cid} -> {"success":true}: the caller
+	// subscribes to a channel (type "c"; anything else is 400 Bad Request.).
+	MethodConversationSubscribe = "conversation_subscribe"
+	// MethodConversationUnsubscribe {cid} -> {"success":true}: the caller
+	// leaves a channel.
+	MethodConversationUnsubscribe = "conversation_unsubscribe"
+	// MethodAdminsByCIDs {cids} -> {"users":[..],"conversations":{"<cid>":["<uid>",..]}}:
+	// the owner and admins of the conversations the caller administers.
+	MethodAdminsByCIDs = "get_admins_by_cids"
 )
 
 // Contacts (issue 13): a user's private address book. A contact is
@@ -136,7 +146,6 @@ var outOfScope = map[string]bool{
 	"conversation_handler_create": true, "get_conversation_handler": true, "conversation_handler_delete": true,
 	"message_summary": true, "message_tone": true,
 	"message_reactions_update": true, "message_reactions_list": true,
-	"get_admins_by_cids": true, "conversation_subscribe": true, "conversation_unsubscribe": true,
 }
 
 // UnknownMethodError is the error for a method the router has no handler for:

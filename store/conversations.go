@@ -13,10 +13,13 @@ import (
 // MaxMembers.
 var ErrFull = errors.New("conversation full")
 
-// Conversation types (SAMA): private 1-1, group. Channels come later.
+// Conversation types (SAMA): private 1-1, group, channel.
 const (
 	TypePrivate = "u"
 	TypeGroup   = "g"
+	// TypeChannel: the owner and admins post, subscribers read; no member
+	// limit (Channels).
+	TypeChannel = "c"
 )
 
 // Participant roles.
@@ -173,9 +176,10 @@ type Conversations interface {
 	// descending); others are left out. One query, whatever len(ids)
 	// (get_participants_by_cids).
 	ConversationMembers(ctx context.Context, orgID, userID string, ids []string) (map[string][]string, error)
-	// SearchConversations lists ids of userID's conversations whose name
-	// starts with prefix (case-insensitive, literal), newest activity
-	// (LastPos) first.
+	// SearchConversations lists ids of userID's conversations, and of the
+	// channels of orgID whether userID subscribes or not, whose name starts
+	// with prefix (case-insensitive, literal), newest activity (LastPos)
+	// first.
 	SearchConversations(ctx context.Context, orgID, userID, prefix string, updatedAfter time.Time, limit int) ([]string, error)
 	// UserConversations pages the conversations userID is a member of.
 	UserConversations(ctx context.Context, orgID, userID string, q ConversationQuery) ([]Conversation, error)

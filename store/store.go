@@ -222,6 +222,7 @@ type Store interface {
 	Organizations
 	Sessions
 	Conversations
+	Channels
 	Messages
 	Keys
 	SecondFactors

@@ -9,6 +9,9 @@
 //	         a target of deliveries/s (several targets in turn): delivery
 //	         and ask latency, backlog, the gateway's CPU and memory.
 //	plot     an SVG of fanout's delivery latency against deliveries/s.
+//	channel  one channel of N connected subscribers, its owner posts: the
+//	         time until the last subscriber's socket has the post, and the
+//	         gateway's memory during the fan-out.
 //
 // connect and fanout append one JSON line per run or rate to -out and
 // print a table; they spawn 1 or N gateways (-spawn, -nodes) or target
@@ -51,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		stderr = &lockedWriter{w: stderr}
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: samagate-bench idle|connect|fanout|plot [flags]   (samagate-bench <scenario> -h for flags)")
+		fmt.Fprintln(stderr, "usage: samagate-bench idle|connect|fanout|plot|channel [flags]   (samagate-bench <scenario> -h for flags)")
 		return flag.ErrHelp
 	}
 	switch args[0] {
@@ -63,8 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConnect(ctx, args[1:], stdout, stderr)
 	case "plot":
 		return runPlot(args[1:], stderr)
+	case "channel":
+		return runChannel(ctx, args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("unknown scenario %q (want: idle, connect, fanout, plot)", args[0])
+		return fmt.Errorf("unknown scenario %q (want: idle, connect, fanout, plot, channel)", args[0])
 	}
 }
 

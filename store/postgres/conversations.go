@@ -205,11 +205,12 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 	return out, nil
 }
 
-// SearchConversations implements store.Conversations.
+// SearchConversations implements store.Conversations: the caller's
+// conversations and the organization's channels.
 func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix string, updatedAfter time.Time, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.id FROM conversations c
-		JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
 		WHERE c.org_id = $2 AND c.name ILIKE $3 ESCAPE '\' AND c.updated_at > $4
+		AND (c.type = 'c' OR EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = c.id AND p.user_id = $1))
 		ORDER BY c.last_pos DESC, c.id DESC LIMIT $5`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("search conversations: %w", err)

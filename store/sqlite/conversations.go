@@ -178,12 +178,13 @@ func (s *DB) UserConversations(ctx context.Context, orgID, userID string, q stor
 	return out, rows.Err()
 }
 
-// SearchConversations implements store.Conversations.
+// SearchConversations implements store.Conversations: the caller's
+// conversations and the organization's channels.
 func (s *DB) SearchConversations(ctx context.Context, orgID, userID, prefix string, updatedAfter time.Time, limit int) ([]string, error) {
 	rows, err := s.query(ctx, `SELECT c.id FROM conversations c
-		JOIN participants p ON p.conversation_id = c.id AND p.user_id = ?
 		WHERE c.org_id = ? AND c.name LIKE ? ESCAPE '\' AND c.updated_at > ?
-		ORDER BY c.last_pos DESC, c.id DESC LIMIT ?`, userID, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), limit)
+		AND (c.type = 'c' OR EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = c.id AND p.user_id = ?))
+		ORDER BY c.last_pos DESC, c.id DESC LIMIT ?`, orgID, likePrefix(prefix), sqlrow.MS(updatedAfter), userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("search conversations: %w", err)
 	}

@@ -61,6 +61,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"ContactsCap":    contactsCap,
 		"ContactMatches": contactMatches,
 		"ContactsRace":   contactsCapConcurrent,
+
+		"ChannelFanout":  channelFanout,
+		"ChannelLookups": channelLookups,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
