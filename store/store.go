@@ -225,6 +225,8 @@ type Store interface {
 	Messages
 	Keys
 	SecondFactors
+	Reactions
+	Blocks
 }
 
 // NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as

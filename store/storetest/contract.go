@@ -56,6 +56,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"UseOnce":            useOnce,
 		"PruneSessions":      pruneSessions,
 		"DeleteSigningKey":   deleteSigningKey,
+		// issue 13: reactions and the block list
+		"Reactions":        reactions,
+		"Blocks":           blocks,
+		"BlocksConcurrent": blocksConcurrent,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
