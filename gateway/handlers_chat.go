@@ -34,6 +34,9 @@ type Chat interface {
 	LeaveConversation(ctx context.Context, a chat.Actor, cid string) error
 	UpdateConversation(ctx context.Context, a chat.Actor, in chat.ConversationUpdate) (*chat.UpdateResult, error)
 	SearchConversations(ctx context.Context, a chat.Actor, name string, updatedAfter time.Time, limit int) ([]string, error)
+	// issue 13
+	Reactions
+	Blocks
 }
 
 // actor is who a request acts for, through the socket s.

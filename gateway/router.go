@@ -78,6 +78,14 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationDelete: {auth: true, handle: g.handleConversationDelete},
 		protocol.MethodConversationSearch: {auth: true, handle: g.handleConversationSearch},
 		protocol.MethodConversationUpdate: {auth: true, handle: g.handleConversationUpdate},
+
+		// issue 13: reactions and the block list
+		protocol.MethodReactionsUpdate:  {auth: true, handle: g.handleReactionsUpdate},
+		protocol.MethodReactionsList:    {auth: true, handle: g.handleReactionsList},
+		protocol.MethodBlockUser:        {auth: true, handle: g.handleBlockUser},
+		protocol.MethodUnblockUser:      {auth: true, handle: g.handleUnblockUser},
+		protocol.MethodListBlockedUsers: {auth: true, handle: g.handleListBlockedUsers},
+		protocol.MethodBlockListEnable:  {auth: true, handle: g.handleBlockListEnable},
 	}
 	for name, r := range t {
 		r.name = name
