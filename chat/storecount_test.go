@@ -19,7 +19,8 @@ type countingStore struct {
 	store.Sessions
 	store.Keys
 	store.SecondFactors
-	store.Blocks // issue 13: block-list calls pass through uncounted
+	// Blocks passes the block list through uncounted (issue 13).
+	store.Blocks
 	st store.Store
 
 	mu    sync.Mutex

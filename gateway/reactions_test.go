@@ -124,7 +124,7 @@ func TestMessageReactions(t *testing.T) {
 		cl.expect(ev)
 	}
 	as.roundTrip(list("l1", first), fmt.Sprintf(`{"response":{"id":"l1","reactions":{"👍":[%q]}}}`, a.id))
-	as.roundTrip(update("r2", `{"mid":"`+first+`","add":"👍"}`), `{"response":{"id":"r2","success":true}}`)     // again: no change
+	as.roundTrip(update("r2", `{"mid":"`+first+`","add":"👍"}`), `{"response":{"id":"r2","success":true}}`)    // again: no change
 	as.roundTrip(update("r3", `{"mid":"`+first+`","remove":"🤯"}`), `{"response":{"id":"r3","success":true}}`) // never given
 	as.roundTrip(update("r4", `{"mid":"`+first+`","add":"🤯"}`), `{"response":{"id":"r4","success":true}}`)
 	bs.expect(fmt.Sprintf(`{"message_reactions_update":{"mid":%q,"cid":%q,"c_type":"g","from":%q,"add":"🤯","eid":"<string>"}}`, first, cid, a.id)) // nothing came before it
