@@ -86,7 +86,7 @@ var (
 	ErrParticipantLimit     = &Error{Status: 422, Message: "You've reached the maximum participant limit.", Errors: map[string][]string{"participants": {"You've reached the maximum participant limit."}}}
 
 	// issue 13: the block list
-	ErrUserBlocked = &Error{Status: 422, Message: "Communication is not possible - you are in a block list of the recipient."}
+	ErrUserBlocked = &Error{Status: 422, Message: "Communication is not possible - you are in a block list of the recipient.", Errors: map[string][]string{"cid": {"Communication is not possible - you are in a block list of the recipient."}}}
 )
 
 // FieldRequired is SAMA's generic "'<x>' field is required." (422).
