@@ -81,3 +81,28 @@ func TestBlockedPrivateMessage(t *testing.T) {
 		t.Fatalf("re-creating the chat: got %v, want the block error", err)
 	}
 }
+
+// TestReactionLength: reactions are measured in UTF-16 units as SAMA's
+// Joi measures them: five 👍 (10 units) pass, a family emoji of 11 units
+// and invalid UTF-8 do not.
+func TestReactionLength(t *testing.T) {
+	svc, _, as := countedService(t, chat.Config{}, "ann", "bob")
+	ann, bob := as["ann"], as["bob"]
+	cid := group(t, svc, ann, bob)
+	mid := send(t, svc, ann, cid, "m", "hi").ServerMID
+	for _, tc := range []struct {
+		add string
+		ok  bool
+	}{
+		{"👍👍👍👍👍", true},
+		{"👨‍👩‍👧‍👦", false}, // 11 UTF-16 units
+		{"abcdefghij", true},
+		{"abcdefghijk", false},
+		{"\xff", false},
+	} {
+		err := svc.UpdateReactions(ctx, ann, chat.ReactionsUpdate{MID: mid, Add: &tc.add})
+		if (err == nil) != tc.ok {
+			t.Fatalf("add %q: got %v, want ok=%v", tc.add, err, tc.ok)
+		}
+	}
+}
