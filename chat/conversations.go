@@ -86,6 +86,9 @@ func (s *Service) CreateConversation(ctx context.Context, a Actor, in NewConvers
 			return nil, protocol.ErrIncorrectUser
 		}
 		c.OpponentID, c.PairKey, c.Name = others[0], store.PairKey(a.UserID, others[0]), ""
+		if err := s.checkNotBlocked(ctx, a.UserID, others[0]); err != nil {
+			return nil, err
+		}
 		ps[0].Role = store.RoleMember
 		ps = append(ps, store.Participant{UserID: others[0], JoinedAt: now})
 		existing, err := s.st.PrivateConversation(ctx, a.OrgID, c.PairKey)
@@ -172,10 +175,12 @@ func (s *Service) ListConversations(ctx context.Context, a Actor, q Conversation
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	out := make([]Conversation, 0, len(cs))
+	var last []*Message
 	for i := range cs {
 		v, st := conversationView(&cs[i]), states[cs[i].ID]
 		if st.LastMessage != nil {
 			v.LastMessage = messageView(st.LastMessage, "", a.UserID, st.OthersReadMark)
+			last = append(last, v.LastMessage)
 		}
 		v.Unread = st.Unread
 		out = append(out, *v)
@@ -186,6 +191,11 @@ func (s *Service) ListConversations(ctx context.Context, a Actor, q Conversation
 	}
 	if err := s.countSubscribers(ctx, views...); err != nil {
 		return nil, err
+	}
+	if len(last) > 0 {
+		if err := s.withReactions(ctx, a.UserID, last); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -27,9 +27,12 @@ type Message struct {
 	RepliedMessageID   string          `json:"replied_message_id,omitempty"`
 	ForwardedMessageID string          `json:"forwarded_message_id,omitempty"`
 	Status             string          `json:"status,omitempty"`
-	EID                string          `json:"eid,omitempty"` // on events: the position (= _id for messages)
-	CreatedAt          string          `json:"created_at"`
-	UpdatedAt          string          `json:"updated_at"`
+	// Reactions is set on list items only (message_list, last_message):
+	// {} or {"own":[..],"total":{..}}.
+	Reactions any    `json:"reactions,omitempty"`
+	EID       string `json:"eid,omitempty"` // on events: the position (= _id for messages)
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 // messageView renders m; on the caller's own messages status is "read" once
@@ -158,6 +161,7 @@ func (s *Service) SubmitMessage(ctx context.Context, a Actor, in NewMessage) (wa
 			other = c.owner
 		}
 		b.Restore = []store.Participant{{ConversationID: c.id, UserID: other, JoinedAt: now}}
+		b.Unblocked = []store.UserPair{{A: a.UserID, B: other}} // the commit refuses it if either blocked the other
 	}
 	r, err := s.gc.submit(ctx, b, a.Conn)
 	if err != nil {
@@ -209,9 +213,16 @@ func (s *Service) ListMessages(ctx context.Context, a Actor, q MessageQuery) ([]
 	if err != nil {
 		return nil, fmt.Errorf("others read mark: %w", err)
 	}
-	out := make([]Message, 0, len(ms))
+	views := make([]*Message, 0, len(ms))
 	for i := range ms {
-		out = append(out, *messageView(&ms[i], "", a.UserID, others))
+		views = append(views, messageView(&ms[i], "", a.UserID, others))
+	}
+	if err := s.withReactions(ctx, a.UserID, views); err != nil {
+		return nil, err
+	}
+	out := make([]Message, 0, len(ms))
+	for _, v := range views {
+		out = append(out, *v)
 	}
 	return out, nil
 }
@@ -269,6 +280,15 @@ func (s *Service) Typing(ctx context.Context, a Actor, cid string, status *strin
 	}
 	if err := notInChannel(c); err != nil {
 		return nil, err
+	}
+	if c.typ == store.TypePrivate {
+		other := c.opponent
+		if a.UserID == c.opponent {
+			other = c.owner
+		}
+		if err := s.checkNotBlocked(ctx, a.UserID, other); err != nil {
+			return nil, err
+		}
 	}
 	p := map[string]any{"cid": c.id, "c_type": c.typ, "from": a.UserID, "t": s.cfg.Now().Unix()}
 	if status != nil {

@@ -20,6 +20,8 @@ type countingStore struct {
 	store.Keys
 	store.SecondFactors
 	store.Contacts
+	// Blocks passes the block list through uncounted (issue 13).
+	store.Blocks
 	st store.Store
 
 	mu    sync.Mutex
@@ -29,7 +31,7 @@ type countingStore struct {
 var _ store.Store = (*countingStore)(nil)
 
 func newCountingStore(st store.Store) *countingStore {
-	return &countingStore{Users: st, Organizations: st, Sessions: st, Keys: st, SecondFactors: st, Contacts: st, st: st}
+	return &countingStore{Users: st, Organizations: st, Sessions: st, Keys: st, SecondFactors: st, Contacts: st, Blocks: st, st: st}
 }
 
 func (c *countingStore) count(method string) {

@@ -83,6 +83,8 @@ func (s *Service) writeErr(cid string, err error) error {
 	case errors.Is(err, store.ErrNotFound):
 		s.forget(cid)
 		return protocol.ErrConversationNotFound
+	case errors.Is(err, store.ErrBlocked):
+		return protocol.ErrUserBlocked
 	}
 	return err
 }

@@ -1,9 +1,7 @@
 package gateway_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -160,7 +158,7 @@ func TestChannelPermissions(t *testing.T) {
 
 	// Another organization: its user gets 400 on subscribe, and its search
 	// does not find the channel.
-	other := otherOrgUser(t, n, "k", "owner")
+	_, other := otherOrgUser(t, n, "k", "owner")
 	other.roundTrip(fmt.Sprintf(`{"request":{"conversation_subscribe":{"cid":%q},"id":"s"}}`, cid), `{"response":{"id":"s","error":{"status":400,"message":"Bad Request."}}}`)
 	other.roundTrip(`{"request":{"conversation_search":{"name":"news"},"id":"q"}}`, `{"response":{"id":"q","conversations":[]}}`)
 	other.roundTrip(fmt.Sprintf(`{"request":{"message_list":{"cid":%q},"id":"l"}}`, cid), `{"response":{"id":"l","error":{"status":404,"message":"Conversation not found."}}}`)
@@ -168,34 +166,6 @@ func TestChannelPermissions(t *testing.T) {
 	for i, c := range []*client{co, ca, cs, cx} {
 		c.quiet(fmt.Sprint("end", i))
 	}
-}
-
-// otherOrgUser makes an organization through the admin API (key), signs
-// login up in it and returns a socket bound to them.
-func otherOrgUser(t *testing.T, n *node, key, login string) *client {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, n.base+"/admin/organization", strings.NewReader(`{"name":"Other"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("admin-api-key", key)
-	resp, err := n.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var org struct {
-		Organization struct {
-			ID string `json:"_id"`
-		} `json:"organization"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&org); err != nil || org.Organization.ID == "" {
-		t.Fatalf("create org: %v", err)
-	}
-	c := n.dial(t)
-	c.roundTrip(fmt.Sprintf(`{"request":{"user_create":{"login":%q,"password":"secret1","organization_id":%q},"id":"a"}}`, login, org.Organization.ID),
-		`{"response":{"id":"a","user":{"...":true}}}`)
-	c.roundTrip(fmt.Sprintf(`{"request":{"user_login":{"organization_id":%q,"login":%q,"password":"secret1","device_id":"d"},"id":"l"}}`, org.Organization.ID, login),
-		`{"response":{"id":"l","user":{"...":true},"token":"<string>"}}`)
-	return c
 }
 
 // TestChannelErrors: the answers to malformed and misdirected channel
@@ -266,4 +236,25 @@ func TestChannelNoGroupLimitAndCatchUp(t *testing.T) {
 	}
 	back.roundTrip(fmt.Sprintf(`{"request":{"message_list":{"cid":%q},"id":"ml"}}`, cid),
 		fmt.Sprintf(`{"response":{"id":"ml","messages":[{"...":true,"_id":%q},{"...":true,"_id":%q}]}}`, mids[1], mids[0]))
+}
+
+// TestChannelReactionsSilent: a subscriber's reaction to a channel post is
+// stored and listed, but announced to nobody (SAMA): with many subscribers
+// every reaction would otherwise reach every device.
+func TestChannelReactionsSilent(t *testing.T) {
+	n := startNode(t, nil)
+	owner, sub := n.signUp(t, "owner"), n.signUp(t, "sub")
+	o, s := n.connected(t, owner, "d"), n.connected(t, sub, "d")
+	got := o.roundTrip(`{"request":{"conversation_create":{"name":"news","type":"c"},"id":"c"}}`,
+		`{"response":{"id":"c","conversation":{"...":true,"_id":"<string>"}}}`)
+	cid := str(t, got, "response.conversation._id")
+	s.roundTrip(fmt.Sprintf(`{"request":{"conversation_subscribe":{"cid":%q},"id":"s"}}`, cid), `{"response":{"id":"s","success":true}}`)
+	got = o.roundTrip(fmt.Sprintf(`{"message":{"id":"p1","cid":%q,"body":"post"}}`, cid), `{"ask":{"...":true,"mid":"p1"}}`)
+	mid := str(t, got, "ask.server_mid")
+	s.expect(`{"message":{"...":true,"body":"post"}}`)
+
+	s.roundTrip(fmt.Sprintf(`{"request":{"message_reactions_update":{"mid":%q,"add":"+1"},"id":"r"}}`, mid), `{"response":{"id":"r","success":true}}`)
+	o.roundTrip(fmt.Sprintf(`{"request":{"message_reactions_list":{"mid":%q},"id":"l"}}`, mid),
+		fmt.Sprintf(`{"response":{"id":"l","reactions":{"+1":[%q]}}}`, sub.id))
+	o.quiet("a subscriber's reaction")
 }

@@ -44,7 +44,7 @@ func TestChatMultiDevice(t *testing.T) {
 	a1.quiet("message")
 
 	b1.roundTrip(fmt.Sprintf(`{"request":{"message_list":{"cid":%q,"limit":30},"id":"ml"}}`, cid),
-		fmt.Sprintf(`{"response":{"id":"ml","messages":[{"_id":%q,"cid":%q,"from":%q,"t":"<number>","body":"hello","x":{},"created_at":"<string>","updated_at":"<string>"}]}}`, mid, cid, a.id))
+		fmt.Sprintf(`{"response":{"id":"ml","messages":[{"_id":%q,"cid":%q,"from":%q,"t":"<number>","body":"hello","x":{},"created_at":"<string>","updated_at":"<string>","reactions":{}}]}}`, mid, cid, a.id))
 	b1.roundTrip(fmt.Sprintf(`{"request":{"message_read":{"cid":%q},"id":"mr"}}`, cid), `{"response":{"id":"mr","success":true}}`)
 	read := fmt.Sprintf(`{"message_read":{"ids":[%q],"cid":%q,"from":%q,"eid":"<string>"}}`, mid, cid, b.id)
 	for _, c := range []*client{a1, a2, a3} {

@@ -35,6 +35,8 @@ type Chat interface {
 	UpdateConversation(ctx context.Context, a chat.Actor, in chat.ConversationUpdate) (*chat.UpdateResult, error)
 	SearchConversations(ctx context.Context, a chat.Actor, name string, updatedAfter time.Time, limit int) ([]string, error)
 	Channels
+	Reactions
+	Blocks
 }
 
 // actor is who a request acts for, through the socket s.

@@ -88,6 +88,13 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationSubscribe:   {auth: true, handle: g.handleConversationSubscribe},
 		protocol.MethodConversationUnsubscribe: {auth: true, handle: g.handleConversationUnsubscribe},
 		protocol.MethodAdminsByCIDs:            {auth: true, handle: g.handleAdminsByCIDs},
+		// issue 13: reactions and the block list
+		protocol.MethodReactionsUpdate:  {auth: true, handle: g.handleReactionsUpdate},
+		protocol.MethodReactionsList:    {auth: true, handle: g.handleReactionsList},
+		protocol.MethodBlockUser:        {auth: true, handle: g.handleBlockUser},
+		protocol.MethodUnblockUser:      {auth: true, handle: g.handleUnblockUser},
+		protocol.MethodListBlockedUsers: {auth: true, handle: g.handleListBlockedUsers},
+		protocol.MethodBlockListEnable:  {auth: true, handle: g.handleBlockListEnable},
 	}
 	for name, r := range t {
 		r.name = name

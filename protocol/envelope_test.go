@@ -494,7 +494,7 @@ func TestUnknownMethodError(t *testing.T) {
 		{"contact_match", ErrNotSupported},
 		{"create_files", ErrNotSupported},
 		{"push_subscription_create", ErrNotSupported},
-		{"message_reactions_update", ErrNotSupported},
+		{"message_summary", ErrNotSupported},
 		{"no_such_method", ErrUnknownMethod},
 		{"constructor", ErrUnknownMethod},
 		{"toString", ErrUnknownMethod},

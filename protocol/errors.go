@@ -84,6 +84,9 @@ var (
 	ErrMessageTypeMissed    = &Error{Status: 422, Message: "Message type missed.", Errors: map[string][]string{"type": {"Message type missed."}}}
 	ErrParticipantNotFound  = &Error{Status: 404, Message: "ConversationParticipant not found."}
 	ErrParticipantLimit     = &Error{Status: 422, Message: "You've reached the maximum participant limit.", Errors: map[string][]string{"participants": {"You've reached the maximum participant limit."}}}
+
+	// issue 13: the block list
+	ErrUserBlocked = &Error{Status: 422, Message: "Communication is not possible - you are in a block list of the recipient.", Errors: map[string][]string{"cid": {"Communication is not possible - you are in a block list of the recipient."}}}
 )
 
 // Contacts (issue 13): SAMA's wording; ErrContactLimit is samagate's cap on

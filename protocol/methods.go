@@ -132,20 +132,36 @@ const (
 	MethodContactDelete = "contact_delete"
 )
 
+// Reactions and the block list (issue 13).
+const (
+	// MethodReactionsUpdate {mid, add?, remove?} -> {"success":true}; members
+	// get {"message_reactions_update":{mid,cid,c_type,from,add?,remove?}}
+	// when something changed. Members only.
+	MethodReactionsUpdate = "message_reactions_update"
+	// MethodReactionsList {mid} -> {"reactions":{"<reaction>":["<uid>",..]}}.
+	MethodReactionsList = "message_reactions_list"
+	// MethodBlockUser {ids:[..]} (or {id}) -> {"success":true}.
+	MethodBlockUser = "block_user"
+	// MethodUnblockUser {ids:[..]} (or {id}) -> {"success":true}.
+	MethodUnblockUser = "unblock_user"
+	// MethodListBlockedUsers {} -> {"users":["<uid>",..]}.
+	MethodListBlockedUsers = "list_blocked_users"
+	// MethodBlockListEnable {enable} -> {"success":true}.
+	MethodBlockListEnable = "block_list_enable"
+)
+
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get
 // ErrNotSupported rather than ErrUnknownMethod (PROTOCOL.md "Methods in scope").
 var outOfScope = map[string]bool{
 	"user_send_otp": true, "user_reset_password": true,
 	"contact_match": true,
 	"create_files":  true, "get_file_urls": true,
-	"block_user": true, "unblock_user": true, "list_blocked_users": true, "block_list_enable": true,
 	"push_subscription_create": true, "push_subscription_list": true, "push_subscription_delete": true,
 	"push_event_create": true,
 	"device_register":   true, "device_list": true, "request_keys": true, "device_delete": true,
 	"message_decryption_failed":   true,
 	"conversation_handler_create": true, "get_conversation_handler": true, "conversation_handler_delete": true,
 	"message_summary": true, "message_tone": true,
-	"message_reactions_update": true, "message_reactions_list": true,
 }
 
 // UnknownMethodError is the error for a method the router has no handler for:

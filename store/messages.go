@@ -104,7 +104,7 @@ type ReadMark struct {
 }
 
 // Batch is one request's writes: atomic, and applied in this order within
-// its commit: messages, edits, deletes, read marks, events; then the
+// its commit: messages, edits, deletes, read marks, reactions, events; then the
 // touches of every batch, then the changes and restores of every batch in
 // batch order (a batch's changes before its restores); then the commit
 // reads the members of its conversations and checks every batch's Require.
@@ -113,6 +113,8 @@ type Batch struct {
 	Edits     []MessageEdit
 	Deletes   []MessageDelete
 	ReadMarks []ReadMark
+	// Reactions change message reactions (ReactionChange).
+	Reactions []ReactionChange
 	Events    []Event
 	// Touch marks conversations active (conversation id -> time): updated_at
 	// moves forward to the time, last_pos to the commit's position.
@@ -134,6 +136,11 @@ type Batch struct {
 	// membership check behind a caller's cache, so a member removed on any
 	// node cannot write into the conversation, whatever a cache said.
 	Require []Membership
+	// Unblocked are pairs the batch is written for only if neither has
+	// blocked the other (a message of a private chat): the commit checks
+	// the block list in its transaction and fails with ErrBlocked (rolled
+	// back) on a block, so a block made on any node stops the next message.
+	Unblocked []UserPair
 }
 
 // Membership names a member of a conversation (Batch.Require).

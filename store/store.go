@@ -227,6 +227,8 @@ type Store interface {
 	Keys
 	SecondFactors
 	Contacts
+	Reactions
+	Blocks
 }
 
 // NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as

@@ -34,6 +34,8 @@ func changeErr(err error) error {
 			return fmt.Errorf("%w: %s", store.ErrFull, pe.Message)
 		case codeNotMember:
 			return fmt.Errorf("%w: %s", store.ErrNotMember, pe.Message)
+		case codeBlocked:
+			return fmt.Errorf("%w: %s", store.ErrBlocked, pe.Message)
 		}
 	}
 	return mapErr(err)

@@ -141,7 +141,7 @@ func changesOf(b *store.Batch) []store.ConversationChange {
 }
 
 // batch queues the rows of batch bi in store.Batch's order: messages,
-// edits, deletes, read marks, events.
+// edits, deletes, read marks, reactions (and the block check), events.
 func (p *pipeline) batch(b *store.Batch, plan *sqlrow.Plan, bi int) {
 	for i, m := range b.Messages {
 		p.exec("insert message", insertMessage, m.ID, m.ConversationID, m.From, m.ClientID, m.Body, sqlrow.RawOrNil(m.X),
@@ -173,6 +173,7 @@ func (p *pipeline) batch(b *store.Batch, plan *sqlrow.Plan, bi int) {
 			ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_pos = GREATEST(read_marks.last_read_pos, excluded.last_read_pos)`,
 			r.ConversationID, r.UserID, r.Pos)
 	}
+	p.reactions(b)
 	for i, e := range b.Events {
 		p.exec("insert event", insertEvent, e.ID, sqlrow.Nullable(e.ConversationID), sqlrow.Nullable(e.UserID),
 			sqlrow.Nullable(e.RefID), string(e.Payload), sqlrow.MS(e.CreatedAt), plan.Events[bi][i])

@@ -162,7 +162,7 @@ func setOutcomes(batches []*store.Batch, outcomes []changeOutcome) {
 }
 
 // writeBatch writes batch bi of a commit in store.Batch's order: messages,
-// edits, deletes, read marks, events (touches and changes follow, for all
+// edits, deletes, read marks, reactions (and the block check), events (touches and changes follow, for all
 // batches at once).
 func writeBatch(ctx context.Context, tx *wtx, b *store.Batch, seq int64, plan *sqlrow.Plan, bi int) error {
 	for i, m := range b.Messages {
@@ -213,6 +213,12 @@ func writeBatch(ctx context.Context, tx *wtx, b *store.Batch, seq int64, plan *s
 			r.ConversationID, r.UserID, r.Pos); err != nil {
 			return fmt.Errorf("mark read: %w", commitErr(err))
 		}
+	}
+	if err := writeReactions(ctx, tx, b.Reactions); err != nil {
+		return err
+	}
+	if err := checkUnblocked(ctx, tx, b.Unblocked); err != nil {
+		return err
 	}
 	for i, e := range b.Events {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events (pos, id, conversation_id, user_id, ref_id, payload, created_at) VALUES (?,?,?,?,?,?,?)`,

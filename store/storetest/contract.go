@@ -64,6 +64,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		"ChannelFanout":  channelFanout,
 		"ChannelLookups": channelLookups,
+		// issue 13: reactions and the block list
+		"Reactions":        reactions,
+		"Blocks":           blocks,
+		"BlocksConcurrent": blocksConcurrent,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
