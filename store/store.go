@@ -225,6 +225,7 @@ type Store interface {
 	Messages
 	Keys
 	SecondFactors
+	Files // attachments (files.go)
 }
 
 // NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as

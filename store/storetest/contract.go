@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"UseOnce":            useOnce,
 		"PruneSessions":      pruneSessions,
 		"DeleteSigningKey":   deleteSigningKey,
+		"Files":              files, // attachments (files.go)
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
