@@ -19,6 +19,7 @@ type countingStore struct {
 	store.Sessions
 	store.Keys
 	store.SecondFactors
+	store.Files
 	st store.Store
 
 	mu    sync.Mutex
@@ -28,7 +29,7 @@ type countingStore struct {
 var _ store.Store = (*countingStore)(nil)
 
 func newCountingStore(st store.Store) *countingStore {
-	return &countingStore{Users: st, Organizations: st, Sessions: st, Keys: st, SecondFactors: st, st: st}
+	return &countingStore{Users: st, Organizations: st, Sessions: st, Keys: st, SecondFactors: st, Files: st, st: st}
 }
 
 func (c *countingStore) count(method string) {

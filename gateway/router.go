@@ -79,6 +79,10 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodConversationSearch: {auth: true, handle: g.handleConversationSearch},
 		protocol.MethodConversationUpdate: {auth: true, handle: g.handleConversationUpdate},
 	}
+	if g.cfg.Files != nil { // attachments (handlers_files.go)
+		t[protocol.MethodCreateFiles] = route{auth: true, handle: g.handleCreateFiles}
+		t[protocol.MethodGetFileURLs] = route{auth: true, handle: g.handleGetFileURLs}
+	}
 	for name, r := range t {
 		r.name = name
 		t[name] = r

@@ -102,6 +102,15 @@ const (
 	// -> {"conversation":{..}} or {"deleted":true}; members get system_message
 	// x.conversation_updated, removed users x.conversation_kicked.
 	MethodConversationUpdate = "conversation_update"
+
+	// MethodCreateFiles [{name, size, content_type}] (at most 10; a bare
+	// array) -> {"files":[{_id, object_id, name, size, content_type,
+	// upload_url, ..}]}: PUT each file's bytes, with its content type, to
+	// its upload_url, then send a message whose attachments carry file_id.
+	MethodCreateFiles = "create_files"
+	// MethodGetFileURLs {file_ids:[1..10]} -> {"file_urls":{"<id>":"<url>"}}:
+	// download URLs of the files the caller may read (others are left out).
+	MethodGetFileURLs = "get_file_urls"
 )
 
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get
@@ -110,7 +119,6 @@ var outOfScope = map[string]bool{
 	"user_send_otp": true, "user_reset_password": true,
 	"contact_add": true, "contact_batch_add": true, "contact_update": true, "contact_list": true,
 	"contact_delete": true, "contact_match": true,
-	"create_files": true, "get_file_urls": true,
 	"block_user": true, "unblock_user": true, "list_blocked_users": true, "block_list_enable": true,
 	"push_subscription_create": true, "push_subscription_list": true, "push_subscription_delete": true,
 	"push_event_create": true,
