@@ -113,6 +113,10 @@ const (
 	MethodGetFileURLs = "get_file_urls"
 )
 
+// arrayParams are the methods whose params are a JSON array rather than an
+// object (SAMA's shape for them).
+var arrayParams = map[string]bool{MethodCreateFiles: true}
+
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get
 // ErrNotSupported rather than ErrUnknownMethod (PROTOCOL.md "Methods in scope").
 var outOfScope = map[string]bool{
