@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/samagate/samagate/app"
+	"github.com/samagate/samagate/files"
 	"github.com/samagate/samagate/internal/clocktest"
 )
 
@@ -230,5 +234,44 @@ func TestAttachments(t *testing.T) {
 	got = bs.roundTrip(`{"request":{"get_file_urls":{"file_ids":["`+cat+`"]},"id":"u7"}}`, `{"response":{"id":"u7","file_urls":{"`+cat+`":"<string>"}}}`)
 	if code, body := n.get(t, str(t, got, "response.file_urls."+cat)); code != http.StatusOK || !bytes.Equal([]byte(body), []byte(png)) {
 		t.Fatalf("fresh URL: %d", code)
+	}
+}
+
+// TestAttachmentsS3: the same path with S3-compatible storage (gofakes3 in
+// memory on 127.0.0.1): presigned upload and download URLs, and an upload
+// of another size than declared refused when the message is sent.
+func TestAttachmentsS3(t *testing.T) {
+	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(fake.Close)
+	n := startNode(t, func(c *app.Config) {
+		c.Files.S3 = files.S3Config{Endpoint: fake.URL, Bucket: "chat", AccessKey: "k", SecretKey: "s", PathStyle: true}
+	})
+	a, b := n.signUp(t, "alice"), n.signUp(t, "bob")
+	as, bs := n.connected(t, a, "d"), n.connected(t, b, "d")
+	got := as.roundTrip(fmt.Sprintf(`{"request":{"conversation_create":{"type":"u","participants":[%q]},"id":"p"}}`, b.id),
+		`{"response":{"id":"p","conversation":{"...":true,"_id":"<string>"}}}`)
+	cid := str(t, got, "response.conversation._id")
+	bs.expect(`{"system_message":{"...":true}}`)
+	got = as.roundTrip(`{"request":{"create_files":[{"name":"a.txt","size":5,"content_type":"text/plain"},{"name":"b.txt","size":5,"content_type":"text/plain"}],"id":"cf"}}`,
+		`{"response":{"id":"cf","files":[{"...":true},{"...":true}]}}`)
+	fs := got["response"].(map[string]any)["files"].([]any)
+	field := func(i int, k string) string { return fs[i].(map[string]any)[k].(string) }
+	good, bad := field(0, "_id"), field(1, "_id")
+	if up := field(0, "upload_url"); !strings.HasPrefix(up, fake.URL+"/chat/"+good+"?") || !strings.Contains(up, "X-Amz-Signature=") {
+		t.Fatalf("upload URL %s: want a presigned URL of the bucket", up)
+	}
+	if code := n.put(t, field(0, "upload_url"), "text/plain", "hello"); code != http.StatusOK {
+		t.Fatalf("PUT: %d", code)
+	}
+	if code := n.put(t, field(1, "upload_url"), "text/plain", "much longer than five"); code != http.StatusOK {
+		t.Fatalf("PUT: %d", code)
+	}
+	as.roundTrip(`{"message":{"id":"m0","cid":"`+cid+`","attachments":[{"file_id":"`+bad+`"}]}}`,
+		`{"message":{"id":"m0","error":{"status":422,"message":"The uploaded file does not match its declared size or content type.","...":true}}}`)
+	as.roundTrip(`{"message":{"id":"m1","cid":"`+cid+`","attachments":[{"file_id":"`+good+`"}]}}`, `{"ask":{"...":true,"mid":"m1"}}`)
+	bs.expect(`{"message":{"...":true,"attachments":[{"file_id":"` + good + `","file_name":"a.txt","file_size":5,"file_content_type":"text/plain"}]}}`)
+	got = bs.roundTrip(`{"request":{"get_file_urls":{"file_ids":["`+good+`","`+bad+`"]},"id":"u"}}`, `{"response":{"id":"u","file_urls":{"`+good+`":"<string>"}}}`)
+	if code, body := n.get(t, str(t, got, "response.file_urls."+good)); code != http.StatusOK || body != "hello" {
+		t.Fatalf("download: %d %q", code, body)
 	}
 }
