@@ -220,6 +220,16 @@ func TestAttachments(t *testing.T) {
 	cs.expect(`{"message":{"...":true,"attachments":[{"file_id":"` + cat + `","file_name":"cat.png","...":true}]}}`)
 	cs.roundTrip(`{"request":{"get_file_urls":{"file_ids":["`+cat+`"]},"id":"u6"}}`, `{"response":{"id":"u6","file_urls":{"`+cat+`":"<string>"}}}`)
 
+	// A message deleted for everyone takes its file's access with it.
+	got = as.roundTrip(`{"message":{"id":"m2","cid":"`+cid+`","attachments":[{"file_id":"`+notes+`"}]}}`, `{"ask":{"...":true,"mid":"m2"}}`)
+	m2 := str(t, got, "ask.server_mid")
+	bs.expect(`{"message":{"...":true,"attachments":[{"file_id":"` + notes + `","...":true}]}}`)
+	bs.roundTrip(`{"request":{"get_file_urls":{"file_ids":["`+notes+`"]},"id":"u8"}}`, `{"response":{"id":"u8","file_urls":{"`+notes+`":"<string>"}}}`)
+	as.roundTrip(`{"request":{"message_delete":{"cid":"`+cid+`","ids":["`+m2+`"],"type":"all"},"id":"del"}}`, `{"response":{"id":"del","success":true}}`)
+	bs.expect(`{"message_delete":{"...":true}}`)
+	bs.roundTrip(`{"request":{"get_file_urls":{"file_ids":["`+notes+`"]},"id":"u9"}}`, `{"response":{"id":"u9","file_urls":{}}}`)
+	as.roundTrip(`{"request":{"get_file_urls":{"file_ids":["`+notes+`"]},"id":"u10"}}`, `{"response":{"id":"u10","file_urls":{"`+notes+`":"<string>"}}}`)
+
 	// A URL opens only its own file, and only until it expires.
 	if code, _ := n.get(t, strings.Replace(catDown, cat, notes, 1)); code != http.StatusForbidden {
 		t.Fatalf("another file through a URL: %d, want 403", code)

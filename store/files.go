@@ -28,12 +28,13 @@ type Files interface {
 	// File returns the file id of orgID; ErrNotFound when there is none.
 	File(ctx context.Context, orgID, id string) (*File, error)
 	// LinkFiles records that message mid of conversation cid carries each
-	// of fileIDs and marks them attached at at, in one transaction. A file
-	// already linked to cid keeps its first link.
+	// of fileIDs and marks them attached at at, in one transaction. It may
+	// run before the message is committed: a link grants nothing until its
+	// message exists (and nothing once it is deleted).
 	LinkFiles(ctx context.Context, cid, mid string, fileIDs []string, at time.Time) error
 	// CanReadFile reports whether userID may download file id of orgID:
-	// they uploaded it, or they are a participant of a conversation a
-	// message of which carries it.
+	// they uploaded it, or they are a participant of a conversation with a
+	// stored message that carries it.
 	CanReadFile(ctx context.Context, orgID, userID, id string) (bool, error)
 	// UnattachedFiles lists at most limit files that no message carries,
 	// created before before, oldest first.

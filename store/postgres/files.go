@@ -41,7 +41,7 @@ func (s *DB) LinkFiles(ctx context.Context, cid, mid string, fileIDs []string, a
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, id := range fileIDs {
 			if _, err := tx.Exec(ctx, `INSERT INTO file_links (file_id, conversation_id, message_id, created_at)
-				VALUES ($1,$2,$3,$4) ON CONFLICT (file_id, conversation_id) DO NOTHING`, id, cid, mid, sqlrow.MS(at)); err != nil {
+				VALUES ($1,$2,$3,$4) ON CONFLICT (file_id, message_id) DO NOTHING`, id, cid, mid, sqlrow.MS(at)); err != nil {
 				return mapErr(err)
 			}
 			if _, err := tx.Exec(ctx, `UPDATE files SET attached_at = $1 WHERE id = $2 AND attached_at = 0`,
@@ -62,6 +62,7 @@ func (s *DB) CanReadFile(ctx context.Context, orgID, userID, id string) (bool, e
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM files f WHERE f.id = $1 AND f.org_id = $2 AND (f.uploader_id = $3
 		OR EXISTS (SELECT 1 FROM file_links l JOIN participants p ON p.conversation_id = l.conversation_id
+			JOIN messages m ON m.id = l.message_id AND m.conversation_id = l.conversation_id
 			WHERE l.file_id = f.id AND p.user_id = $3)))`, id, orgID, userID).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("check file access: %w", err)

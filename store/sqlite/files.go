@@ -46,7 +46,7 @@ func (s *DB) LinkFiles(ctx context.Context, cid, mid string, fileIDs []string, a
 	defer func() { _ = tx.Rollback() }()
 	for _, id := range fileIDs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO file_links (file_id, conversation_id, message_id, created_at)
-			VALUES (?,?,?,?) ON CONFLICT (file_id, conversation_id) DO NOTHING`, id, cid, mid, sqlrow.MS(at)); err != nil {
+			VALUES (?,?,?,?) ON CONFLICT (file_id, message_id) DO NOTHING`, id, cid, mid, sqlrow.MS(at)); err != nil {
 			return fmt.Errorf("link files: %w", mapErr(err))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET attached_at = ? WHERE id = ? AND attached_at = 0`,
@@ -65,6 +65,7 @@ func (s *DB) CanReadFile(ctx context.Context, orgID, userID, id string) (bool, e
 	var n int
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM files f WHERE f.id = ? AND f.org_id = ? AND (f.uploader_id = ?
 		OR EXISTS (SELECT 1 FROM file_links l JOIN participants p ON p.conversation_id = l.conversation_id
+			JOIN messages m ON m.id = l.message_id AND m.conversation_id = l.conversation_id
 			WHERE l.file_id = f.id AND p.user_id = ?))`, id, orgID, userID, userID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("check file access: %w", err)

@@ -43,14 +43,31 @@ func files(t *testing.T, s store.Store) {
 	canRead(a, f1.ID, true) // the uploader
 	canRead(b, f1.ID, false)
 	conv := createConversation(t, s, store.TypeGroup, now, a, b)
-	if err := s.LinkFiles(ctx, conv.ID, "m1", []string{f1.ID}, now); err != nil {
+	ids := newIDs(t, s)
+	m1, m2 := ids.Next(now), ids.Next(now)
+	if err := s.LinkFiles(ctx, conv.ID, m1, []string{f1.ID}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.LinkFiles(ctx, conv.ID, "m2", []string{f1.ID}, now.Add(time.Second)); err != nil {
-		t.Fatalf("linking again: %v", err)
+	if err := s.LinkFiles(ctx, conv.ID, m1, []string{f1.ID}, now); err != nil {
+		t.Fatalf("linking twice: %v", err)
 	}
+	canRead(b, f1.ID, false) // the message is not committed yet
+	mustCommit(t, s, messageBatch(m1, conv.ID, a, "", now))
 	canRead(b, f1.ID, true) // a member of a conversation carrying it
 	canRead(c, f1.ID, false)
+	if err := s.LinkFiles(ctx, conv.ID, m2, []string{f1.ID}, now.Add(time.Second)); err != nil {
+		t.Fatalf("linking to a second message: %v", err)
+	}
+	mustCommit(t, s, messageBatch(m2, conv.ID, a, "", now))
+	mustCommit(t, s, &store.Batch{Deletes: []store.MessageDelete{{ConversationID: conv.ID, IDs: []string{m1}}}})
+	canRead(b, f1.ID, true) // m2 still carries it
+	mustCommit(t, s, &store.Batch{Deletes: []store.MessageDelete{{ConversationID: conv.ID, IDs: []string{m2}}}})
+	canRead(b, f1.ID, false) // no message carries it any more
+	canRead(a, f1.ID, true)  // the uploader still may
+	if err := s.LinkFiles(ctx, conv.ID, m1, []string{f1.ID}, now); err != nil { // a deleted message's link stays inert
+		t.Fatal(err)
+	}
+	canRead(b, f1.ID, false)
 	if ok, err := s.CanReadFile(ctx, "other-org", a, f1.ID); err != nil || ok {
 		t.Fatalf("CanReadFile in another organization = %v, %v; want false", ok, err)
 	}
@@ -75,6 +92,12 @@ func files(t *testing.T, s store.Store) {
 	if _, err := s.File(ctx, store.DefaultOrg, f2.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("File after delete: err %v, want ErrNotFound", err)
 	}
+	m3 := ids.Next(now)
+	if err := s.LinkFiles(ctx, conv.ID, m3, []string{f1.ID}, now); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, s, messageBatch(m3, conv.ID, a, "", now))
+	canRead(b, f1.ID, true)
 	if err := s.DeleteFile(ctx, f1.ID); err != nil { // links go with it
 		t.Fatal(err)
 	}
