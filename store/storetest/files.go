@@ -62,9 +62,10 @@ func files(t *testing.T, s store.Store) {
 	mustCommit(t, s, &store.Batch{Deletes: []store.MessageDelete{{ConversationID: conv.ID, IDs: []string{m1}}}})
 	canRead(b, f1.ID, true) // m2 still carries it
 	mustCommit(t, s, &store.Batch{Deletes: []store.MessageDelete{{ConversationID: conv.ID, IDs: []string{m2}}}})
-	canRead(b, f1.ID, false)                                                    // no message carries it any more
-	canRead(a, f1.ID, true)                                                     // the uploader still may
-	if err := s.LinkFiles(ctx, conv.ID, m1, []string{f1.ID}, now); err != nil { // a deleted message's link stays inert
+	canRead(b, f1.ID, false) // no message carries it any more
+	canRead(a, f1.ID, true)  // the uploader still may
+	// A link to a deleted message stays inert.
+	if err := s.LinkFiles(ctx, conv.ID, m1, []string{f1.ID}, now); err != nil {
 		t.Fatal(err)
 	}
 	canRead(b, f1.ID, false)
