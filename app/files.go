@@ -42,6 +42,9 @@ func (a *App) buildFiles(ctx context.Context) error {
 			return fmt.Errorf("file storage: %w", err)
 		}
 		a.local, obj = l, l
+		if a.cfg.DatabaseURL != "" {
+			a.log.Warn().Msg("attachments are on this node's disk: set --s3-endpoint when several nodes share the database")
+		}
 	}
 	a.files = files.New(a.db, obj, cfg.Config, a.log.With().Str("component", "files").Logger())
 	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))

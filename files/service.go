@@ -186,12 +186,18 @@ func (s *Service) Collect(ctx context.Context) (int, error) {
 	}
 }
 
-// remove deletes a file's object, then its metadata.
+// remove deletes an unattached file: its metadata first, only while no
+// message carries it (a message may attach it at this moment), then its
+// object.
 func (s *Service) remove(ctx context.Context, id string) error {
+	ok, err := s.st.DeleteUnattachedFile(ctx, id)
+	if err != nil || !ok {
+		return err
+	}
 	if err := s.obj.Delete(ctx, id); err != nil && !errors.Is(err, ErrNoObject) {
 		return fmt.Errorf("delete file %s: %w", id, err)
 	}
-	return s.st.DeleteFile(ctx, id)
+	return nil
 }
 
 // MaxUploadBytes is the largest file the service accepts.

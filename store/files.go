@@ -39,7 +39,8 @@ type Files interface {
 	// UnattachedFiles lists at most limit files that no message carries,
 	// created before before, oldest first.
 	UnattachedFiles(ctx context.Context, before time.Time, limit int) ([]File, error)
-	// DeleteFile removes the file's metadata and links; an unknown id is not
-	// an error.
-	DeleteFile(ctx context.Context, id string) error
+	// DeleteUnattachedFile removes the file's metadata unless a message
+	// carries it (atomically, so a file attached meanwhile stays) and
+	// reports whether it did; an unknown id is (false, nil).
+	DeleteUnattachedFile(ctx context.Context, id string) (bool, error)
 }

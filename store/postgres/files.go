@@ -92,10 +92,11 @@ func (s *DB) UnattachedFiles(ctx context.Context, before time.Time, limit int) (
 	return out, nil
 }
 
-// DeleteFile implements store.Files.
-func (s *DB) DeleteFile(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM files WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("delete file: %w", err)
+// DeleteUnattachedFile implements store.Files.
+func (s *DB) DeleteUnattachedFile(ctx context.Context, id string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM files WHERE id = $1 AND attached_at = 0`, id)
+	if err != nil {
+		return false, fmt.Errorf("delete file: %w", err)
 	}
-	return nil
+	return tag.RowsAffected() > 0, nil
 }

@@ -92,10 +92,15 @@ func (s *DB) UnattachedFiles(ctx context.Context, before time.Time, limit int) (
 	return out, rows.Err()
 }
 
-// DeleteFile implements store.Files.
-func (s *DB) DeleteFile(ctx context.Context, id string) error {
-	if _, err := s.exec(ctx, `DELETE FROM files WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("delete file: %w", err)
+// DeleteUnattachedFile implements store.Files.
+func (s *DB) DeleteUnattachedFile(ctx context.Context, id string) (bool, error) {
+	r, err := s.exec(ctx, `DELETE FROM files WHERE id = ? AND attached_at = 0`, id)
+	if err != nil {
+		return false, fmt.Errorf("delete file: %w", err)
 	}
-	return nil
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("delete file: %w", err)
+	}
+	return n > 0, nil
 }

@@ -84,11 +84,11 @@ func files(t *testing.T, s store.Store) {
 	if len(old) != 1 || old[0].ID != f2.ID {
 		t.Fatalf("UnattachedFiles = %+v, want only %s", old, f2.ID)
 	}
-	if err := s.DeleteFile(ctx, f2.ID); err != nil {
-		t.Fatal(err)
+	if ok, err := s.DeleteUnattachedFile(ctx, f2.ID); err != nil || !ok {
+		t.Fatalf("DeleteUnattachedFile = %v, %v; want true", ok, err)
 	}
-	if err := s.DeleteFile(ctx, f2.ID); err != nil {
-		t.Fatalf("deleting twice: %v", err)
+	if ok, err := s.DeleteUnattachedFile(ctx, f2.ID); err != nil || ok {
+		t.Fatalf("deleting twice = %v, %v; want false, nil", ok, err)
 	}
 	if _, err := s.File(ctx, store.DefaultOrg, f2.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("File after delete: err %v, want ErrNotFound", err)
@@ -99,8 +99,8 @@ func files(t *testing.T, s store.Store) {
 	}
 	mustCommit(t, s, messageBatch(m3, conv.ID, a, "", now))
 	canRead(b, f1.ID, true)
-	if err := s.DeleteFile(ctx, f1.ID); err != nil { // links go with it
-		t.Fatal(err)
+	if ok, err := s.DeleteUnattachedFile(ctx, f1.ID); err != nil || ok { // attached: it stays
+		t.Fatalf("DeleteUnattachedFile of an attached file = %v, %v; want false, nil", ok, err)
 	}
-	canRead(b, f1.ID, false)
+	canRead(b, f1.ID, true)
 }
