@@ -20,6 +20,7 @@ import (
 	"github.com/samagate/samagate/auth/redisthrottle"
 	"github.com/samagate/samagate/chat"
 	"github.com/samagate/samagate/contacts"
+	"github.com/samagate/samagate/files"
 	"github.com/samagate/samagate/gateway"
 	"github.com/samagate/samagate/httpauth"
 	"github.com/samagate/samagate/metrics"
@@ -60,6 +61,8 @@ type Config struct {
 	Chat    chat.Config
 	// Contacts bounds address books (contact_* methods).
 	Contacts contacts.Config
+	// Files configures attachments (files.go).
+	Files FilesConfig
 	// JWTAlg signs access tokens: auth.AlgHS256 (default) or auth.AlgEdDSA;
 	// RotateSigningKey puts a fresh signing key in front at start;
 	// ExternalJWT trusts another issuer's tokens (auth.ExternalIssuer).
@@ -120,6 +123,12 @@ type App struct {
 	ops       []*opsServer       // the metrics and debug listeners, when set
 	stopPrune context.CancelFunc // ends auth's background work (Run); nil when not running
 	pruneDone chan struct{}      // closed when auth's Run has returned
+
+	files     *files.Service     // attachments (files.go)
+	local     *files.Local       // nil with S3
+	s3        *files.S3          // nil on the local disk
+	stopFiles context.CancelFunc // ends the unattached-file collector
+	filesDone chan struct{}      // closed when the collector has returned
 }
 
 // New returns an App that is not running yet.
@@ -189,8 +198,12 @@ func (a *App) Run(ctx context.Context) (err error) {
 	}(a.pruneDone)
 	// chat's committer hands every commit to the gateway's ordered release;
 	// the gateway exists only after chat, so the sink looks it up late.
+	if err := a.buildFiles(ctx); err != nil {
+		return err
+	}
 	chatCfg := cfg.Chat
 	chatCfg.Observer = a.metrics
+	chatCfg.Attachments = a.files
 	rates := adminapi.NewRates(nil) // the admin API's message rates
 	chatCfg.Sink = func(c chat.Commit) {
 		rates.Committed(c)
@@ -223,6 +236,10 @@ func (a *App) Run(ctx context.Context) (err error) {
 	gwCfg := cfg.gatewayConfig()
 	gwCfg.Observer = a.metrics
 	gwCfg.Contacts = contacts.New(a.db, cfg.Contacts)
+	gwCfg.Files = a.files
+	if a.local != nil { // uploads to the local disk come through the gateway's HTTP side
+		gwCfg.MaxHTTPBodyBytes = max(gwCfg.MaxHTTPBodyBytes, a.files.MaxUploadBytes()+64<<10)
+	}
 	gw = gateway.New(gwCfg, a.accounts, pres, a.chat, a.log.With().Str("component", "gateway").Logger())
 	a.gw = gw // closed by closeLocked if a later step fails
 	a.metrics.ReadGateway(func() metrics.GatewayStats {
@@ -255,7 +272,8 @@ func (a *App) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen: %w", err)
 	}
 	ready := a.newReadiness(gw)
-	if err := gw.Serve(ln, ready.handler(api)); err != nil { // GET /ready before the routes of httpauth
+	a.listened(ln.Addr())
+	if err := gw.Serve(ln, ready.handler(a.filesRoutes(api))); err != nil { // GET /ready before the routes of httpauth
 		_ = ln.Close()
 		return err
 	}
@@ -431,6 +449,7 @@ func (a *App) closeLocked(ctx context.Context) error {
 		}
 		a.throttle = nil
 	}
+	a.stopFilesLocked()     // before the store closes under it
 	if a.stopPrune != nil { // before the store closes under it
 		a.stopPrune()
 		<-a.pruneDone

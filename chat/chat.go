@@ -51,6 +51,18 @@ type Config struct {
 	MemberCache int
 	// Observer, when set, is told of every group commit (metrics).
 	Observer Observer
+	// Attachments, when set, checks the attachments of every new message
+	// and records that the message carries their files (package files).
+	// Nil stores them as sent.
+	Attachments Attacher
+}
+
+// Attacher checks the attachments of message mid that userID sends to
+// conversation cid, of which they are a member, records that the message
+// carries the files, and returns the attachments to store; its errors are
+// wire errors for the sender.
+type Attacher interface {
+	Attach(ctx context.Context, orgID, userID, cid, mid string, attachments json.RawMessage) (json.RawMessage, error)
 }
 
 // Observer is told of every group commit of the event log: how many

@@ -142,8 +142,15 @@ func (s *Service) SubmitMessage(ctx context.Context, a Actor, in NewMessage) (wa
 	}
 	now := s.cfg.Now().UTC()
 	t := (now.UnixMilli() + 999) / 1000 // SAMA: ceil(now/1000)
-	m := store.Message{ID: s.ids.Next(now), ConversationID: c.id, From: a.UserID, ClientID: in.ClientID, Body: body,
-		X: in.X, Attachments: in.Attachments, RepliedMessageID: in.RepliedMessageID,
+	id := s.ids.Next(now)
+	atts := in.Attachments
+	if len(atts) > 0 && s.cfg.Attachments != nil {
+		if atts, err = s.cfg.Attachments.Attach(ctx, a.OrgID, a.UserID, c.id, id, atts); err != nil {
+			return nil, err
+		}
+	}
+	m := store.Message{ID: id, ConversationID: c.id, From: a.UserID, ClientID: in.ClientID, Body: body,
+		X: in.X, Attachments: atts, RepliedMessageID: in.RepliedMessageID,
 		ForwardedMessageID: in.ForwardedMessageID, T: t, CreatedAt: now, UpdatedAt: now}
 	frame, err := messageEvent(&m, c.typ)
 	if err != nil {

@@ -22,6 +22,7 @@ type countingStore struct {
 	store.Contacts
 	// Blocks passes the block list through uncounted (issue 13).
 	store.Blocks
+	store.Files
 	st store.Store
 
 	mu    sync.Mutex
@@ -31,7 +32,7 @@ type countingStore struct {
 var _ store.Store = (*countingStore)(nil)
 
 func newCountingStore(st store.Store) *countingStore {
-	return &countingStore{Users: st, Organizations: st, Sessions: st, Keys: st, SecondFactors: st, Contacts: st, Blocks: st, st: st}
+	return &countingStore{Users: st, Organizations: st, Sessions: st, Keys: st, SecondFactors: st, Contacts: st, Blocks: st, Files: st, st: st}
 }
 
 func (c *countingStore) count(method string) {

@@ -30,7 +30,7 @@ func TestEnvelopeTranscript(t *testing.T) {
 		{"two methods", `{"request":{"ping":{},"connect":{},"id":"t"}}`, `{"response":{"id":"t","error":{"status":400,"message":"Bad request - more than one method"}}}`},
 		{"unknown method wrapped", `{"request":{"constructor":{},"id":"u1"}}`, `{"response":{"id":"u1","error":{"status":404,"message":"Method not found."}}}`},
 		{"unknown method top-level", `{"foo":{"id":"inner"}}`, `{"foo":{"id":"inner","error":{"status":404,"message":"Method not found."}}}`},
-		{"out of scope method", `{"request":{"create_files":{},"id":"u2"}}`, `{"response":{"id":"u2","error":{"status":404,"message":"Method not supported."}}}`},
+		{"out of scope method", `{"request":{"push_event_create":{},"id":"u2"}}`, `{"response":{"id":"u2","error":{"status":404,"message":"Method not supported."}}}`},
 		{"params not an object", `{"request":{"ping":"x","id":"u3"}}`, `{"response":{"id":"u3","error":{"...":true,"status":400,"message":"Bad request - invalid data format"}}}`},
 		{"unauthenticated wrapped", `{"request":{"user_search":{"keyword":"a"},"id":"a1"}}`, `{"response":{"id":"a1","error":{"status":401,"message":"Unauthorized."}}}`},
 		{"unauthenticated top-level keeps inner id", `{"user_search":{"id":"inner"},"id":"outer"}`, `{"user_search":{"id":"inner","error":{"status":401,"message":"Unauthorized."}}}`},

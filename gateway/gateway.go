@@ -138,6 +138,10 @@ type Config struct {
 	// unexported so that production code cannot set it (export_test.go
 	// does, to make a handler panic on purpose).
 	handlerHook func(protocol.Request)
+
+	// Files, when set, serves create_files and get_file_urls
+	// (handlers_files.go); nil answers them "Method not supported.".
+	Files Files
 }
 
 func (c Config) withDefaults() Config {

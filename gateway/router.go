@@ -96,6 +96,10 @@ func (g *Gateway) routeTable() map[string]route {
 		protocol.MethodListBlockedUsers: {auth: true, handle: g.handleListBlockedUsers},
 		protocol.MethodBlockListEnable:  {auth: true, handle: g.handleBlockListEnable},
 	}
+	if g.cfg.Files != nil { // attachments (handlers_files.go)
+		t[protocol.MethodCreateFiles] = route{auth: true, handle: g.handleCreateFiles}
+		t[protocol.MethodGetFileURLs] = route{auth: true, handle: g.handleGetFileURLs}
+	}
 	for name, r := range t {
 		r.name = name
 		t[name] = r

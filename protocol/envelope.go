@@ -74,7 +74,7 @@ func Decode(frame []byte) (Request, error) {
 	if bytes.Equal(params, nullJSON) {
 		params = json.RawMessage("{}")
 	}
-	if len(params) == 0 || params[0] != '{' {
+	if len(params) == 0 || params[0] != '{' && !(params[0] == '[' && arrayParams[method]) {
 		return req, ErrBadFormat.WithField(method, "must be an object")
 	}
 	req.Method = method

@@ -492,7 +492,7 @@ func TestUnknownMethodError(t *testing.T) {
 		want   *Error
 	}{
 		{"contact_match", ErrNotSupported},
-		{"create_files", ErrNotSupported},
+		{"push_event_create", ErrNotSupported},
 		{"push_subscription_create", ErrNotSupported},
 		{"message_summary", ErrNotSupported},
 		{"no_such_method", ErrUnknownMethod},

@@ -150,12 +150,27 @@ const (
 	MethodBlockListEnable = "block_list_enable"
 )
 
+// Attachments (issue 13).
+const (
+	// MethodCreateFiles [{name, size, content_type}] (at most 10; a bare
+	// array) -> {"files":[{_id, object_id, name, size, content_type,
+	// upload_url, ..}]}: PUT each file's bytes, with its content type, to
+	// its upload_url, then send a message whose attachments carry file_id.
+	MethodCreateFiles = "create_files"
+	// MethodGetFileURLs {file_ids:[1..10]} -> {"file_urls":{"<id>":"<url>"}}:
+	// download URLs of the files the caller may read (others are left out).
+	MethodGetFileURLs = "get_file_urls"
+)
+
+// arrayParams are the methods whose params are a JSON array rather than an
+// object (SAMA's shape for them).
+var arrayParams = map[string]bool{MethodCreateFiles: true}
+
 // outOfScope lists SAMA methods samagate knows but does not serve yet; they get
 // ErrNotSupported rather than ErrUnknownMethod (PROTOCOL.md "Methods in scope").
 var outOfScope = map[string]bool{
 	"user_send_otp": true, "user_reset_password": true,
-	"contact_match": true,
-	"create_files":  true, "get_file_urls": true,
+	"contact_match":            true,
 	"push_subscription_create": true, "push_subscription_list": true, "push_subscription_delete": true,
 	"push_event_create": true,
 	"device_register":   true, "device_list": true, "request_keys": true, "device_delete": true,

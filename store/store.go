@@ -229,6 +229,7 @@ type Store interface {
 	Contacts
 	Reactions
 	Blocks
+	Files // attachments (files.go)
 }
 
 // NewID returns a 24-hex id that sorts by creation second (ObjectId-like, as

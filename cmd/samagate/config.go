@@ -120,6 +120,17 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	ct := &c.Contacts
 	fs.IntVar(&ct.MaxPerUser, "max-contacts", 10_000, "most contacts in one user's address book (-1: no cap)")
 	fs.IntVar(&ct.MaxBatch, "max-contact-batch", 100, "most contacts of one contact_batch_add")
+	fl := &c.Files // attachments
+	fs.StringVar(&fl.PublicURL, "public-url", "", "origin clients reach this node at (https://chat.example.com), the start of local-disk file URLs (default http://<addr>)")
+	fs.Int64Var(&fl.MaxUploadBytes, "max-upload-bytes", 25<<20, "largest file create_files accepts, bytes")
+	fs.DurationVar(&fl.URLTTL, "file-url-ttl", time.Hour, "lifetime of file upload and download URLs")
+	fs.DurationVar(&fl.UnattachedTTL, "file-unattached-ttl", 24*time.Hour, "delete files no message carries after this long")
+	fs.StringVar(&fl.S3.Endpoint, "s3-endpoint", "", "S3-compatible object storage URL (https://s3.eu-west-1.amazonaws.com, http://minio:9000); empty: files on the local disk under <data-dir>/files")
+	fs.StringVar(&fl.S3.Bucket, "s3-bucket", "samagate", "bucket of the files (created when missing)")
+	fs.StringVar(&fl.S3.AccessKey, "s3-access-key", "", "S3 access key id")
+	fs.StringVar(&fl.S3.SecretKey, "s3-secret-key", "", "S3 secret access key")
+	fs.StringVar(&fl.S3.Region, "s3-region", "us-east-1", "S3 region")
+	fs.BoolVar(&fl.S3.PathStyle, "s3-path-style", false, "address the bucket in the URL path (MinIO and most self-hosted services)")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: samagate [flags]\n\nRuns the samagate messaging gateway. Every flag can also be set\nwith the environment variable shown; flags win.\n\n")
@@ -158,6 +169,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 		return c, o, fmt.Errorf("hash-memory-kib must be 8..4194304 and hash-time 1..100 (got %d and %d)", hashMem, hashTime)
 	}
 	au.Hash.MemoryKiB, au.Hash.Time = uint32(hashMem), uint32(hashTime)
+	if fl.MaxUploadBytes < 1 || fl.URLTTL <= 0 || fl.UnattachedTTL <= 0 {
+		return c, o, fmt.Errorf("max-upload-bytes, file-url-ttl and file-unattached-ttl must be more than 0 (got %d, %s and %s)",
+			fl.MaxUploadBytes, fl.URLTTL, fl.UnattachedTTL)
+	}
 	return c, o, nil
 }
 

@@ -100,6 +100,8 @@ func TestParseConfigErrors(t *testing.T) {
 		"rate not number":  {env: map[string]string{"SAMAGATE_USER_TYPING_RATE": "fast:5"}},
 		"drain negative":   {args: []string{"--drain-window", "-1s"}},
 		"shutdown zero":    {env: map[string]string{"SAMAGATE_SHUTDOWN_TIMEOUT": "0s"}},
+		"upload cap zero":  {args: []string{"--max-upload-bytes", "0"}},
+		"file url ttl 0":   {env: map[string]string{"SAMAGATE_FILE_URL_TTL": "0s"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -175,5 +177,27 @@ func TestParseConfigContacts(t *testing.T) {
 	}
 	if c.Contacts.MaxPerUser != -1 || c.Contacts.MaxBatch != 20 {
 		t.Fatalf("contacts flags: got %+v", c.Contacts)
+	}
+}
+
+// TestParseConfigFiles: attachment flags and their environment twins.
+func TestParseConfigFiles(t *testing.T) {
+	c, _, err := parseConfig(nil, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.Files; f.MaxUploadBytes != 25<<20 || f.URLTTL != time.Hour || f.UnattachedTTL != 24*time.Hour || f.S3.Endpoint != "" {
+		t.Fatalf("defaults: %+v", f)
+	}
+	c, _, err = parseConfig([]string{"--s3-endpoint", "http://minio:9000", "--s3-path-style", "--max-upload-bytes", "1000"},
+		env(map[string]string{"SAMAGATE_S3_BUCKET": "b", "SAMAGATE_S3_ACCESS_KEY": "k", "SAMAGATE_S3_SECRET_KEY": "s",
+			"SAMAGATE_PUBLIC_URL": "https://chat.example.com"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Files
+	if f.S3.Endpoint != "http://minio:9000" || !f.S3.PathStyle || f.S3.Bucket != "b" || f.S3.AccessKey != "k" ||
+		f.S3.SecretKey != "s" || f.MaxUploadBytes != 1000 || f.PublicURL != "https://chat.example.com" {
+		t.Fatalf("set: %+v", f)
 	}
 }

@@ -266,3 +266,17 @@ func Distinct(ids []string) []string {
 	}
 	return out
 }
+
+// FileCols are the columns File scans.
+const FileCols = `id, org_id, uploader_id, name, size, content_type, created_at, attached_at`
+
+// File scans a files row (FileCols).
+func File(r Scanner) (*store.File, error) {
+	var f store.File
+	var created, attached int64
+	if err := r.Scan(&f.ID, &f.OrgID, &f.UploaderID, &f.Name, &f.Size, &f.ContentType, &created, &attached); err != nil {
+		return nil, err
+	}
+	f.CreatedAt, f.AttachedAt = FromMS(created), FromMS(attached)
+	return &f, nil
+}

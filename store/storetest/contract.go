@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"Reactions":        reactions,
 		"Blocks":           blocks,
 		"BlocksConcurrent": blocksConcurrent,
+		"Files":            files, // attachments (files.go)
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

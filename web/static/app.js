@@ -437,6 +437,7 @@
   function setComposerEnabled(on) {
     $("composer").disabled = !on;
     $("send-btn").disabled = !on;
+    $("file-input").disabled = !on;
   }
 
   function renderHeader() {
@@ -544,6 +545,7 @@
       meta.appendChild(ticks);
     }
     li.appendChild(meta);
+    renderAttachments(li, m.attachments);
     $("messages").appendChild(li);
     if (own) setTicks(li, status || (m.status === "read" ? "read" : "sent"));
     return li;
@@ -567,6 +569,85 @@
       renderConversations();
     }
     return li;
+  }
+
+  // ---------- attachments ----------
+
+  // renderAttachments shows a message's files: images inline, others as
+  // links. Their URLs expire, so they are asked for (get_file_urls) when
+  // the message is shown.
+  function renderAttachments(li, atts) {
+    if (!Array.isArray(atts) || atts.length === 0) return;
+    var box = el("div", "attachments");
+    li.insertBefore(box, li.querySelector(".meta"));
+    var ids = [];
+    atts.forEach(function (a) {
+      var id = sid(a && a.file_id);
+      if (!id) return;
+      ids.push(id);
+      var slot = el("div", "attachment", String(a.file_name || "file"));
+      slot.dataset.fileId = id;
+      slot.dataset.type = String(a.file_content_type || "");
+      slot.dataset.name = String(a.file_name || "file");
+      box.appendChild(slot);
+    });
+    if (!ids.length) return;
+    request("get_file_urls", { file_ids: ids.slice(0, 10) }).then(function (r) {
+      var urls = r.file_urls || {};
+      box.querySelectorAll(".attachment").forEach(function (slot) {
+        var url = urls[slot.dataset.fileId];
+        if (!url) return;
+        slot.textContent = "";
+        if (/^image\//i.test(slot.dataset.type) && !/svg/i.test(slot.dataset.type)) {
+          var img = document.createElement("img");
+          img.alt = slot.dataset.name;
+          img.dataset.testid = "attachment-image";
+          img.src = url;
+          slot.appendChild(img);
+        } else {
+          var link = el("a", "file-link", slot.dataset.name);
+          link.href = url;
+          link.target = "_blank";
+          link.rel = "noopener";
+          link.dataset.testid = "attachment-file";
+          slot.appendChild(link);
+        }
+      });
+    }).catch(function (e) { showError(e.message); });
+  }
+
+  // imageSize resolves {w, h} of an image file (null for other files).
+  function imageSize(file) {
+    if (!/^image\//.test(file.type) || !window.createImageBitmap) return Promise.resolve(null);
+    return createImageBitmap(file).then(function (b) {
+      var size = { w: b.width, h: b.height };
+      if (b.close) b.close();
+      return size;
+    }, function () { return null; });
+  }
+
+  // sendFile: create_files, PUT the bytes to the upload URL, then send a
+  // message carrying the file (with an image's dimensions).
+  function sendFile(file) {
+    var cid = state.currentCid;
+    if (!cid || !file) return;
+    var ct = file.type || "application/octet-stream";
+    request("create_files", [{ name: file.name, size: file.size, content_type: ct }]).then(function (r) {
+      var f = r.files[0];
+      return fetch(f.upload_url, { method: "PUT", headers: { "Content-Type": ct }, body: file }).then(function (res) {
+        if (!res.ok) throw new Error("upload failed (" + res.status + ")");
+        return imageSize(file);
+      }).then(function (size) {
+        var att = { file_id: f._id, file_name: file.name, file_size: file.size, file_content_type: ct };
+        if (size) { att.file_width = size.w; att.file_height = size.h; }
+        var clientId = uuid();
+        if (!sendFrame({ message: { id: clientId, cid: cid, attachments: [att] } })) throw new Error("not connected to the server");
+        if (cid === state.currentCid) {
+          appendMessage({ clientId: clientId, from: me()._id, body: "", attachments: [att], t: Date.now() }, "pending");
+          scrollToBottom();
+        }
+      });
+    }).catch(function (e) { showError(e.message); });
   }
 
   function onAsk(a) {
@@ -773,6 +854,12 @@
     var body = $("composer").value;
     if (!body.trim()) return;
     if (sendMessage(body)) $("composer").value = "";
+  });
+
+  $("file-input").addEventListener("change", function () {
+    var input = $("file-input");
+    Array.prototype.forEach.call(input.files || [], sendFile);
+    input.value = "";
   });
 
   $("composer").addEventListener("input", function () {
