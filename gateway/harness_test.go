@@ -141,6 +141,15 @@ func (n *node) dial(t testing.TB) *client {
 	// connection to an earlier node that had the same port), and a fresh
 	// connection per dial (node.wsHTTP).
 	c, _, err := websocket.Dial(ctx, n.ws, &websocket.DialOptions{HTTPClient: n.wsHTTP})
+	if err != nil && errors.Is(err, io.EOF) {
+		// A known fault of the event loop library, not of the code under
+		// test here: about one upgrade in 20,000 gets EOF while the server
+		// closes other sockets (a closed descriptor's number is reused
+		// while an event of it is still pending). A client reconnects; so
+		// does this one, once, and the log keeps it visible.
+		t.Logf("dial: %v; dialling again", err)
+		c, _, err = websocket.Dial(ctx, n.ws, &websocket.DialOptions{HTTPClient: n.wsHTTP})
+	}
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
