@@ -179,7 +179,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 		}
 	}
 	if cfg.RedisURL != "" { // failed logins count across the cluster
-		rdb, err := presence.NewRedisClient(cfg.RedisURL)
+		rdb, err := presence.NewRedisClient(cfg.RedisURL, cfg.Redis.Pool)
 		if err != nil {
 			return fmt.Errorf("login throttle: %w", err)
 		}
@@ -216,16 +216,23 @@ func (a *App) Run(ctx context.Context) (err error) {
 	}
 	var pres gateway.Presence = presence.NewMemory()
 	if cfg.RedisURL != "" {
-		rdb, err := presence.NewRedisClient(cfg.RedisURL)
+		rdb, err := presence.NewRedisClient(cfg.RedisURL, cfg.Redis.Pool)
 		if err != nil {
+			return err
+		}
+		hb, err := presence.NewHeartbeatClient(cfg.RedisURL)
+		if err != nil {
+			_ = rdb.Close()
 			return err
 		}
 		rcfg := cfg.Redis
 		rcfg.Observer = a.metrics
 		if a.cluster, err = presence.NewRedis(rdb, rcfg, a.log.With().Str("component", "presence").Logger()); err != nil {
 			_ = rdb.Close()
+			_ = hb.Close()
 			return err
 		}
+		a.cluster.UseHeartbeatClient(hb)
 		a.metrics.ReadRedisPool(func() metrics.RedisPoolStats {
 			st := rdb.PoolStats()
 			return metrics.RedisPoolStats{Total: int64(st.TotalConns), Idle: int64(st.IdleConns), Stale: int64(st.StaleConns),

@@ -63,6 +63,8 @@ type RedisConfig struct {
 	// KeyTTL is the backstop expiry of every key; the owners refresh it every
 	// KeyTTL/6. Default 1h.
 	KeyTTL time.Duration
+	// Pool tunes the client's connection pool (NewRedisClient).
+	Pool Pool
 	// Observer, when set, is told of bus publishes, recoveries, heartbeats
 	// and reaps (metrics). Default nil: none.
 	Observer Observer
@@ -124,7 +126,8 @@ func DefaultNodeID() string {
 
 // NewRedisClient connects to a standalone Redis or a Redis Cluster as
 // RedisConfig.URL describes.
-func NewRedisClient(url string) (redis.UniversalClient, error) {
+func NewRedisClient(url string, pool Pool) (redis.UniversalClient, error) {
+	pool = pool.withDefaults()
 	url = strings.TrimSpace(url)
 	if url == "" {
 		return nil, errors.New("redis url is empty")
@@ -146,6 +149,7 @@ func NewRedisClient(url string) (redis.UniversalClient, error) {
 			opt.Username, opt.Password, opt.TLSConfig = o.Username, o.Password, o.TLSConfig
 		}
 		opt.Addrs = addrs
+		opt.PoolSize, opt.PoolTimeout = pool.Size, pool.Timeout
 		return redis.NewClusterClient(opt), nil
 	}
 	if strings.Contains(url, "addr=") {
@@ -153,6 +157,7 @@ func NewRedisClient(url string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse redis cluster url: %w", err)
 		}
+		o.PoolSize, o.PoolTimeout = pool.Size, pool.Timeout
 		return redis.NewClusterClient(o), nil
 	}
 	if !strings.Contains(url, "://") {
@@ -162,7 +167,43 @@ func NewRedisClient(url string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
+	o.PoolSize, o.PoolTimeout = pool.Size, pool.Timeout
 	return redis.NewClient(o), nil
+}
+
+// Pool tunes a Redis client's connection pool (per Redis node). The zero
+// value takes the defaults.
+type Pool struct {
+	// Size is the most connections to one Redis node. Default 64: a
+	// gateway's calls are short, but a mass disconnect makes thousands at
+	// once, and the client library's default (10 per CPU: 20 on a 2-core
+	// node) queued other requests behind them for up to a second (issue
+	// 14). Redis serves them one at a time anyway; the pool only bounds how
+	// many wait in Redis rather than in the node.
+	Size int
+	// Timeout is how long a call waits for a free connection before it
+	// fails. Default 2s.
+	Timeout time.Duration
+}
+
+func (p Pool) withDefaults() Pool {
+	if p.Size <= 0 {
+		p.Size = 64
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = 2 * time.Second
+	}
+	return p
+}
+
+// heartbeatPool is the pool of the heartbeat client (UseHeartbeatClient):
+// the loop makes one call at a time.
+var heartbeatPool = Pool{Size: 2, Timeout: time.Second}
+
+// NewHeartbeatClient is a client of its own for the node's heartbeats
+// (UseHeartbeatClient), connected to url.
+func NewHeartbeatClient(url string) (redis.UniversalClient, error) {
+	return NewRedisClient(url, heartbeatPool)
 }
 
 // Receiver is the node's side of the bus: what the gateway does with
@@ -212,6 +253,7 @@ type Redis struct {
 	cfg     RedisConfig
 	log     zerolog.Logger
 	rdb     redis.UniversalClient
+	hb      redis.UniversalClient // heartbeats and dead-node checks: rdb, or a client of their own
 	node    string
 	mine    string // field prefix of this node: "<node>/"
 	lua     scripts
@@ -241,7 +283,7 @@ func NewRedis(rdb redis.UniversalClient, cfg RedisConfig, log zerolog.Logger) (*
 	if !nodeIDPattern.MatchString(cfg.NodeID) {
 		return nil, fmt.Errorf("node id %q: use 1-64 letters, digits, '.', '_' or '-'", cfg.NodeID)
 	}
-	r := &Redis{cfg: cfg, log: log, rdb: rdb, node: cfg.NodeID, mine: cfg.NodeID + "/", lua: loadScripts(),
+	r := &Redis{cfg: cfg, log: log, rdb: rdb, hb: rdb, node: cfg.NodeID, mine: cfg.NodeID + "/", lua: loadScripts(),
 		seed: maphash.MakeSeed(), local: map[string]localConn{}, watch: map[string]int{}}
 	r.bus = newBus(r)
 	return r, nil

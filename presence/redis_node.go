@@ -48,13 +48,12 @@ func (r *Redis) Start(ctx context.Context, recv Receiver) error {
 
 // nodeState is owned by the loop goroutine.
 type nodeState struct {
-	recv      Receiver
-	lastBeat  string    // our stamp as Redis returned it; "" before the first
-	lastOK    time.Time // when a beat last found our state intact
-	lastSweep time.Time
-	live      map[string]bool      // nodes alive at the last beat
-	vanished  map[string]time.Time // nodes gone from the registry, not (yet) known dead
-	mourned   map[string]bool      // dead nodes already recovered from
+	recv     Receiver
+	lastBeat string               // our stamp as Redis returned it; "" before the first
+	lastOK   time.Time            // when a beat last found our state intact
+	live     map[string]bool      // nodes alive at the last beat
+	vanished map[string]time.Time // nodes gone from the registry, not (yet) known dead
+	mourned  map[string]bool      // dead nodes already recovered from
 	// seen is when each other node was last live at one of our beats: its
 	// last beat was at most DeadAfter before then, so a recovery from its
 	// death starts before it could have died, however late we notice.
@@ -62,9 +61,11 @@ type nodeState struct {
 }
 
 func (r *Redis) loop(ctx context.Context, st *nodeState) {
+	var wg sync.WaitGroup
+	wg.Go(func() { r.upkeep(ctx) })
+	defer wg.Wait()
 	t := time.NewTicker(r.cfg.Heartbeat)
 	defer t.Stop()
-	st.lastSweep = time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -73,6 +74,25 @@ func (r *Redis) loop(ctx context.Context, st *nodeState) {
 		}
 		tctx, cancel := context.WithTimeout(ctx, 4*r.cfg.Heartbeat+time.Second)
 		r.beat(tctx, st)
+		cancel()
+	}
+}
+
+// upkeep is the node's other periodic work, on the shared client: bus
+// sends waiting for Redis, the bus's self-ping, key expiries. It runs
+// beside the heartbeat loop, never in its way: behind a busy pool its
+// calls wait, the beats do not (UseHeartbeatClient).
+func (r *Redis) upkeep(ctx context.Context) {
+	t := time.NewTicker(r.cfg.Heartbeat)
+	defer t.Stop()
+	lastSweep := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		tctx, cancel := context.WithTimeout(ctx, 4*r.cfg.Heartbeat+time.Second)
 		if r.out.len() > 0 {
 			sent, expired := r.out.flush(tctx)
 			if sent+expired > 0 {
@@ -80,8 +100,8 @@ func (r *Redis) loop(ctx context.Context, st *nodeState) {
 			}
 		}
 		r.bus.tick(tctx)
-		if time.Since(st.lastSweep) > r.cfg.KeyTTL/6 {
-			st.lastSweep = time.Now()
+		if time.Since(lastSweep) > r.cfg.KeyTTL/6 {
+			lastSweep = time.Now()
 			r.sweep(tctx)
 		}
 		cancel()
@@ -93,7 +113,7 @@ func (r *Redis) loop(ctx context.Context, st *nodeState) {
 // flush, a failover to a stale replica, or others took us for dead), and
 // reaps nodes that missed their beats.
 func (r *Redis) beat(ctx context.Context, st *nodeState) {
-	res, err := r.lua.beat.Run(ctx, r.rdb, []string{r.nodesKey()}, r.node, r.cfg.DeadAfter.Milliseconds(), r.ttlMS()).Slice()
+	res, err := r.lua.beat.Run(ctx, r.hb, []string{r.nodesKey()}, r.node, r.cfg.DeadAfter.Milliseconds(), r.ttlMS()).Slice()
 	if err != nil || len(res) != 4 {
 		r.cfg.Observer.Heartbeat(false)
 		r.log.Warn().Err(err).Msg("presence: heartbeat failed")
@@ -162,7 +182,7 @@ func (r *Redis) beat(ctx context.Context, st *nodeState) {
 		case time.Since(at) > 10*r.cfg.Heartbeat: // left cleanly
 			delete(st.vanished, node)
 			delete(st.seen, node)
-		case r.rdb.Exists(ctx, r.deadKey(node)).Val() == 1:
+		case r.hb.Exists(ctx, r.deadKey(node)).Val() == 1:
 			died = append(died, node)
 			delete(st.vanished, node)
 		}
@@ -408,11 +428,23 @@ func (r *Redis) Close(ctx context.Context) error {
 	if err := r.rdb.Close(); err != nil {
 		errs = append(errs, err)
 	}
+	if r.hb != r.rdb {
+		if err := r.hb.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("leave cluster: %w", err)
 	}
 	return nil
 }
+
+// UseHeartbeatClient gives the node's heartbeats and dead-node checks a
+// client of their own (NewHeartbeatClient), so that they never wait for a
+// connection behind user traffic: a node whose beats queue past
+// DeadAfter is declared dead by the others while healthy. The node owns
+// and closes it. Call it before Start.
+func (r *Redis) UseHeartbeatClient(hb redis.UniversalClient) { r.hb = hb }
 
 // Ping checks that Redis answers, for readiness checks.
 func (r *Redis) Ping(ctx context.Context) error {
@@ -427,4 +459,7 @@ func (r *Redis) Ping(ctx context.Context) error {
 func (r *Redis) Crash() {
 	r.stop()
 	_ = r.rdb.Close()
+	if r.hb != r.rdb {
+		_ = r.hb.Close()
+	}
 }

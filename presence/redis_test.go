@@ -50,7 +50,7 @@ func testLog() zerolog.Logger {
 // newRedis opens a backend on url under prefix; tune may shorten timings.
 func newRedis(t *testing.T, url, prefix, node string, tune func(*presence.RedisConfig)) *presence.Redis {
 	t.Helper()
-	rdb, err := presence.NewRedisClient(url)
+	rdb, err := presence.NewRedisClient(url, presence.Pool{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, rdb redis.UniversalClient
 			if url == "" {
 				t.Skipf("%s is not set; `make test` starts Redis and sets it", b.env)
 			}
-			rdb, err := presence.NewRedisClient(url)
+			rdb, err := presence.NewRedisClient(url, presence.Pool{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -45,6 +45,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.StringVar(&c.Redis.NodeID, "node-id", "", "this node's id in the cluster (default: host name + random suffix)")
 	fs.DurationVar(&c.Redis.Heartbeat, "node-heartbeat", time.Second, "how often a node beats, pings its bus channel and looks for dead nodes")
 	fs.DurationVar(&c.Redis.DeadAfter, "node-dead-after", 5*time.Second, "silence after which a node's devices are removed and announced offline")
+	fs.IntVar(&c.Redis.Pool.Size, "redis-pool-size", 64, "most connections to one Redis node (heartbeats have two of their own)")
+	fs.DurationVar(&c.Redis.Pool.Timeout, "redis-pool-timeout", 2*time.Second, "how long a Redis call waits for a free connection")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go profiles (net/http/pprof, /debug/pprof/) on this address; keep it private; empty: off")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (may equal --debug-addr); keep it private; empty: off")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
