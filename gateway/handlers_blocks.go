@@ -56,22 +56,18 @@ func (p blockParams) list() ([]string, error) {
 
 // handleBlockUser: {ids:[..]} (or {id}) -> {"success":true}.
 func (g *Gateway) handleBlockUser(ctx context.Context, s *Socket, c call) ([]byte, error) {
-	var prm blockParams
-	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
-		return nil, err
-	}
-	ids, err := prm.list()
-	if err != nil {
-		return nil, err
-	}
-	if err := g.chat.BlockUsers(ctx, actor(s, c), ids); err != nil {
-		return nil, err
-	}
-	return c.respond(protocol.F("success", true))
+	return g.changeBlocks(ctx, s, c, g.chat.BlockUsers)
 }
 
 // handleUnblockUser: {ids:[..]} (or {id}) -> {"success":true}.
 func (g *Gateway) handleUnblockUser(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	return g.changeBlocks(ctx, s, c, g.chat.UnblockUsers)
+}
+
+// changeBlocks decodes the ids of block_user or unblock_user and applies
+// change to them.
+func (g *Gateway) changeBlocks(ctx context.Context, s *Socket, c call,
+	change func(context.Context, chat.Actor, []string) error) ([]byte, error) {
 	var prm blockParams
 	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
 		return nil, err
@@ -80,7 +76,7 @@ func (g *Gateway) handleUnblockUser(ctx context.Context, s *Socket, c call) ([]b
 	if err != nil {
 		return nil, err
 	}
-	if err := g.chat.UnblockUsers(ctx, actor(s, c), ids); err != nil {
+	if err := change(ctx, actor(s, c), ids); err != nil {
 		return nil, err
 	}
 	return c.respond(protocol.F("success", true))
