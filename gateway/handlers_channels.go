@@ -47,32 +47,5 @@ func (g *Gateway) handleConversationUnsubscribe(ctx context.Context, s *Socket, 
 // handleAdminsByCIDs: {cids} -> {"users":[..],"conversations":{"<cid>":["<uid>",..]}};
 // conversations the caller does not administer are left out (SAMA).
 func (g *Gateway) handleAdminsByCIDs(ctx context.Context, s *Socket, c call) ([]byte, error) {
-	var prm struct {
-		CIDs *[]protocol.FlexString `json:"cids"`
-	}
-	if err := protocol.DecodeParams(c.req.Params, &prm); err != nil {
-		return nil, err
-	}
-	if prm.CIDs == nil {
-		return nil, protocol.FieldRequired("cids")
-	}
-	byConv, err := g.chat.AdminsOf(ctx, actor(s, c), flexStrings(*prm.CIDs))
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var ids []string
-	for _, uids := range byConv {
-		for _, id := range uids {
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
-	}
-	users, err := g.accounts.UsersByIDs(ctx, c.p.OrgID, ids)
-	if err != nil {
-		return nil, err
-	}
-	return c.respond(protocol.F("users", nonNil(users)), protocol.F("conversations", byConv))
+	return g.usersByCIDs(ctx, s, c, g.chat.AdminsOf)
 }

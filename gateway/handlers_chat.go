@@ -102,6 +102,14 @@ func (g *Gateway) handleConversationList(ctx context.Context, s *Socket, c call)
 // handleParticipantsByCIDs: {cids} -> {"users":[..],"conversations":{"<cid>":["<uid>",..]}};
 // conversations the caller is not in are left out.
 func (g *Gateway) handleParticipantsByCIDs(ctx context.Context, s *Socket, c call) ([]byte, error) {
+	return g.usersByCIDs(ctx, s, c, g.chat.ParticipantsOf)
+}
+
+// usersByCIDs answers {cids} with the users lookup names for each
+// conversation and their user objects: get_participants_by_cids and
+// get_admins_by_cids.
+func (g *Gateway) usersByCIDs(ctx context.Context, s *Socket, c call,
+	lookup func(context.Context, chat.Actor, []string) (map[string][]string, error)) ([]byte, error) {
 	var prm struct {
 		CIDs *[]protocol.FlexString `json:"cids"`
 	}
@@ -111,7 +119,7 @@ func (g *Gateway) handleParticipantsByCIDs(ctx context.Context, s *Socket, c cal
 	if prm.CIDs == nil {
 		return nil, protocol.FieldRequired("cids")
 	}
-	byConv, err := g.chat.ParticipantsOf(ctx, actor(s, c), flexStrings(*prm.CIDs))
+	byConv, err := lookup(ctx, actor(s, c), flexStrings(*prm.CIDs))
 	if err != nil {
 		return nil, err
 	}
