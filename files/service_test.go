@@ -127,7 +127,11 @@ func TestCollectUnattached(t *testing.T) {
 	go func() { defer close(done); svc.Run(rctx) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, err := db.File(ctx, store.DefaultOrg, dropped); errors.Is(err, store.ErrNotFound) {
+		// The metadata goes first, then the bytes: wait for both before
+		// the collector is stopped.
+		_, metaErr := db.File(ctx, store.DefaultOrg, dropped)
+		_, objErr := l.Stat(ctx, dropped)
+		if errors.Is(metaErr, store.ErrNotFound) && errors.Is(objErr, files.ErrNoObject) {
 			break
 		}
 		if time.Now().After(deadline) {
